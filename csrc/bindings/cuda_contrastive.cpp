@@ -1,0 +1,8 @@
+#include <pybind11/pybind11.h>
+
+namespace tf::cuda_bindings {
+
+// Filled by the CUDA work (issue 5).
+void bind_contrastive(pybind11::module_& m) { (void)m; }
+
+}  // namespace tf::cuda_bindings

@@ -1,0 +1,19 @@
+"""timbrefast: contrastive timbre and coherence representations of music.
+
+waveform -> frontend (C++/CUDA) -> encoder (torch) -> embedding -> similarity
+-> loss (training) or score (inference), for COCOLA, timbre retrieval, CAMIL,
+two-tower zero-shot evaluation and timbre semantics.
+
+``import timbrefast`` needs only numpy; the torch parts load when used.
+"""
+from __future__ import annotations
+
+from ._ops import backends, get_num_threads, set_num_threads
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    "backends",
+    "get_num_threads",
+    "set_num_threads",
+]

@@ -1,0 +1,136 @@
+"""Checks at the API boundary: every public function validates its inputs here
+and raises ValueError / TypeError naming the offending shape, dtype or value,
+so that nothing reaches the C++ core that could crash it or give silent garbage.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from ._ops import is_tensor
+
+__all__ = [
+    "as_float32_array",
+    "check_finite",
+    "check_int",
+    "check_positive",
+    "to_numpy_float32",
+    "from_numpy_like",
+]
+
+_FLOAT_KINDS = ("f",)
+
+
+def as_float32_array(
+    x: Any,
+    name: str,
+    *,
+    min_ndim: int = 1,
+    max_ndim: Optional[int] = None,
+    allow_float64: bool = True,
+    allow_complex: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """Validate an array-like and return a C-contiguous float32 (or complex64) numpy view/copy.
+
+    Integer audio (int16 PCM and the like) is refused with a TypeError: its scale is
+    ambiguous, so the caller must convert it (e.g. ``y.astype(np.float32) / 32768``).
+    float64 is accepted and converted to float32 (all kernels run in float32).
+    Non-contiguous and negative-stride arrays are copied.
+    """
+    if is_tensor(x):
+        raise TypeError(f"{name}: expected a numpy array here, got a torch tensor")
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
+    kind = x.dtype.kind
+    if kind == "c":
+        if not allow_complex:
+            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+        target = np.complex64
+    elif kind == "f":
+        if x.dtype == np.float64 and not allow_float64:
+            raise TypeError(f"{name} must be float32, got float64")
+        if x.dtype == np.float16:
+            raise TypeError(f"{name}: float16 is not supported, convert to float32")
+        target = np.float32
+    elif kind in "iu":
+        raise TypeError(
+            f"{name} must be floating point, got {x.dtype}; integer PCM audio must be "
+            "scaled explicitly, e.g. y.astype(np.float32) / 32768"
+        )
+    else:
+        raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {x.shape}")
+    if max_ndim is not None and x.ndim > max_ndim:
+        raise ValueError(f"{name} must have at most {max_ndim} dimension(s), got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape})")
+    out = np.ascontiguousarray(x, dtype=target)
+    if finite:
+        check_finite(out, name)
+    return out
+
+
+def check_finite(x: np.ndarray, name: str) -> None:
+    """Raise ValueError when ``x`` holds NaN or Inf, with the count and first index."""
+    if x.dtype.kind in "fc":
+        ok = np.isfinite(x)
+        if not ok.all():
+            bad = int(ok.size - np.count_nonzero(ok))
+            first = tuple(int(i) for i in np.argwhere(~ok)[0])
+            raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf), first at index {first}")
+
+
+def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """Return ``value`` as an int, refusing bools, floats and out-of-range values."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {v}")
+    return v
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a finite float > 0 (or >= 0 with ``allow_zero``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value}")
+    return v
+
+
+def to_numpy_float32(x: Any, name: str, **kwargs: Any) -> Tuple[np.ndarray, Any]:
+    """Accept numpy or a CPU torch tensor; return (float32 numpy array, a like-token).
+
+    The token records what came in so that :func:`from_numpy_like` can hand back the
+    same kind of object (numpy in -> numpy out, tensor in -> tensor out, same device).
+    """
+    if is_tensor(x):
+        if x.is_cuda:
+            raise TypeError(f"{name} is a CUDA tensor; this path runs on the CPU")
+        if x.requires_grad:
+            x = x.detach()
+        if x.dtype.is_complex:
+            arr = x.resolve_conj().numpy()
+        else:
+            arr = x.numpy()
+        return as_float32_array(arr, name, **kwargs), ("torch", x.device)
+    return as_float32_array(x, name, **kwargs), ("numpy", None)
+
+
+def from_numpy_like(arr: np.ndarray, like: Any) -> Any:
+    """Return ``arr`` as the kind of object described by a token from :func:`to_numpy_float32`."""
+    kind, device = like
+    if kind == "torch":
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+    return arr
