@@ -86,11 +86,19 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
     for (int f = 0; f < bins; ++f) {
       const long off = static_cast<long>(f) * Tp;
       if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
-      hpss_mask_row(harm + off, perc + off, T, s.hpss_spec, mh, mp);
+      hpss_mask_row(harm + off, perc + off, Tp, s.hpss_spec, mh, mp);
       const float* m = mag + off;
-      for (int t = 0; t < T; ++t) {
-        rh[t] = spectrum_value(m[t] * mh[t], s.power);
-        rp[t] = spectrum_value(m[t] * mp[t], s.power);
+      if (s.power == 2.0f) {
+        for (int t = 0; t < T; ++t) {
+          const float a = m[t] * mh[t], b = m[t] * mp[t];
+          rh[t] = a * a;
+          rp[t] = b * b;
+        }
+      } else {
+        for (int t = 0; t < T; ++t) {
+          rh[t] = spectrum_value(m[t] * mh[t], s.power);
+          rp[t] = spectrum_value(m[t] * mp[t], s.power);
+        }
       }
       mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
       mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);

@@ -34,6 +34,9 @@ struct Kernels {
   // work: (k + 1) * kLanes floats, 64-byte aligned.
   void (*median)(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
                  std::ptrdiff_t out_stride, float* work);
+  // Soft masks with power 2 (mask_math.h) of the first n - n % kLanes cells of a row.
+  void (*softmask2)(const float* harm, const float* perc, int n, float margin_harm, float margin_perc,
+                    bool split_zeros, float* mask_harm, float* mask_perc);
 };
 
 const Kernels& kernels_scalar();
@@ -47,6 +50,7 @@ const Kernels& kernels();
 
 // scipy.ndimage "reflect" extension: index i (any integer) of a line of n samples.
 static inline long reflect_index(long i, long n) {
+  if (i >= 0 && i < n) return i;
   const long period = 2 * n;
   long r = i % period;
   if (r < 0) r += period;

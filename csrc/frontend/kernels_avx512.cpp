@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include "frontend/kernels.h"
+#include "frontend/mask_math.h"
 
 #if defined(TF_X86)
 namespace tf::frontend {
@@ -10,7 +11,8 @@ namespace isa_avx512 {
 }  // namespace isa_avx512
 
 const Kernels& kernels_avx512() {
-  static const Kernels k{"avx512", &isa_avx512::rfft_impl, &isa_avx512::median_impl};
+  static const Kernels k{"avx512", &isa_avx512::rfft_impl, &isa_avx512::median_impl,
+                         &isa_avx512::softmask2_impl};
   return k;
 }
 

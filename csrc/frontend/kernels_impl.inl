@@ -48,6 +48,7 @@ static inline vf splat(float x) {
 static inline vf operator+(const vf& a, const vf& b) { vf r; TF_LANEWISE(r.p[i_] = a.p[i_] + b.p[i_]); return r; }
 static inline vf operator-(const vf& a, const vf& b) { vf r; TF_LANEWISE(r.p[i_] = a.p[i_] - b.p[i_]); return r; }
 static inline vf operator*(const vf& a, const vf& b) { vf r; TF_LANEWISE(r.p[i_] = a.p[i_] * b.p[i_]); return r; }
+static inline vf operator/(const vf& a, const vf& b) { vf r; TF_LANEWISE(r.p[i_] = a.p[i_] / b.p[i_]); return r; }
 static inline vf operator-(const vf& a) { vf r; TF_LANEWISE(r.p[i_] = -a.p[i_]); return r; }
 static inline vm operator<(const vf& a, const vf& b) { vm r; TF_LANEWISE(r.p[i_] = a.p[i_] < b.p[i_]); return r; }
 static inline vm operator<=(const vf& a, const vf& b) { vm r; TF_LANEWISE(r.p[i_] = a.p[i_] <= b.p[i_]); return r; }
@@ -145,5 +146,33 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
     const long first = static_cast<long>(i) - 1 - h;
     slide(at(first), at(first + k));
     store(out + static_cast<std::ptrdiff_t>(i) * out_stride, w[h]);
+  }
+}
+
+// ---------------------------------------------------------------- soft masks (power 2)
+//
+// mask_math.h's softmask_value for power 2, 16 cells at a time and with the same float
+// operations in the same order, so the results are bit-identical to the scalar form.
+
+static inline vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
+  const vf one = splat(1.0f);
+  const vf z = vmax(x, x_ref);
+  const vm bad = z < splat(kFloatTiny);
+  const vf zz = select(bad, one, z);
+  vf a = x / zz;
+  vf b = x_ref / zz;
+  a = a * a;
+  b = b * b;
+  return select(bad, fill, a / (a + b));
+}
+
+static void softmask2_impl(const float* harm, const float* perc, int n, float margin_harm,
+                           float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
+  const vf fill = splat(split_zeros ? 0.5f : 0.0f);
+  const vf mh = splat(margin_harm), mp = splat(margin_perc);
+  for (int i = 0; i + kLanes <= n; i += kLanes) {
+    const vf h = load(harm + i), p = load(perc + i);
+    store(mask_harm + i, softmask2(h, p * mh, fill));
+    store(mask_perc + i, softmask2(p, h * mp, fill));
   }
 }

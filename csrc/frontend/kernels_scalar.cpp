@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include "frontend/kernels.h"
+#include "frontend/mask_math.h"
 
 
 namespace tf::frontend {
@@ -10,7 +11,8 @@ namespace isa_scalar {
 }  // namespace isa_scalar
 
 const Kernels& kernels_scalar() {
-  static const Kernels k{"scalar", &isa_scalar::rfft_impl, &isa_scalar::median_impl};
+  static const Kernels k{"scalar", &isa_scalar::rfft_impl, &isa_scalar::median_impl,
+                         &isa_scalar::softmask2_impl};
   return k;
 }
 

@@ -10,10 +10,27 @@ from __future__ import annotations
 
 from ._ops import backends, get_num_threads, set_num_threads
 from ._version import __version__
+from .frontends import Frontend, FrontendConfig, hpss, mel_filters, melspectrogram, power_to_db, stft
 
 __all__ = [
     "__version__",
     "backends",
     "get_num_threads",
     "set_num_threads",
+    "stft",
+    "mel_filters",
+    "melspectrogram",
+    "hpss",
+    "power_to_db",
+    "Frontend",
+    "FrontendConfig",
+    "nn",
 ]
+
+
+def __getattr__(name: str):  # PEP 562: submodules that need torch load on first use
+    if name == "nn":
+        import importlib
+
+        return importlib.import_module(".nn", __name__)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
