@@ -19,6 +19,7 @@ from .families import (
 )
 from .readers import LAYOUTS, Dataset, Stem, Track, read_dataset
 from .samplers import CocolaPairs
+from .notes import synthesize_notes
 from .scores import Part, Score, corpus_paths, corpus_score, generate_phrase, score_to_midi
 from .soundfont import Preset, find_preset, list_presets
 from .stems import ENSEMBLES, synthesize_stems, synthesize_track
@@ -55,6 +56,7 @@ __all__ = [
     "resample",
     "save_audio",
     "score_to_midi",
+    "synthesize_notes",
     "synthesize_stems",
     "synthesize_track",
 ]

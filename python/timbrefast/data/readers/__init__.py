@@ -18,6 +18,11 @@ __all__ = ["read_dataset", "LAYOUTS", "Dataset", "Track", "Stem"]
 #: Supported layouts and the module reading each.
 LAYOUTS = {
     "slakh": "slakh",
+    "musdb": "musdb",
+    "moisesdb": "moisesdb",
+    "cocochorales": "cocochorales",
+    "nsynth": "nsynth",
+    "tinysol": "tinysol",
 }
 
 
