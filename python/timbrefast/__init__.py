@@ -17,3 +17,12 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
 ]
+
+
+def __getattr__(name):
+    # Subpackages loaded on first use: ``timbrefast.data`` (data engine).
+    if name == "data":
+        import importlib
+
+        return importlib.import_module(".data", __name__)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
