@@ -28,7 +28,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # PEP 562: submodules that need torch load on first use
+def __getattr__(name):
+    # Subpackages loaded on first use: ``timbrefast.data`` (data engine).
+    if name == "data":
+        import importlib
+
+        return importlib.import_module(".data", __name__)
+    # ``timbrefast.nn`` (torch.nn.Module wrappers of the frontends) imports torch.
     if name == "nn":
         import importlib
 
