@@ -154,7 +154,10 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
 // mask_math.h's softmask_value for power 2, 16 cells at a time and with the same float
 // operations in the same order, so the results are bit-identical to the scalar form.
 
-static inline vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
+// fp-contract=off: no fused multiply-adds, so the rounding is the scalar formula's.
+#define TF_NO_FMA __attribute__((optimize("fp-contract=off")))
+
+static inline TF_NO_FMA vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
   const vf one = splat(1.0f);
   const vf z = vmax(x, x_ref);
   const vm bad = z < splat(kFloatTiny);
@@ -166,7 +169,7 @@ static inline vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
   return select(bad, fill, a / (a + b));
 }
 
-static void softmask2_impl(const float* harm, const float* perc, int n, float margin_harm,
+static TF_NO_FMA void softmask2_impl(const float* harm, const float* perc, int n, float margin_harm,
                            float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
   const vf fill = splat(split_zeros ? 0.5f : 0.0f);
   const vf mh = splat(margin_harm), mp = splat(margin_perc);
