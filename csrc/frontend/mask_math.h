@@ -13,7 +13,7 @@ namespace tf::frontend {
 // Smallest positive normal float (numpy.finfo(np.float32).tiny).
 constexpr float kFloatTiny = 1.17549435e-38f;
 
-TF_HD float softmask_value(float x, float x_ref, float power, bool hard, bool split_zeros) {
+static TF_HD float softmask_value(float x, float x_ref, float power, bool hard, bool split_zeros) {
   if (hard) return x > x_ref ? 1.0f : 0.0f;
   const float z = x > x_ref ? x : x_ref;
   if (z < kFloatTiny) return split_zeros ? 0.5f : 0.0f;

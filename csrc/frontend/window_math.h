@@ -15,7 +15,7 @@ namespace tf::frontend {
 enum class WindowKind : int { Hann = 0, Hamming = 1, Blackman = 2, Boxcar = 3 };
 
 // Periodic window of length `length` at sample n (0 <= n < length).
-TF_HD double window_value(WindowKind kind, int n, int length) {
+static TF_HD double window_value(WindowKind kind, int n, int length) {
   const double two_pi = 6.283185307179586476925286766559;
   if (kind == WindowKind::Boxcar || length == 1) return 1.0;
   const double x = two_pi * static_cast<double>(n) / static_cast<double>(length);
@@ -32,7 +32,7 @@ TF_HD double window_value(WindowKind kind, int n, int length) {
 }
 
 // Sample n (0 <= n < n_fft) of the window of length win_length centred in n_fft samples.
-TF_HD double window_padded_value(WindowKind kind, int n, int win_length, int n_fft) {
+static TF_HD double window_padded_value(WindowKind kind, int n, int win_length, int n_fft) {
   const int lpad = (n_fft - win_length) / 2;
   const int i = n - lpad;
   if (i < 0 || i >= win_length) return 0.0;
