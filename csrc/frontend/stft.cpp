@@ -53,6 +53,7 @@ StftSpec make_stft_spec(int n_fft, int hop, std::vector<float> window, bool cent
   while (hi > lo && s.window[hi - 1] == 0.0f) --hi;
   s.win_lo = lo;
   s.win_hi = hi;
+  s.plan = &fft_plan(n_fft);
   return s;
 }
 
@@ -94,7 +95,7 @@ long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
 }
 
 void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
-  const FftPlan& plan = fft_plan(s.n_fft);
+  const FftPlan& plan = s.plan ? *s.plan : fft_plan(s.n_fft);
   const int m = s.n_fft / 2;
   w.fft.reserve(s.n_fft);
   float* zr = w.fft.zr.data();

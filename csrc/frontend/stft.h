@@ -31,6 +31,7 @@ struct StftSpec {
   PadMode pad = PadMode::Constant;
   std::vector<float> window;  // n_fft samples
   int win_lo = 0, win_hi = 0;  // non-zero part of the window: [win_lo, win_hi)
+  const FftPlan* plan = nullptr;  // the cached plan of n_fft (set by make_stft_spec)
   int n_bins() const { return n_fft / 2 + 1; }
 };
 
