@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "frontend/pad_math.h"
+
 namespace tf::frontend {
 
 constexpr int kLanes = 16;
@@ -49,12 +51,6 @@ const Kernels& kernels_avx512();
 const Kernels& kernels();
 
 // scipy.ndimage "reflect" extension: index i (any integer) of a line of n samples.
-static inline long reflect_index(long i, long n) {
-  if (i >= 0 && i < n) return i;
-  const long period = 2 * n;
-  long r = i % period;
-  if (r < 0) r += period;
-  return r < n ? r : period - 1 - r;
-}
+static inline long median_line_index(long i, long n) { return symmetric_index(i, n); }
 
 }  // namespace tf::frontend

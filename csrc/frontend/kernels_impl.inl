@@ -128,7 +128,7 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
   const vf ninf = -inf;
   for (int j = 0; j <= k; ++j) w[j] = inf;
   const int h = k / 2;
-  auto at = [&](long i) { return load(in + reflect_index(i, n) * in_stride); };
+  auto at = [&](long i) { return load(in + median_line_index(i, n) * in_stride); };
   auto slide = [&](vf a, vf b) {
     vf u_prev = ninf;
     vf wj = w[0];

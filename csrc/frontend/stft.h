@@ -10,11 +10,10 @@
 
 #include "frontend/aligned.h"
 #include "frontend/fft.h"
+#include "frontend/pad_math.h"
 #include "frontend/window_math.h"
 
 namespace tf::frontend {
-
-enum class PadMode : int { Constant = 0, Edge = 1, Reflect = 2, Symmetric = 3 };
 
 // "constant", "edge", "reflect" (numpy: d c b | a b c d -> excludes the edge) or
 // "symmetric" (numpy: c b a | a b c); anything else raises tf::ValueError.

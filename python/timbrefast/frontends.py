@@ -316,7 +316,6 @@ def melspectrogram(
         lead = s_arr.shape[:-2]
         out = _core().mel_project(s_arr.reshape((-1,) + s_arr.shape[-2:]), w, threads)
         return from_numpy_like(out.reshape(lead + out.shape[1:]), like)
-    _refuse_cuda(y, "melspectrogram")
     cfg = FrontendConfig(
         sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window if isinstance(window, str) else "hann",
         center=center, pad_mode=pad_mode, power=power, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
@@ -725,7 +724,7 @@ class Frontend:
     def __call__(self, y: Any, *, num_threads: Optional[int] = None) -> Any:
         """Features of ``y`` (shape ``(..., n)``) -> ``(..., channels, n_mels, frames)``."""
         if _ops.is_tensor(y) and y.is_cuda:
-            from ._frontends_cuda import frontend_cuda
+            from ._frontends_cuda import frontend_cuda  # the CUDA kernels (issue 5)
 
             return frontend_cuda(self, y)
         c = self.config
