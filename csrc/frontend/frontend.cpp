@@ -14,7 +14,7 @@ namespace {
 struct ClipWork {
   StftWork stft;
   MedianWork median;
-  FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p;
+  FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p, lanes;
 };
 
 ClipWork& thread_work() {
@@ -65,6 +65,9 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
     float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
     float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
     float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    float* lanes = ensure(w.lanes, static_cast<std::size_t>(bins) * kLanes);
+    float* win = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_perc + 1) * kLanes);
+    const Kernels& kern = kernels();
     for (int t0 = 0; t0 < T; t0 += kLanes) {
       stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
       const float* xr = w.stft.fft.xr.data();
@@ -72,11 +75,18 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
       for (int f = 0; f < bins; ++f) {
         const float* a = xr + static_cast<long>(f) * kLanes;
         const float* b = xi + static_cast<long>(f) * kLanes;
+        float* l = lanes + static_cast<long>(f) * kLanes;
         float* dst = mag + static_cast<long>(f) * Tp + t0;
-        for (int l = 0; l < kLanes; ++l) dst[l] = std::sqrt(a[l] * a[l] + b[l] * b[l]);
+        for (int i = 0; i < kLanes; ++i) {
+          l[i] = std::sqrt(a[i] * a[i] + b[i] * b[i]);
+          dst[i] = l[i];
+        }
       }
+      // The percussive median (along frequency) of these 16 frames while they are in cache:
+      // the FFT's lanes are frames and its positions are bins, the layout the kernel wants.
+      kern.median(lanes, kLanes, bins, s.hpss_spec.win_perc, perc + t0, Tp, win);
     }
-    hpss_medians(mag, bins, T, Tp, s.hpss_spec, harm, perc, w.median);
+    median_along_rows(mag, bins, T, Tp, s.hpss_spec.win_harm, harm, Tp, w.median);
     float* mh = ensure(w.mask_h, Tp);
     float* mp = ensure(w.mask_p, Tp);
     float* rh = ensure(w.row_h, Tp);

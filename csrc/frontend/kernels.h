@@ -39,6 +39,12 @@ struct Kernels {
   // Soft masks with power 2 (mask_math.h) of the first n - n % kLanes cells of a row.
   void (*softmask2)(const float* harm, const float* perc, int n, float margin_harm, float margin_perc,
                     bool split_zeros, float* mask_harm, float* mask_perc);
+  // Largest of x[0..n).
+  float (*max)(const float* x, long n);
+  // x = max(db_value(x, amin) - offset, floor_db) (db_math.h), in place.
+  void (*db)(float* x, long n, float amin, float offset, float floor_db);
+  // x = log_clipped(x, lo, hi) (db_math.h), in place.
+  void (*log)(float* x, long n, float lo, float hi);
 };
 
 const Kernels& kernels_scalar();
