@@ -19,7 +19,7 @@ constexpr int kLanes = 16;
 struct FftTables {
   int n_fft = 0;
   int m = 0;                     // complex FFT size n_fft / 2
-  const float* cw_re = nullptr;  // exp(-2 pi i j / m), j < m / 2
+  const float* cw_re = nullptr;  // exp(-2 pi i j / m), j < m
   const float* cw_im = nullptr;
   const float* rw_re = nullptr;  // exp(-2 pi i k / n_fft), k <= m
   const float* rw_im = nullptr;

@@ -67,31 +67,64 @@ static inline vf select(const vm& m, const vf& a, const vf& b) {
 static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr,
                       float* xi) {
   const int m = t.m;
-  // Complex FFT of size m, radix-2 Stockham (decimation in frequency, self-sorting):
-  // each pass reads x and writes y, so the result comes out in natural order.
+  // Complex FFT of size m, Stockham (decimation in frequency, self-sorting): radix-4
+  // passes, then one radix-2 pass when log2(m) is odd. Each pass reads x and writes y, so
+  // the result comes out in natural order. Element (q, p) of a pass with stride s and
+  // length n sits at q + s * p; the twiddle W_n^j is cw[j * (m / n)].
   float* ar = zr;
   float* ai = zi;
   float* br = sr;
   float* bi = si;
-  for (int n = m, s = 1; n > 1; n >>= 1, s <<= 1) {
-    const int h = n >> 1;
-    const int tw_step = m / n;
-    for (int p = 0; p < h; ++p) {
-      const vf wr = splat(t.cw_re[p * tw_step]);
-      const vf wi = splat(t.cw_im[p * tw_step]);
-      for (int q = 0; q < s; ++q) {
-        const long ia = static_cast<long>(q + s * p) * kLanes;
-        const long ib = static_cast<long>(q + s * (p + h)) * kLanes;
-        const vf a_r = load(ar + ia), a_i = load(ai + ia);
-        const vf b_r = load(ar + ib), b_i = load(ai + ib);
-        const long o0 = static_cast<long>(q + s * 2 * p) * kLanes;
-        const long o1 = o0 + static_cast<long>(s) * kLanes;
-        store(br + o0, a_r + b_r);
-        store(bi + o0, a_i + b_i);
-        const vf d_r = a_r - b_r, d_i = a_i - b_i;
-        store(br + o1, d_r * wr - d_i * wi);
-        store(bi + o1, d_r * wi + d_i * wr);
+  int n = m, s = 1;
+  while (n > 1) {
+    if (n >= 4) {
+      const int n4 = n >> 2;
+      const int tw_step = m / n;
+      for (int p = 0; p < n4; ++p) {
+        const vf w1r = splat(t.cw_re[p * tw_step]), w1i = splat(t.cw_im[p * tw_step]);
+        const vf w2r = splat(t.cw_re[2 * p * tw_step]), w2i = splat(t.cw_im[2 * p * tw_step]);
+        const vf w3r = splat(t.cw_re[3 * p * tw_step]), w3i = splat(t.cw_im[3 * p * tw_step]);
+        for (int q = 0; q < s; ++q) {
+          const long i0 = static_cast<long>(q + s * p) * kLanes;
+          const long step = static_cast<long>(s) * n4 * kLanes;
+          const vf a_r = load(ar + i0), a_i = load(ai + i0);
+          const vf b_r = load(ar + i0 + step), b_i = load(ai + i0 + step);
+          const vf c_r = load(ar + i0 + 2 * step), c_i = load(ai + i0 + 2 * step);
+          const vf d_r = load(ar + i0 + 3 * step), d_i = load(ai + i0 + 3 * step);
+          const vf apc_r = a_r + c_r, apc_i = a_i + c_i;
+          const vf amc_r = a_r - c_r, amc_i = a_i - c_i;
+          const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
+          // j (b - d), with j the imaginary unit
+          const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;
+          const long o = static_cast<long>(q + s * 4 * p) * kLanes;
+          const long os = static_cast<long>(s) * kLanes;
+          store(br + o, apc_r + bpd_r);
+          store(bi + o, apc_i + bpd_i);
+          const vf x1r = amc_r - jbmd_r, x1i = amc_i - jbmd_i;
+          store(br + o + os, x1r * w1r - x1i * w1i);
+          store(bi + o + os, x1r * w1i + x1i * w1r);
+          const vf x2r = apc_r - bpd_r, x2i = apc_i - bpd_i;
+          store(br + o + 2 * os, x2r * w2r - x2i * w2i);
+          store(bi + o + 2 * os, x2r * w2i + x2i * w2r);
+          const vf x3r = amc_r + jbmd_r, x3i = amc_i + jbmd_i;
+          store(br + o + 3 * os, x3r * w3r - x3i * w3i);
+          store(bi + o + 3 * os, x3r * w3i + x3i * w3r);
+        }
       }
+      n >>= 2;
+      s <<= 2;
+    } else {  // n == 2: the last radix-2 pass, twiddle 1
+      for (int q = 0; q < s; ++q) {
+        const long i0 = static_cast<long>(q) * kLanes, i1 = static_cast<long>(q + s) * kLanes;
+        const vf a_r = load(ar + i0), a_i = load(ai + i0);
+        const vf b_r = load(ar + i1), b_i = load(ai + i1);
+        store(br + i0, a_r + b_r);
+        store(bi + i0, a_i + b_i);
+        store(br + i1, a_r - b_r);
+        store(bi + i1, a_i - b_i);
+      }
+      n = 1;
+      s <<= 1;
     }
     float* tr = ar; ar = br; br = tr;
     float* ti = ai; ai = bi; bi = ti;
