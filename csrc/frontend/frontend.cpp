@@ -63,7 +63,6 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
     }
   } else {
     float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
-    float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
     float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
     float* lanes = ensure(w.lanes, static_cast<std::size_t>(bins) * kLanes);
     float* win = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_perc + 1) * kLanes);
@@ -86,32 +85,51 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
       // the FFT's lanes are frames and its positions are bins, the layout the kernel wants.
       kern.median(lanes, kLanes, bins, s.hpss_spec.win_perc, perc + t0, Tp, win);
     }
-    median_along_rows(mag, bins, T, Tp, s.hpss_spec.win_harm, harm, Tp, w.median);
+    // Harmonic median (along time) 16 bins at a time, and straight away the masks and the
+    // mel of those bins, so the harmonic spectrogram never exists in full (the working set
+    // stays mag + perc).
+    float* lin = ensure(w.median.lanes_in, static_cast<std::size_t>(T) * kLanes);
+    float* lout = ensure(w.median.lanes_out, static_cast<std::size_t>(T) * kLanes);
+    float* hwin = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_harm + 1) * kLanes);
+    float* hrow = ensure(w.harm, Tp);
+    std::fill(hrow + T, hrow + Tp, 0.0f);
     float* mh = ensure(w.mask_h, Tp);
     float* mp = ensure(w.mask_p, Tp);
     float* rh = ensure(w.row_h, Tp);
     float* rp = ensure(w.row_p, Tp);
     float* mel_h = mel;
     float* mel_p = mel + static_cast<std::size_t>(M) * Tp;
-    for (int f = 0; f < bins; ++f) {
-      const long off = static_cast<long>(f) * Tp;
-      if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
-      hpss_mask_row(harm + off, perc + off, Tp, s.hpss_spec, mh, mp);
-      const float* m = mag + off;
-      if (s.power == 2.0f) {
-        for (int t = 0; t < T; ++t) {
-          const float a = m[t] * mh[t], b = m[t] * mp[t];
-          rh[t] = a * a;
-          rp[t] = b * b;
-        }
-      } else {
-        for (int t = 0; t < T; ++t) {
-          rh[t] = spectrum_value(m[t] * mh[t], s.power);
-          rp[t] = spectrum_value(m[t] * mp[t], s.power);
-        }
+    for (int f0 = 0; f0 < bins; f0 += kLanes) {
+      const int nr = std::min(kLanes, bins - f0);
+      if (s.bank.start[f0] == s.bank.start[f0 + nr]) continue;  // these bins feed no band
+      if (nr < kLanes) zero(lin, static_cast<std::size_t>(T) * kLanes);
+      for (int l = 0; l < nr; ++l) {
+        const float* src = mag + static_cast<long>(f0 + l) * Tp;
+        for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = src[t];
       }
-      mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
-      mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+      kern.median(lin, kLanes, T, s.hpss_spec.win_harm, lout, kLanes, hwin);
+      for (int l = 0; l < nr; ++l) {
+        const int f = f0 + l;
+        if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
+        for (int t = 0; t < T; ++t) hrow[t] = lout[static_cast<long>(t) * kLanes + l];
+        const long off = static_cast<long>(f) * Tp;
+        hpss_mask_row(hrow, perc + off, Tp, s.hpss_spec, mh, mp);
+        const float* m = mag + off;
+        if (s.power == 2.0f) {
+          for (int t = 0; t < T; ++t) {
+            const float a = m[t] * mh[t], b = m[t] * mp[t];
+            rh[t] = a * a;
+            rp[t] = b * b;
+          }
+        } else {
+          for (int t = 0; t < T; ++t) {
+            rh[t] = spectrum_value(m[t] * mh[t], s.power);
+            rp[t] = spectrum_value(m[t] * mp[t], s.power);
+          }
+        }
+        mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
+        mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+      }
     }
   }
   for (int c = 0; c < C; ++c) {
