@@ -1,6 +1,7 @@
 #include "frontend/frontend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -30,6 +31,24 @@ inline float spectrum_value(float v, float power) {
 }
 
 void zero(float* p, std::size_t n) { std::memset(p, 0, sizeof(float) * n); }
+
+// fn(item, workspace) for every item of the batch. Each thread pulls one item at a time
+// from a shared counter, so a thread that the OS sets aside (a busy machine) delays at
+// most one item instead of a whole chunk of the batch.
+template <class Fn>
+void for_each_item(long batch, int num_threads, Fn&& fn) {
+  if (batch <= 0) return;
+  const long wanted = num_threads > 0 ? num_threads : tf::get_num_threads();
+  const long threads = std::max<long>(1, std::min<long>(batch, wanted));
+  std::atomic<long> next{0};
+  tf::parallel_for(
+      threads,
+      [&](int64_t, int64_t) {
+        ClipWork& w = thread_work();
+        for (long b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) fn(b, w);
+      },
+      static_cast<int>(threads), 1);
+}
 
 void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, float* out,
                    ClipWork& w) {
@@ -147,25 +166,18 @@ void stft_run(const StftSpec& s, const float* y, long batch, long n, std::comple
               int num_threads) {
   const long frames = stft_num_frames(n, s);
   const int bins = s.n_bins();
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        for (int64_t b = b0; b < b1; ++b) {
-          pad_signal(y + b * n, n, s, w.stft);
-          std::complex<float>* o = out + b * bins * frames;
-          for (long t0 = 0; t0 < frames; t0 += kLanes) {
-            const int cnt = static_cast<int>(std::min<long>(kLanes, frames - t0));
-            stft_group(s, w.stft, t0, cnt);
-            const float* xr = w.stft.fft.xr.data();
-            const float* xi = w.stft.fft.xi.data();
-            for (int f = 0; f < bins; ++f)
-              for (int l = 0; l < cnt; ++l)
-                o[f * frames + t0 + l] = {xr[f * kLanes + l], xi[f * kLanes + l]};
-          }
-        }
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads, [&](long b, ClipWork& w) {
+    pad_signal(y + b * n, n, s, w.stft);
+    std::complex<float>* o = out + b * bins * frames;
+    for (long t0 = 0; t0 < frames; t0 += kLanes) {
+      const int cnt = static_cast<int>(std::min<long>(kLanes, frames - t0));
+      stft_group(s, w.stft, t0, cnt);
+      const float* xr = w.stft.fft.xr.data();
+      const float* xi = w.stft.fft.xi.data();
+      for (int f = 0; f < bins; ++f)
+        for (int l = 0; l < cnt; ++l) o[f * frames + t0 + l] = {xr[f * kLanes + l], xi[f * kLanes + l]};
+    }
+  });
 }
 
 void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, float* out,
@@ -174,42 +186,31 @@ void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, flo
            s.stft.n_bins());
   const long frames = stft_num_frames(n, s.stft);
   const long per = static_cast<long>(s.channels()) * s.bank.n_mels * frames;
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        for (int64_t b = b0; b < b1; ++b) frontend_clip(s, y + b * n, n, frames, out + b * per, w);
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads,
+                [&](long b, ClipWork& w) { frontend_clip(s, y + b * n, n, frames, out + b * per, w); });
 }
 
 void hpss_masks_run(const HpssSpec& s, const float* mag, long batch, int bins, int frames,
                     float* mask_harm, float* mask_perc, int num_threads) {
   const int Tp = round_up(frames, kLanes);
   const long per = static_cast<long>(bins) * frames;
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        float* m = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
-        float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
-        float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
-        for (int64_t b = b0; b < b1; ++b) {
-          const float* src = mag + b * per;
-          for (int f = 0; f < bins; ++f) {
-            float* dst = m + static_cast<long>(f) * Tp;
-            std::memcpy(dst, src + static_cast<long>(f) * frames, sizeof(float) * frames);
-            std::fill(dst + frames, dst + Tp, 0.0f);
-          }
-          hpss_medians(m, bins, frames, Tp, s, harm, perc, w.median);
-          for (int f = 0; f < bins; ++f) {
-            const long off = static_cast<long>(f) * Tp;
-            const long o = b * per + static_cast<long>(f) * frames;
-            hpss_mask_row(harm + off, perc + off, frames, s, mask_harm + o, mask_perc + o);
-          }
-        }
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads, [&](long b, ClipWork& w) {
+    float* m = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
+    float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
+    float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    const float* src = mag + b * per;
+    for (int f = 0; f < bins; ++f) {
+      float* dst = m + static_cast<long>(f) * Tp;
+      std::memcpy(dst, src + static_cast<long>(f) * frames, sizeof(float) * frames);
+      std::fill(dst + frames, dst + Tp, 0.0f);
+    }
+    hpss_medians(m, bins, frames, Tp, s, harm, perc, w.median);
+    for (int f = 0; f < bins; ++f) {
+      const long off = static_cast<long>(f) * Tp;
+      const long o = b * per + static_cast<long>(f) * frames;
+      hpss_mask_row(harm + off, perc + off, frames, s, mask_harm + o, mask_perc + o);
+    }
+  });
 }
 
 void mel_project_run(const MelBank& bank, const float* S, long batch, int frames, float* out,
