@@ -190,26 +190,39 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
 // fp-contract=off: no fused multiply-adds, so the rounding is the scalar formula's.
 #define TF_NO_FMA __attribute__((optimize("fp-contract=off")))
 
-static inline TF_NO_FMA vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
+// (1 or q^2) / (1 + q^2) for the cell's side, q^2 the squared min/max ratio.
+static inline TF_NO_FMA vf softmask2_from(const vm& larger, const vm& bad, const vf& q2, const vf& fill) {
   const vf one = splat(1.0f);
-  const vf z = vmax(x, x_ref);
-  const vm bad = z < splat(kFloatTiny);
-  const vf zz = select(bad, one, z);
-  vf a = x / zz;
-  vf b = x_ref / zz;
-  a = a * a;
-  b = b * b;
-  return select(bad, fill, a / (a + b));
+  return select(bad, fill, select(larger, one, q2) / (one + q2));
+}
+
+static inline TF_NO_FMA vf ratio2(const vf& x, const vf& x_ref, vm& x_larger, vm& bad) {
+  x_larger = x_ref <= x;
+  const vf z = select(x_larger, x, x_ref);
+  bad = z < splat(kFloatTiny);
+  const vf q = select(x_larger, x_ref, x) / select(bad, splat(1.0f), z);
+  return q * q;
 }
 
 static TF_NO_FMA void softmask2_impl(const float* harm, const float* perc, int n, float margin_harm,
-                           float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
+                                     float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
   const vf fill = splat(split_zeros ? 0.5f : 0.0f);
   const vf mh = splat(margin_harm), mp = splat(margin_perc);
+  const bool shared = margin_harm == 1.0f && margin_perc == 1.0f;
   for (int i = 0; i + kLanes <= n; i += kLanes) {
     const vf h = load(harm + i), p = load(perc + i);
-    store(mask_harm + i, softmask2(h, p * mh, fill));
-    store(mask_perc + i, softmask2(p, h * mp, fill));
+    vm h_larger, bad;
+    const vf q2 = ratio2(h, p * mh, h_larger, bad);
+    store(mask_harm + i, softmask2_from(h_larger, bad, q2, fill));
+    if (shared) {
+      // Same pair, roles swapped: the percussive side is the larger one where p >= h.
+      const vm p_larger = h <= p;
+      store(mask_perc + i, softmask2_from(p_larger, bad, q2, fill));
+    } else {
+      vm p_larger, bad_p;
+      const vf q2p = ratio2(p, h * mp, p_larger, bad_p);
+      store(mask_perc + i, softmask2_from(p_larger, bad_p, q2p, fill));
+    }
   }
 }
 
