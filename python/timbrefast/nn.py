@@ -1,8 +1,9 @@
 """``torch.nn.Module`` wrappers of the frontends (this module imports torch).
 
 The modules hold no parameters and compute no gradients: features are inputs of the
-models, computed by the C++ core for CPU tensors. CUDA tensors raise a clear error until
-the CUDA kernels are built. A module can sit at the front of an ``nn.Sequential``::
+models, computed by the C++ core for CPU tensors and by the CUDA kernels of
+``timbrefast._cuda`` for CUDA tensors (a RuntimeError says why when that backend is not
+usable). A module can sit at the front of an ``nn.Sequential``::
 
     model = torch.nn.Sequential(timbrefast.nn.Frontend("cocola"), encoder)
 """
