@@ -167,3 +167,29 @@ def test_on_synthesized_slakh_tracks(tmp_path):
         it = pairs[i]
         assert np.sqrt(np.mean(it["anchor"] ** 2)) >= 1e-3
         assert np.sqrt(np.mean(it["positive"] ** 2)) >= 1e-3
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from timbrefast.data import window_starts  # noqa: E402
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**5), st.floats(0.0, 0.99))
+def test_window_starts_property(length, window, max_overlap):
+    starts = window_starts(length, window=window, max_overlap=max_overlap)
+    assert starts[0] == 0 and len(starts) >= 1
+    if len(starts) > 1:
+        gaps = np.diff(starts)
+        assert np.all(gaps == gaps[0])
+        assert (window - gaps[0]) / window <= max_overlap + 1e-12  # overlap at most max_overlap
+        assert starts[-1] + window <= length  # every window inside the signal
+        assert length - (starts[-1] + window) < gaps[0]  # and no room left for another
+    else:
+        assert length < window + int(np.ceil(window * (1 - max_overlap)))
+
+
+def test_window_starts_bad():
+    with pytest.raises(ValueError, match="window"):
+        window_starts(10, window=0, max_overlap=0.5)
+    with pytest.raises(ValueError, match="max_overlap"):
+        window_starts(10, window=5, max_overlap=1.0)

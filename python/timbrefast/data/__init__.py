@@ -20,7 +20,7 @@ from .families import (
 )
 from .readers import LAYOUTS, Dataset, Stem, Track, read_dataset
 from .retrieval import InstrumentPairs, Mixtures, reference_pitch, render_references
-from .samplers import CocolaPairs
+from .samplers import CocolaPairs, window_starts
 from .midi import PianoRollSegments, audio_segment, piano_roll
 from .notes import synthesize_notes
 from .scores import Part, Score, corpus_paths, corpus_score, generate_phrase, score_to_midi
@@ -70,4 +70,5 @@ __all__ = [
     "synthesize_notes",
     "synthesize_stems",
     "synthesize_track",
+    "window_starts",
 ]

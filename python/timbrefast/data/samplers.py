@@ -19,7 +19,26 @@ import numpy as np
 from .audio import audio_info, load_audio, resample
 from .readers.records import Track
 
-__all__ = ["CocolaPairs"]
+__all__ = ["CocolaPairs", "window_starts"]
+
+
+def window_starts(length: int, *, window: int, max_overlap: float) -> np.ndarray:
+    """Start samples of the windows of a signal of ``length`` samples: hop
+    ``ceil(window * (1 - max_overlap))``, every window inside the signal; a signal shorter
+    than one window gets one window at 0 (zero-padded when read).
+
+    Examples
+    --------
+    >>> window_starts(200, window=80, max_overlap=0.5)
+    array([  0,  40,  80, 120])
+    """
+    if window < 1 or length < 0:
+        raise ValueError(f"need window >= 1 and length >= 0, got window={window}, length={length}")
+    if not 0.0 <= max_overlap < 1.0:
+        raise ValueError(f"max_overlap must be in [0, 1), got {max_overlap}")
+    hop = max(1, int(math.ceil(window * (1.0 - float(max_overlap)))))
+    n = 1 if length <= window else 1 + (length - window) // hop
+    return np.arange(n, dtype=np.int64) * hop
 
 
 def _check_seed(seed) -> int:
@@ -135,8 +154,8 @@ class CocolaPairs:
             ti = len(self.tracks)
             self.tracks.append(t)
             self._stem_info.append(info)
-            n_win = 1 if length <= self.window else 1 + (length - self.window) // self.hop
-            windows.extend((ti, k * self.hop) for k in range(n_win))
+            windows.extend((ti, int(st)) for st in window_starts(length, window=self.window,
+                                                                  max_overlap=self.max_overlap))
         if self.skipped:
             warnings.warn(f"CocolaPairs skipped {len(self.skipped)} track(s): "
                           + "; ".join(f"{p}: {r}" for p, r in self.skipped[:5]), stacklevel=2)
