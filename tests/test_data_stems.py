@@ -73,7 +73,6 @@ def test_chorales_from_music21(tmp_path):
     assert progs[:3] == [56, 60, 57] and progs[-1] == 58
 
 
-@pytest.mark.slow
 def test_workers_give_the_same_tracks(tmp_path):
     one = _synth(tmp_path / "one", tracks=2)
     two = _synth(tmp_path / "two", tracks=2, workers=2)

@@ -288,14 +288,17 @@ class Mixtures:
         score = generate_phrase(rng, registers=regs, seconds=self.seconds, rest_probability=0.1)
         stems = np.zeros((self.n_instruments, self.n_samples), np.float32)
         refs = np.zeros((self.n_instruments, self.n_ref), np.float32)
-        for j, (i, part) in enumerate(zip(ids, score.parts)):
-            p = self.instruments[i]
-            synth = self._renderers.get(p.soundfont)
+        for sf in sorted({self.instruments[i].soundfont for i in ids}):
+            synth = self._renderers.get(sf)
             with synth.sequence():
-                if part.notes:
-                    stems[j] = _peak_normalise(_fit(synth.render_notes(part.notes, preset=p), self.n_samples))
-                refs[j] = _fit(synth.render_note(reference_pitch(p.family), velocity=100, duration=1.0,
-                                                 preset=p), self.n_ref)
+                for j, (i, part) in enumerate(zip(ids, score.parts)):
+                    p = self.instruments[i]
+                    if p.soundfont != sf:
+                        continue
+                    if part.notes:
+                        stems[j] = _peak_normalise(_fit(synth.render_notes(part.notes, preset=p), self.n_samples))
+                    refs[j] = _fit(synth.render_note(reference_pitch(p.family), velocity=100, duration=1.0,
+                                                     preset=p), self.n_ref)
         mix = _peak_normalise(stems.sum(axis=0))
         return {"mix": mix.astype(np.float32), "stems": stems, "references": refs, "instrument": ids,
                 "family": self.families[ids], "tempo": float(score.tempo)}
