@@ -56,6 +56,16 @@ def test_pairs_disjoint_nonempty_and_never_silent(tmp_path):
             assert a | p == {0, 3}  # the all-zero stem never forms a sub-mix
 
 
+def test_stems_of_several_files_are_summed(tmp_path):
+    t = _track(tmp_path, "Z", VALUES[:3])
+    # stem 0 = files of VALUES[0] and VALUES[3]
+    merged = Stem(name="S00", audio_path=t.stems[0].audio_path,
+                  mixed_with=(_track(tmp_path, "Z2", VALUES[3:4]).stems[0].audio_path,))
+    t2 = Track(name="Z", path=t.path, stems=(merged,) + t.stems[1:])
+    stems = CocolaPairs([t2], seconds=1.0, seed=0).load_window(0, 0)
+    np.testing.assert_allclose(stems[:, 0], [VALUES[0] + VALUES[3], VALUES[1], VALUES[2]])
+
+
 def test_silent_windows_are_redrawn(tmp_path):
     # in the second half only one stem sounds: those windows must never be returned
     t = _track(tmp_path, "C", (VALUES[0], VALUES[1]), seconds=12.0, silent_after=6.0)

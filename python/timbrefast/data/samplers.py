@@ -136,7 +136,7 @@ class CocolaPairs:
         self.epoch = 0
         self.skipped: List[Tuple[str, str]] = []
         self.tracks: List[Track] = []
-        self._stem_info: List[List[Tuple[str, int, int]]] = []  # (path, frames, sr) per stem
+        self._stem_info: List[List[List[Tuple[str, int, int]]]] = []  # per stem: [(path, frames, sr)] per file
         windows: List[Tuple[int, int]] = []
         for t in tracks:
             if len(t.stems) < 2:
@@ -145,12 +145,15 @@ class CocolaPairs:
             info = []
             try:
                 for s in t.stems:
-                    frames, file_sr, _ = audio_info(s.audio_path)
-                    info.append((s.audio_path, frames, file_sr))
+                    files = []
+                    for path in getattr(s, "audio_paths", (s.audio_path,)):
+                        frames, file_sr, _ = audio_info(path)
+                        files.append((path, frames, file_sr))
+                    info.append(files)
             except (ValueError, FileNotFoundError) as exc:
                 self._bad(t.path, str(exc), on_error)
                 continue
-            length = max(int(math.floor(f * self.sr / r)) for _, f, r in info)
+            length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
             ti = len(self.tracks)
             self.tracks.append(t)
             self._stem_info.append(info)
@@ -178,16 +181,17 @@ class CocolaPairs:
     def load_window(self, track: int, start: int) -> np.ndarray:
         """All stems of ``track`` from sample ``start`` (at ``sr``): float32 ``(stems, window)``."""
         out = np.zeros((len(self._stem_info[track]), self.window), np.float32)
-        for j, (path, frames, file_sr) in enumerate(self._stem_info[track]):
-            src_start = int(math.floor(start * file_sr / self.sr))
-            if src_start >= frames:
-                continue
-            src_len = int(math.ceil(self.window * file_sr / self.sr)) + 1
-            y, _ = load_audio(path, start=src_start, frames=src_len)
-            if file_sr != self.sr:
-                y = resample(y, orig_sr=file_sr, target_sr=self.sr)
-            n = min(len(y), self.window)
-            out[j, :n] = y[:n]
+        for j, files in enumerate(self._stem_info[track]):
+            for path, frames, file_sr in files:
+                src_start = int(math.floor(start * file_sr / self.sr))
+                if src_start >= frames:
+                    continue
+                src_len = int(math.ceil(self.window * file_sr / self.sr)) + 1
+                y, _ = load_audio(path, start=src_start, frames=src_len)
+                if file_sr != self.sr:
+                    y = resample(y, orig_sr=file_sr, target_sr=self.sr)
+                n = min(len(y), self.window)
+                out[j, :n] += y[:n]
         return out
 
     def __getitem__(self, index: int) -> Dict[str, object]:
