@@ -1,6 +1,8 @@
 """CAMIL audio-MIDI pairs."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,20 @@ def test_errors(tracks, tmp_path):
     with pytest.raises(ValueError, match="no stem with a CAMIL class"):
         with pytest.warns(UserWarning):
             CamilPairs([broken])
+
+
+def test_audio_damaged_after_indexing(tracks, tmp_path):
+    import shutil
+
+    from timbrefast.data import CamilPairs, read_dataset
+
+    root = tmp_path / "copy"
+    shutil.copytree(os.path.dirname(tracks[0].path), root)
+    ds = read_dataset(root, layout="slakh")
+    pairs = CamilPairs(ds, sr=16000, audio_samples=8000, seed=0)
+    victim = pairs.stems[0][0]
+    with open(victim, "wb") as f:
+        f.write(b"damaged")
+    with pytest.warns(UserWarning, match=os.path.basename(victim)):
+        items = [pairs[i] for i in range(len(pairs))]
+    assert all(it["audio"].shape == (8000,) for it in items)

@@ -203,3 +203,14 @@ def test_window_starts_bad():
         window_starts(10, window=0, max_overlap=0.5)
     with pytest.raises(ValueError, match="max_overlap"):
         window_starts(10, window=5, max_overlap=1.0)
+
+
+def test_file_damaged_after_indexing_does_not_stop_the_epoch(tmp_path):
+    good = _track(tmp_path, "P", VALUES[:2])
+    bad = _track(tmp_path, "Q", VALUES[:2])
+    pairs = CocolaPairs([good, bad], seconds=1.0, seed=0)
+    with open(bad.stems[0].audio_path, "wb") as f:
+        f.write(b"damaged")
+    with pytest.warns(UserWarning, match="S00.wav"):
+        items = [pairs[i] for i in range(len(pairs))]
+    assert {it["track"] for it in items} == {0}

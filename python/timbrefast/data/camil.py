@@ -115,6 +115,8 @@ class CamilPairs:
                           + "; ".join(f"{p}: {r}" for p, r in self.skipped[:5]), stacklevel=2)
         if not entries:
             raise ValueError("CamilPairs: no stem with a CAMIL class, a readable MIDI file and notes")
+        if len(entries) < 2:
+            raise ValueError("CamilPairs: a single segment cannot make a negative pair; give more tracks")
         self.rolls = np.stack(rolls).astype(np.float32)
         self.entries = entries
         self.labels = np.array([self.stems[e[0]][2] for e in entries], np.int64)
@@ -143,6 +145,13 @@ class CamilPairs:
         y = y[: min(limit, self.audio_samples)]
         return np.pad(y, (0, self.audio_samples - len(y))).astype(np.float32, copy=False)
 
+    def _audio_or_none(self, i: int) -> Optional[np.ndarray]:
+        try:
+            return self.audio(i)
+        except (ValueError, FileNotFoundError) as exc:
+            warnings.warn(f"CamilPairs: skipping segment {i}: {exc}", stacklevel=3)
+            return None
+
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.entries)
         if isinstance(index, np.integer):
@@ -153,14 +162,22 @@ class CamilPairs:
             raise IndexError(f"index {index} out of range for {n} segments")
         index %= n
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        label = int(self.labels[index])
-        if self.negatives == "class":
-            pool = self._by_other_class[label]
-            neg = int(pool[rng.integers(0, len(pool))])
+        for _ in range(20):
+            label = int(self.labels[index])
+            if self.negatives == "class":
+                pool = self._by_other_class[label]
+                neg = int(pool[rng.integers(0, len(pool))])
+            else:
+                neg = int(rng.integers(0, n - 1))
+                neg += int(neg >= index)  # any segment but this one
+            audio = self._audio_or_none(index)
+            neg_audio = self._audio_or_none(neg) if audio is not None else None
+            if audio is not None and neg_audio is not None:
+                break
+            # a file damaged after indexing (reported): serve a deterministic replacement
+            index = int(rng.integers(0, n))
         else:
-            neg = int(rng.integers(0, n - 1)) if n > 1 else index
-            neg += neg >= index and n > 1
-        audio, neg_audio = self.audio(index), self.audio(neg)
+            raise RuntimeError("CamilPairs: 20 unreadable segments in a row; check the dataset files")
         if self.frontend is not None:
             audio, neg_audio = self.frontend(audio), self.frontend(neg_audio)
         return {

@@ -79,7 +79,9 @@ class CocolaPairs:
     noise_std : float
         Standard deviation of the Gaussian noise added to the positive (0: none).
     max_redraws : int
-        Windows tried per item before giving up with RuntimeError.
+        Windows tried per item before giving up with RuntimeError. A window whose audio
+        cannot be read (a file damaged after indexing) is reported with a warning and
+        replaced like a silent one, so one bad file does not stop an epoch.
     on_error : {"skip", "raise"}
         What to do with tracks that cannot be used (one stem, unreadable audio).
 
@@ -207,7 +209,14 @@ class CocolaPairs:
         w = index
         for _ in range(self.max_redraws):
             track, start = (int(v) for v in self.windows[w])
-            stems = self.load_window(track, start)
+            try:
+                stems = self.load_window(track, start)
+            except (ValueError, FileNotFoundError) as exc:
+                # a file that went bad after indexing: report it and draw another window
+                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
+                              stacklevel=2)
+                w = int(rng.integers(0, n))
+                continue
             rms = np.sqrt(np.mean(np.square(stems, dtype=np.float64), axis=1))
             usable = np.flatnonzero(rms >= max(self.silence_threshold, 1e-12))
             if usable.size >= 2:
