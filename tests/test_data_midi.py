@@ -112,3 +112,24 @@ def test_roll_of_a_bach_chorale():
     onsets = (np.diff(np.concatenate([np.zeros((len(seg), 84, 1)), seg.rolls], axis=2), axis=2) > 0).sum()
     assert 0.5 * n_notes <= onsets <= n_notes
     assert 4 * 4 <= len(seg) * 8  # at least a few measures
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(24, 107), st.integers(0, 400), st.integers(1, 100), st.integers(1, 127)),
+                min_size=1, max_size=12, unique_by=lambda t: t[0]),
+       st.sampled_from([60.0, 90.0, 120.0, 150.0]))
+def test_roll_cells_match_note_lengths(notes, tempo):
+    # one note per pitch on the 24-per-quarter grid: each row holds exactly its note
+    step = 60.0 / tempo / 24
+    pm = _pm([(p, v, s * step, (s + d) * step) for p, s, d, v in notes], tempo=tempo)
+    seg = piano_roll(pm)
+    flat = seg.rolls.transpose(1, 0, 2).reshape(84, -1)
+    vmax = max(v for *_, v in notes)
+    for p, s, d, v in notes:
+        row = flat[p - 24]
+        assert np.count_nonzero(row) == d
+        assert np.all(row[s:s + d] == np.float32(v / vmax))
+    assert len(seg) == -(-max(s + d for _, s, d, _ in notes) // 192)
