@@ -327,6 +327,9 @@ def synthesize_stems(
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     if not (np.isfinite(seconds) and seconds >= 1.0):
         raise ValueError(f"seconds must be >= 1, got {seconds}")
+    from .soundfont import list_presets
+
+    list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
     chorale_list = corpus_paths("bach") if source != "phrases" else None
@@ -347,7 +350,7 @@ def synthesize_stems(
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            Synthesizer(soundfont, sr=sr).close()  # fail early, in this process, on a bad soundfont
+            Synthesizer(soundfont, sr=sr).close()  # fail early, in this process (e.g. no FluidSynth)
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx, initializer=_worker_init,
                                      initargs=(os.fspath(soundfont), int(sr), chorale_list)) as pool:
