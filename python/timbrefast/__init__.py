@@ -17,3 +17,9 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
 ]
+
+# Contrastive losses and evaluation metrics (issue 4). Neither module imports torch
+# at import time: timbrefast.losses loads it on first use.
+from . import losses, metrics  # noqa: E402
+
+__all__ += ["losses", "metrics"]
