@@ -86,6 +86,8 @@ def _check_embeddings(x: Any, name: str, torch) -> Any:
         raise ValueError(f"{name} must have shape (batch, dim), got {tuple(x.shape)}")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): need at least one row and one column")
+    if x.device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} is on device {x.device}; the losses run on CPU or CUDA tensors")
     if not bool(torch.isfinite(x.detach()).all()):
         bad = int((~torch.isfinite(x.detach())).sum())
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf)")
