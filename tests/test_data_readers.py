@@ -239,3 +239,24 @@ def test_synthesized_notes_read_as_nsynth(tmp_path):
         assert s.family == "Bass" and 23 <= s.pitch <= 63 and s.program in range(32, 40)
         y, sr = sf.read(s.audio_path)
         assert sr == 16000 and len(y) == 16000 and np.abs(y).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_synthesized_notes_same_with_workers(tmp_path):
+    from data_helpers import TIMGM, fluidsynth_reason
+
+    if fluidsynth_reason():
+        pytest.skip(fluidsynth_reason())
+    import json
+
+    from timbrefast.data.notes import synthesize_notes
+
+    kw = dict(soundfont=TIMGM, notes_per_instrument=2, families=["Brass"], seed=4, progress=False, seconds=0.5)
+    synthesize_notes(tmp_path / "a", **kw)
+    synthesize_notes(tmp_path / "b", workers=2, **kw)
+    ea = json.loads((tmp_path / "a" / "examples.json").read_text())
+    eb = json.loads((tmp_path / "b" / "examples.json").read_text())
+    assert ea == eb
+    for k in ea:
+        np.testing.assert_array_equal(sf.read(tmp_path / "a" / "audio" / f"{k}.wav")[0],
+                                      sf.read(tmp_path / "b" / "audio" / f"{k}.wav")[0])
