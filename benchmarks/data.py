@@ -5,7 +5,7 @@ beside FluidSynth's own command-line fast renderer (``fluidsynth -F``) on the sa
 measured in the same run (the anchor). Sampler items are reported against the feature
 extraction they feed, also measured in this run: librosa's COCOLA HPSS frontend for
 CocolaPairs (5 s clips) and librosa's CAMIL mel (n_fft 512, hop 512, 128 bands) for
-CamilPairs.
+CamilPairs, and timbrefast's fused C++ frontends (one thread) when the build has them.
 
     PYTHONPATH=python python benchmarks/data.py [--soundfont SF] [--repeats N]
 """
@@ -47,6 +47,16 @@ def librosa_camil(y, sr):
     import librosa
 
     return librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, hop_length=512, n_mels=128))
+
+
+def _fused(preset):
+    """timbrefast's fused C++ frontend, when this build has it."""
+    try:
+        import timbrefast
+
+        return timbrefast.Frontend(preset)
+    except (ImportError, AttributeError):
+        return None
 
 
 def main() -> None:
@@ -122,8 +132,16 @@ def main() -> None:
             rows.append((f"CocolaPairs item (5 s, {label})", f"{1e3 * t / n:8.2f} ms", ""))
         librosa_cocola(clip)
         ta, _ = best_of(lambda: librosa_cocola(clip), args.repeats)
+        item16 = float(rows[-2][1].split()[0])
         rows.append(("  anchor: librosa COCOLA HPSS frontend, one 5 s clip", f"{1e3 * ta:8.2f} ms",
-                     f"item / frontend = {float(rows[-1][1].split()[0]) / (1e3 * ta):.3f}"))
+                     f"16 kHz item / frontend = {item16 / (1e3 * ta):.3f}"))
+        fused = _fused("cocola")
+        if fused is not None:
+            batch = np.stack([clip] * 32)
+            fused(batch)
+            tf, _ = best_of(lambda: fused(batch, num_threads=1), args.repeats)
+            rows.append(("  anchor: timbrefast fused COCOLA frontend, 1 thread, per clip (batch 32)",
+                         f"{1e3 * tf / 32:8.2f} ms", f"16 kHz item / frontend = {item16 / (1e3 * tf / 32):.2f}"))
 
         cam = CamilPairs(read_dataset(ds_root, layout="slakh"), sr=22050, seed=0)
         cam[0]
@@ -135,6 +153,13 @@ def main() -> None:
                         args.repeats)
         rows.append(("  anchor: librosa CAMIL mel of its 2 segments", f"{1e3 * tm:8.2f} ms",
                      f"item / mel = {1e3 * t / n / (1e3 * tm):.2f}"))
+        fused = _fused("camil")
+        if fused is not None:
+            two = np.stack([items[0]["audio"], items[0]["negative_audio"]])
+            fused(two)
+            tf, _ = best_of(lambda: fused(two, num_threads=1), args.repeats)
+            rows.append(("  anchor: timbrefast fused CAMIL frontend of its 2 segments, 1 thread",
+                         f"{1e3 * tf:8.2f} ms", f"item / frontend = {1e3 * t / n / (1e3 * tf):.2f}"))
 
         presets = list_presets(sf2)
         ip = InstrumentPairs(presets, batch_size=32, batches=4, seconds=4.0, seed=0)

@@ -97,3 +97,15 @@ def test_audio_damaged_after_indexing(tracks, tmp_path):
     with pytest.warns(UserWarning, match=os.path.basename(victim)):
         items = [pairs[i] for i in range(len(pairs))]
     assert all(it["audio"].shape == (8000,) for it in items)
+
+
+def test_with_the_camil_frontend(tracks):
+    import timbrefast
+    from timbrefast.data import CamilPairs
+
+    if not hasattr(timbrefast, "Frontend"):
+        pytest.skip("timbrefast.Frontend not in this build")
+    pairs = CamilPairs(tracks, frontend=timbrefast.Frontend("camil"), seed=0)
+    it = pairs[0]
+    assert it["audio"].shape == it["negative_audio"].shape == (1, 128, 282)  # the paper's 128 x 282
+    assert it["roll"].shape == (84, 192)

@@ -134,3 +134,17 @@ def test_cli_synth_notes(tmp_path):
                               "--notes-per-instrument", "1", "--families", "Reed", "--seconds", "1", "--quiet"])
     assert args.func(args) == 0
     assert len(read_dataset(tmp_path / "n", layout="nsynth")) == 8
+
+
+def test_wav_format(tmp_path):
+    from timbrefast.data import read_dataset
+
+    flac = _synth(tmp_path / "f", tracks=1)[0]
+    wav = _synth(tmp_path / "w", tracks=1, audio_format="wav")[0]
+    assert os.path.isfile(os.path.join(wav, "mix.wav")) and os.path.isfile(os.path.join(wav, "stems", "S00.wav"))
+    # same audio; libsndfile rounds to 16 bits slightly differently for the two formats (1 LSB)
+    np.testing.assert_allclose(sf.read(os.path.join(wav, "mix.wav"))[0], sf.read(os.path.join(flac, "mix.flac"))[0],
+                               atol=1.01 / 32768)
+    assert read_dataset(tmp_path / "w", layout="slakh")[0].mix_path.endswith("mix.wav")
+    with pytest.raises(ValueError, match="audio_format"):
+        _synth(tmp_path / "x", audio_format="mp3")

@@ -47,6 +47,13 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
+def _sum_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = x[rows[0]].copy()
+    for r in rows[1:]:
+        out += x[r]
+    return out
+
+
 class CocolaPairs:
     """COCOLA training pairs: two disjoint sub-mixes of the stems of one window.
 
@@ -217,15 +224,15 @@ class CocolaPairs:
                               stacklevel=2)
                 w = int(rng.integers(0, n))
                 continue
-            rms = np.sqrt(np.mean(np.square(stems, dtype=np.float64), axis=1))
+            rms = np.sqrt(np.array([float(np.dot(r, r)) for r in stems]) / self.window)  # BLAS, no temporaries
             usable = np.flatnonzero(rms >= max(self.silence_threshold, 1e-12))
             if usable.size >= 2:
                 k = usable.size
                 a = int(rng.integers(1, k))
                 p = int(rng.integers(1, k - a + 1))
                 order = rng.permutation(usable)
-                anchor = stems[order[:a]].sum(axis=0)
-                positive = stems[order[a:a + p]].sum(axis=0)
+                anchor = _sum_rows(stems, order[:a])
+                positive = _sum_rows(stems, order[a:a + p])
                 if self.noise_std > 0:
                     positive = positive + rng.normal(0.0, self.noise_std, positive.shape).astype(np.float32)
                 return {
