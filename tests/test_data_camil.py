@@ -22,7 +22,7 @@ def tracks(tmp_path_factory):
 
 
 def test_items_and_alignment(tracks):
-    from timbrefast.data import CamilPairs, piano_roll
+    from timbrefast.data import CamilPairs
     from timbrefast.data.audio import load_audio
 
     pairs = CamilPairs(tracks, sr=16000, audio_samples=48000, negatives="class", seed=0)

@@ -179,7 +179,7 @@ def test_on_synthesized_slakh_tracks(tmp_path):
         assert np.sqrt(np.mean(it["positive"] ** 2)) >= 1e-3
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, strategies as st  # noqa: E402
 
 from timbrefast.data import window_starts  # noqa: E402
 

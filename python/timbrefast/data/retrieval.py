@@ -10,7 +10,7 @@ be pickled), which makes the samplers safe to hand to DataLoader workers.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 

@@ -10,9 +10,8 @@ Python scalars, which the default collate function stacks into tensors.
 from __future__ import annotations
 
 import math
-import os
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
