@@ -144,3 +144,25 @@ def test_parity_with_fluidsynth_cli_on_a_bach_chorale(synth, tmp_path):
     env_a = np.sqrt((a[:m].reshape(-1, 1600) ** 2).mean(1))
     env_b = np.sqrt((b[:m].reshape(-1, 1600) ** 2).mean(1))
     assert np.corrcoef(env_a, env_b)[0, 1] > 0.98
+
+
+def test_synthesizers_in_threads_render_the_same():
+    import threading
+
+    from timbrefast.data import Synthesizer
+
+    def job(out, key):
+        with Synthesizer(TIMGM, sr=16000) as s:
+            with s.sequence():
+                out[key] = [s.render_note(48 + k, program=8 * k, duration=0.3) for k in range(6)]
+
+    alone, threaded = {}, {}
+    job(alone, 0)
+    threads = [threading.Thread(target=job, args=(threaded, i)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        for a, b in zip(alone[0], threaded[i]):
+            np.testing.assert_array_equal(a, b)

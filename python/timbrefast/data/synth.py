@@ -85,6 +85,12 @@ class Synthesizer:
     tail_db : float
         Trailing samples quieter than this (dBFS) are trimmed from the tail.
 
+    Notes
+    -----
+    One Synthesizer serves one thread at a time; use one per thread or process (it cannot
+    be pickled). The ctypes calls into FluidSynth release the GIL, so Synthesizers in
+    separate threads render in parallel.
+
     Examples
     --------
     >>> synth = Synthesizer("/usr/share/sounds/sf2/TimGM6mb.sf2", sr=16000)  # doctest: +SKIP
