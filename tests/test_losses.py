@@ -426,6 +426,12 @@ def test_core_entry_points_validate_directly():
         _core.info_nce_forward(np.ones((2, 3), np.float32).T, a, None, 1.0, lab, lab, False)
     with pytest.raises(TypeError, match="float32 or float64"):
         _core.info_nce_forward(a.astype(np.int32), a, None, 1.0, lab, lab, False)
+    bad = a.copy()
+    bad[2, 1] = np.inf
+    with pytest.raises(ValueError, match="positives contains non-finite values .* row 2"):
+        _core.info_nce_forward_backward(a, bad, None, 1.0, lab, lab)
+    with pytest.raises(ValueError, match="weight contains non-finite"):
+        _core.info_nce_forward(a, a, np.full((2, 2), np.nan, np.float32), 1.0, lab, lab, True)
 
 
 # --------------------------------------------------------------------------- margin / triplet
