@@ -521,3 +521,14 @@ def test_batch_all_triplet_matches_loops():
     # no valid triplet: zero loss, still differentiable
     z = losses.batch_all_triplet(xg, torch.zeros(10, dtype=torch.int64))
     assert float(z) == 0.0 and z.requires_grad
+
+
+def test_cuda_dispatch_label_checks_match_the_core():
+    # The CUDA path validates labels on the host with the core's messages (runs without a GPU).
+    from timbrefast import _losses_cuda
+
+    with pytest.raises(ValueError, match=r"row 3 \(label 3\) has no positive"):
+        _losses_cuda._check_positives(np.arange(4), np.arange(3), False)
+    with pytest.raises(ValueError, match=r"column 2 \(label 7\) has no positive"):
+        _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
+    _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
