@@ -8,7 +8,7 @@ C++ allocations that tracemalloc cannot) belongs to that measurement alone.
     PYTHONPATH=python python benchmarks/losses.py            # B = 4096 and 32768 (a few minutes)
     PYTHONPATH=python python benchmarks/losses.py --quick    # B = 1024 only
     PYTHONPATH=python python benchmarks/losses.py --big      # also B = 131072 at d = 64 (several minutes)
-    PYTHONPATH=python python benchmarks/losses.py --big --big-dim 512   # B = 131072 at full d (~an hour)
+    PYTHONPATH=python python benchmarks/losses.py --big --big-dim 512   # B = 131072 at full d (tens of minutes)
 
 Printed: seconds per forward + backward, peak extra memory over the inputs, and the
 ratios timbrefast / torch. Where the reference cannot fit (B = 32768 needs several
@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--big-dim", type=int, default=64,
-                    help="embedding size for the B = 131072 run (default 64; 512 takes about an hour on 2 cores)")
+                    help="embedding size for the B = 131072 run (default 64; 512 takes tens of minutes on 2 cores)")
     ap.add_argument("--quick", action="store_true", help="B = 1024 only")
     ap.add_argument("--big", action="store_true", help="also run B = 131072 (it only has to complete)")
     args = ap.parse_args()
