@@ -10,16 +10,43 @@ from __future__ import annotations
 
 from ._ops import backends, get_num_threads, set_num_threads
 from ._version import __version__
+from .frontends import Frontend, FrontendConfig, hpss, mel_filters, melspectrogram, power_to_db, stft
 
 __all__ = [
     "__version__",
     "backends",
     "get_num_threads",
     "set_num_threads",
+    "stft",
+    "mel_filters",
+    "melspectrogram",
+    "hpss",
+    "power_to_db",
+    "Frontend",
+    "FrontendConfig",
+    "nn",
 ]
 
-# Contrastive losses and evaluation metrics (issue 4). Neither module imports torch
-# at import time: timbrefast.losses loads it on first use.
+# Contrastive losses and evaluation metrics. Neither module imports torch at
+# import time: timbrefast.losses loads it on first use.
 from . import losses, metrics  # noqa: E402
 
-__all__ += ["losses", "metrics"]
+__all__ += ["losses", "metrics", "data"]
+
+# Subpackages that pull optional dependencies load on first attribute access.
+_LAZY_SUBMODULES = {
+    "data": ".data",  # data engine (pyfluidsynth / music21 used lazily inside)
+    "nn": ".nn",  # torch.nn.Module wrappers: imports torch
+}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_SUBMODULES[name], __name__)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -1,0 +1,86 @@
+"""
+timbrefast CPU core (numpy buffers in, numpy buffers out)
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+def _db_value(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def _frontend_kernels() -> str:
+    """
+    Name of the frontend kernels in use ('scalar', 'avx2' or 'avx512').
+    """
+def _hz_to_mel(hz: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
+    ...
+def _log_clipped(x: typing.SupportsFloat | typing.SupportsIndex, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def _mel_to_hz(mel: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
+    ...
+def _mel_weight(m: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, sr: typing.SupportsFloat | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, n_mels: typing.SupportsInt | typing.SupportsIndex, fmin: typing.SupportsFloat | typing.SupportsIndex, fmax: typing.SupportsFloat | typing.SupportsIndex, htk: bool, slaney_norm: bool) -> float:
+    ...
+def _parallel_sum_check(n: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    ...
+def _raise_check(kind: str) -> None:
+    """
+    Raises the named error (tests of exception translation).
+    """
+def _softmask_value(x: typing.SupportsFloat | typing.SupportsIndex, x_ref: typing.SupportsFloat | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, hard: bool, split_zeros: bool) -> float:
+    ...
+def _window_value(name: str, n: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> float:
+    ...
+def frontend(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, power: typing.SupportsFloat | typing.SupportsIndex, mel_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], hpss: bool, win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, mask_power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Fused waveform -> (HPSS) -> mel -> scale: (batch, n) -> (batch, channels, n_mels, frames).
+    """
+def get_num_threads() -> int:
+    """
+    Threads the core uses when a call does not say (default: hardware threads).
+    """
+def hpss_masks(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    """
+    Harmonic and percussive soft masks of (batch, bins, frames) magnitudes.
+    """
+def median_filter(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Running median (scipy reflect mode) of window k along axis -1 or -2 of (batch, rows, cols).
+    """
+def mel_filters(sr: typing.SupportsFloat | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, n_mels: typing.SupportsInt | typing.SupportsIndex, fmin: typing.SupportsFloat | typing.SupportsIndex, fmax: typing.SupportsFloat | typing.SupportsIndex, htk: bool, slaney_norm: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Mel filterbank (n_mels, 1 + n_fft/2); fmax < 0 means sr/2.
+    """
+def mel_project(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    weights @ S over (batch, bins, frames) with a sparse mel bank -> (batch, n_mels, frames).
+    """
+def num_frames(n: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, center: bool) -> int:
+    ...
+def scale(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    dB / log scaling of (batch, cells), each row one example.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the global thread count; n <= 0 restores the default.
+    """
+def set_simd_cap(cap: str) -> str:
+    """
+    Cap the SIMD level (for tests and benchmarks); returns the level in effect.
+    """
+def simd_level() -> str:
+    """
+    SIMD level the kernels use now: 'scalar', 'avx2' or 'avx512'.
+    """
+def simd_supported() -> str:
+    """
+    Widest SIMD level this CPU supports.
+    """
+def stft(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.complex64]:
+    """
+    STFT of a (batch, n) float32 signal -> (batch, 1 + n_fft/2, frames) complex64.
+    """
+def window(name: str, win_length: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Periodic window of win_length samples centred in n_fft samples (float32).
+    """
+__version__: str
