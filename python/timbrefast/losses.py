@@ -228,6 +228,11 @@ def _info_nce_core(a, p, w, temperature, row_labels, col_labels, symmetric, redu
     """Validated tensors in, reduced loss out: routes to the CPU core or the CUDA kernels."""
     torch = _torch()
     tau, tau_value = _temperature_tensor(temperature, a, torch)
+    if symmetric and reduction == "none" and a.shape[0] != p.shape[0]:
+        raise ValueError(
+            "reduction='none' with symmetric=True needs as many anchors as positives "
+            f"(got {a.shape[0]} and {p.shape[0]}); use 'mean' or 'sum'"
+        )
     if a.device.type != "cpu":
         if not a.is_cuda:
             raise ValueError(f"InfoNCE runs on CPU or CUDA tensors, got device {a.device}")
