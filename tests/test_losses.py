@@ -532,3 +532,23 @@ def test_cuda_dispatch_label_checks_match_the_core():
     with pytest.raises(ValueError, match=r"column 2 \(label 7\) has no positive"):
         _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
     _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
+
+
+def test_concurrent_calls_from_python_threads():
+    # The GIL is released in the core; concurrent callers share the thread pool safely.
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, p, w = make(150, 150, 24, seed=40)
+    expected = losses.bilinear_info_nce(a, p, w, symmetric=True).detach()
+
+    def job(_):
+        out = losses.bilinear_info_nce(a, p, w, symmetric=True)
+        ga, = torch.autograd.grad(out, [a])
+        return out.detach(), ga
+
+    with ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(job, range(8)))
+    ga_ref = results[0][1]
+    for out, ga in results:
+        torch.testing.assert_close(out, expected, rtol=1e-6, atol=0)
+        torch.testing.assert_close(ga, ga_ref, rtol=1e-5, atol=1e-7)
