@@ -426,6 +426,12 @@ def test_core_entry_points_validate_directly():
         _core.info_nce_forward(np.ones((2, 3), np.float32).T, a, None, 1.0, lab, lab, False)
     with pytest.raises(TypeError, match="float32 or float64"):
         _core.info_nce_forward(a.astype(np.int32), a, None, 1.0, lab, lab, False)
+    bad = a.copy()
+    bad[2, 1] = np.inf
+    with pytest.raises(ValueError, match="positives contains non-finite values .* row 2"):
+        _core.info_nce_forward_backward(a, bad, None, 1.0, lab, lab)
+    with pytest.raises(ValueError, match="weight contains non-finite"):
+        _core.info_nce_forward(a, a, np.full((2, 2), np.nan, np.float32), 1.0, lab, lab, True)
 
 
 # --------------------------------------------------------------------------- margin / triplet
@@ -515,3 +521,34 @@ def test_batch_all_triplet_matches_loops():
     # no valid triplet: zero loss, still differentiable
     z = losses.batch_all_triplet(xg, torch.zeros(10, dtype=torch.int64))
     assert float(z) == 0.0 and z.requires_grad
+
+
+def test_cuda_dispatch_label_checks_match_the_core():
+    # The CUDA path validates labels on the host with the core's messages (runs without a GPU).
+    from timbrefast import _losses_cuda
+
+    with pytest.raises(ValueError, match=r"row 3 \(label 3\) has no positive"):
+        _losses_cuda._check_positives(np.arange(4), np.arange(3), False)
+    with pytest.raises(ValueError, match=r"column 2 \(label 7\) has no positive"):
+        _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
+    _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
+
+
+def test_concurrent_calls_from_python_threads():
+    # The GIL is released in the core; concurrent callers share the thread pool safely.
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, p, w = make(150, 150, 24, seed=40)
+    expected = losses.bilinear_info_nce(a, p, w, symmetric=True).detach()
+
+    def job(_):
+        out = losses.bilinear_info_nce(a, p, w, symmetric=True)
+        ga, = torch.autograd.grad(out, [a])
+        return out.detach(), ga
+
+    with ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(job, range(8)))
+    ga_ref = results[0][1]
+    for out, ga in results:
+        torch.testing.assert_close(out, expected, rtol=1e-6, atol=0)
+        torch.testing.assert_close(ga, ga_ref, rtol=1e-5, atol=1e-7)

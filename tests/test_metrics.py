@@ -94,7 +94,7 @@ def test_f1_by_hand():
 
 @needs_sklearn
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(4, 60), c=st.integers(2, 6), ties=st.booleans())
+@given(seed=st.integers(0, 10_000), n=st.integers(6, 60), c=st.integers(2, 6), ties=st.booleans())
 def test_roc_pr_auc_match_sklearn(seed, n, c, ties):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, c, n)

@@ -12,7 +12,7 @@
 namespace tf::contrastive {
 namespace {
 
-constexpr int64_t KC = 256;   // depth of a packed panel (A sliver + B sliver stay in L1)
+constexpr int64_t KC = kGemmKC;  // depth of a packed panel (A sliver + B sliver stay in L1)
 constexpr int64_t MC = 144;   // rows of A packed at once (L2)
 constexpr int64_t NC = 2048;  // columns of B packed at once (L2/L3)
 
@@ -135,7 +135,7 @@ void gemm_parallel_rows(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
         gemm_serial<T>(i1 - i0, N, K, a + i0 * a_rs, a_rs, a_cs, b, b_rs, b_cs, c + i0 * ldc, ldc,
                        accumulate);
       },
-      0, std::max<int64_t>(1, 96 / mr));
+      0, std::max<int64_t>(1, (blocks + tf::get_num_threads() - 1) / tf::get_num_threads()));
 }
 
 template <class T>
@@ -149,7 +149,61 @@ void gemm_parallel_cols(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
         const int64_t j0 = b0 * nr, j1 = std::min(N, b1 * nr);
         gemm_serial<T>(M, j1 - j0, K, a, a_rs, a_cs, b + j0 * b_cs, b_rs, b_cs, c + j0, ldc, accumulate);
       },
-      0, std::max<int64_t>(1, 64 / nr));
+      0, std::max<int64_t>(1, (blocks + tf::get_num_threads() - 1) / tf::get_num_threads()));
+}
+
+template <class T>
+void pack_b_full(int64_t K, int64_t N, const T* b, int64_t rs, int64_t cs, PackedB<T>& out) {
+  out.kern = &kernels<T>();
+  const int64_t NR = out.kern->nr;
+  out.k = K;
+  out.n = N;
+  out.npad = (N + NR - 1) / NR * NR;
+  out.data.assign(static_cast<size_t>(K * out.npad), T(0));
+  const int64_t slivers = out.npad / NR;
+  T* base = out.data.data();
+  tf::parallel_for(
+      slivers,
+      [&](int64_t s0, int64_t s1) {
+        const int64_t j0 = s0 * NR, nc = std::min(N, s1 * NR) - j0;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          const int64_t kc = std::min(KC, K - k0);
+          pack_b(kc, nc, b + k0 * rs + j0 * cs, rs, cs, static_cast<int>(NR), base + k0 * out.npad + j0 * kc);
+        }
+      },
+      0, std::max<int64_t>(1, slivers / (4 * std::max(1, tf::get_num_threads()))));
+}
+
+template <class T>
+void gemm_serial_packed(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_rs, int64_t a_cs,
+                        const PackedB<T>& b, int64_t k0, int64_t j0, T* c, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::memset(c + i * ldc, 0, sizeof(T) * N);
+    return;
+  }
+  const Kernels<T>& kern = *b.kern;
+  const int MR = kern.mr, NR = kern.nr;
+  const int64_t mc_max = std::max<int64_t>(MR, MC / MR * MR);
+  T* ap = thread_buffer<T>(0, static_cast<size_t>(mc_max * std::min<int64_t>(KC, K)));
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    const bool acc = accumulate || pc > 0;
+    const T* bpanel = b.data.data() + (k0 + pc) * b.npad + j0 * kc;
+    for (int64_t ic = 0; ic < M; ic += mc_max) {
+      const int64_t mc = std::min(mc_max, M - ic);
+      pack_a(mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, MR, ap);
+      for (int64_t jr = 0; jr < N; jr += NR) {
+        const int n = static_cast<int>(std::min<int64_t>(NR, N - jr));
+        const T* bs = bpanel + jr * kc;
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+          kern.micro(kc, ap + (ir / MR) * kc * MR, bs, c + (ic + ir) * ldc + jr, ldc, m, n, acc);
+        }
+      }
+    }
+  }
 }
 
 #define TF_GEMM_INSTANTIATE(T)                                                                      \
@@ -158,7 +212,10 @@ void gemm_parallel_cols(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
   template void gemm_parallel_rows<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,          \
                                       const T*, int64_t, int64_t, T*, int64_t, bool);                \
   template void gemm_parallel_cols<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,          \
-                                      const T*, int64_t, int64_t, T*, int64_t, bool);
+                                      const T*, int64_t, int64_t, T*, int64_t, bool);                \
+  template void pack_b_full<T>(int64_t, int64_t, const T*, int64_t, int64_t, PackedB<T>&);            \
+  template void gemm_serial_packed<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,          \
+                                      const PackedB<T>&, int64_t, int64_t, T*, int64_t, bool);
 TF_GEMM_INSTANTIATE(float)
 TF_GEMM_INSTANTIATE(double)
 #undef TF_GEMM_INSTANTIATE

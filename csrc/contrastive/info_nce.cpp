@@ -1,6 +1,7 @@
 #include "contrastive/info_nce.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -15,8 +16,8 @@
 namespace tf::contrastive {
 namespace {
 
-constexpr int64_t kTileCols = 256;                // columns of P per streamed tile
-constexpr int64_t kStripRows = 96;                // rows of A per strip (rounded to the micro-tile)
+constexpr int64_t kTileCols = kGemmKC;            // columns of P per streamed tile (= a packed depth block)
+constexpr int64_t kStripRows = 192;               // rows of A per strip (rounded to the micro-tile)
 constexpr int64_t kFusedStripBytes = 64 << 20;    // per-thread logit strip of the fused path
 
 // Which columns are positives of which rows: columns grouped by label (ascending
@@ -125,16 +126,45 @@ void finish_grads(const InfoNceProblem<T>& pb, const T* dq, std::vector<std::vec
   }
 }
 
-void check_problem_dims(int64_t n, int64_t m, int64_t d) {
-  TF_CHECK(n > 0 && m > 0, "InfoNCE needs a non-empty batch, got ", n, " anchors and ", m, " positives");
-  TF_CHECK(d > 0, "InfoNCE needs embeddings of dimension >= 1, got ", d);
+// ValueError naming the array and the first row holding a NaN or an Inf.
+template <class T>
+void check_finite_rows(const T* x, int64_t rows, int64_t cols, const char* name) {
+  std::atomic<int64_t> first_bad{rows};
+  tf::parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const T* v = x + r * cols;
+          bool ok = true;
+          for (int64_t c = 0; c < cols; ++c) ok &= (v[c] - v[c]) == T(0);  // false for NaN and +-Inf
+          if (!ok) {
+            int64_t cur = first_bad.load();
+            while (r < cur && !first_bad.compare_exchange_weak(cur, r)) {
+            }
+            return;
+          }
+        }
+      },
+      0, std::max<int64_t>(1, 65536 / std::max<int64_t>(cols, 1)));
+  if (first_bad.load() < rows)
+    throw ValueError(msg(name, " contains non-finite values (NaN or Inf), first in row ", first_bad.load()));
+}
+
+template <class T>
+void check_problem(const InfoNceProblem<T>& pb) {
+  TF_CHECK(pb.n > 0 && pb.m > 0, "InfoNCE needs a non-empty batch, got ", pb.n, " anchors and ", pb.m,
+           " positives");
+  TF_CHECK(pb.d > 0, "InfoNCE needs embeddings of dimension >= 1, got ", pb.d);
+  check_finite_rows(pb.a, pb.n, pb.d, "anchors");
+  check_finite_rows(pb.p, pb.m, pb.d, "positives");
+  if (pb.w) check_finite_rows(pb.w, pb.d, pb.d, "weight");
 }
 
 }  // namespace
 
 template <class T>
 void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* loss_col, T* lse_col) {
-  check_problem_dims(pb.n, pb.m, pb.d);
+  check_problem(pb);
   const Positives pos(pb.n, pb.m, pb.row_labels, pb.col_labels, pb.symmetric);
   std::vector<T> q_storage;
   const T* q = form_q(pb, q_storage);
@@ -144,6 +174,8 @@ void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* l
   const int64_t n_strips = (pb.n + rb - 1) / rb;
   const Split split = make_split(n_strips);
   const int64_t m = pb.m, d = pb.d;
+  PackedB<T> pt;  // P^T packed once for every strip's logit tiles
+  pack_b_full<T>(d, m, pb.p, 1, d, pt);
   // Per-task column statistics (symmetric): running max, sum, positive-logit sum.
   std::vector<std::vector<T>> col_max, col_sum;
   std::vector<std::vector<double>> col_pos;
@@ -167,7 +199,7 @@ void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* l
             }
             for (int64_t j0 = 0; j0 < m; j0 += cb) {
               const int64_t cj = std::min(cb, m - j0);
-              gemm_serial<T>(ri, cj, d, q + i0 * d, d, 1, pb.p + j0 * d, 1, d, tile.data(), cb, false);
+              gemm_serial_packed<T>(ri, cj, d, q + i0 * d, d, 1, pt, 0, j0, tile.data(), cb, false);
               for (int64_t r = 0; r < ri; ++r) {
                 T* sr = tile.data() + r * cb;
                 for (int64_t c = 0; c < cj; ++c) sr[c] *= pb.inv_tau;
@@ -230,7 +262,7 @@ void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* l
 template <class T>
 void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* lse_col, const T* g_row,
                        const T* g_col, T* da, T* dp, T* dw, double* dtau) {
-  check_problem_dims(pb.n, pb.m, pb.d);
+  check_problem(pb);
   const bool sym = pb.symmetric && g_col != nullptr;
   const Positives pos(pb.n, pb.m, pb.row_labels, pb.col_labels, sym);
   std::vector<T> q_storage;
@@ -250,6 +282,9 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
   std::fill(dp, dp + m * d, T(0));
   std::vector<std::vector<T>> dp_extra(split.tasks - 1, std::vector<T>(m * d, T(0)));
   std::vector<double> dtau_task(split.tasks, 0.0);
+  PackedB<T> pt, pn;  // P^T (logit tiles) and P (dQ), packed once for all strips
+  pack_b_full<T>(d, m, pb.p, 1, d, pt);
+  pack_b_full<T>(m, d, pb.p, d, 1, pn);
   tf::parallel_for(
       split.tasks,
       [&](int64_t t0, int64_t t1) {
@@ -261,7 +296,7 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
             const int64_t i0 = s * rb, ri = std::min(rb, pb.n - i0);
             for (int64_t j0 = 0; j0 < m; j0 += cb) {
               const int64_t cj = std::min(cb, m - j0);
-              gemm_serial<T>(ri, cj, d, q + i0 * d, d, 1, pb.p + j0 * d, 1, d, tile.data(), cb, false);
+              gemm_serial_packed<T>(ri, cj, d, q + i0 * d, d, 1, pt, 0, j0, tile.data(), cb, false);
               for (int64_t r = 0; r < ri; ++r) {
                 const int64_t i = i0 + r;
                 T* sr = tile.data() + r * cb;
@@ -285,7 +320,7 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
                 for (int64_t c = 0; c < cj; ++c) sr[c] = gbuf[c] * pb.inv_tau;
               }
               // dQ_I += dS_IJ P_J ; dP_J += dS_IJ^T Q_I
-              gemm_serial<T>(ri, d, cj, tile.data(), cb, 1, pb.p + j0 * d, d, 1, dq + i0 * d, d, j0 > 0);
+              gemm_serial_packed<T>(ri, d, cj, tile.data(), cb, 1, pn, j0, 0, dq + i0 * d, d, j0 > 0);
               gemm_serial<T>(cj, d, ri, tile.data(), 1, cb, q + i0 * d, d, 1, dpt + j0 * d, d, true);
             }
           }
@@ -302,7 +337,7 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
 template <class T>
 void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* da, T* dp, T* dw,
                                double* dtau) {
-  check_problem_dims(pb.n, pb.m, pb.d);
+  check_problem(pb);
   TF_CHECK(!pb.symmetric, "info_nce_forward_backward covers the row direction only (symmetric=False)");
   const Positives pos(pb.n, pb.m, pb.row_labels, pb.col_labels, false);
   std::vector<T> q_storage;
@@ -322,6 +357,9 @@ void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_
   std::fill(dp, dp + m * d, T(0));
   std::vector<std::vector<T>> dp_extra(split.tasks - 1, std::vector<T>(m * d, T(0)));
   std::vector<double> dtau_task(split.tasks, 0.0);
+  PackedB<T> pt, pn;
+  pack_b_full<T>(d, m, pb.p, 1, d, pt);
+  pack_b_full<T>(m, d, pb.p, d, 1, pn);
   tf::parallel_for(
       split.tasks,
       [&](int64_t t0, int64_t t1) {
@@ -331,7 +369,7 @@ void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_
           double dt = 0.0;
           for (int64_t s = split.begin(t); s < split.end(t); ++s) {
             const int64_t i0 = s * rb, ri = std::min(rb, pb.n - i0);
-            gemm_serial<T>(ri, m, d, q + i0 * d, d, 1, pb.p, 1, d, strip.data(), m, false);
+            gemm_serial_packed<T>(ri, m, d, q + i0 * d, d, 1, pt, 0, 0, strip.data(), m, false);
             for (int64_t r = 0; r < ri; ++r) {
               const int64_t i = i0 + r;
               T* sr = strip.data() + r * m;
@@ -353,7 +391,7 @@ void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_
               dt += static_cast<double>(acc);
               for (int64_t c = 0; c < m; ++c) sr[c] = ebuf[c] * pb.inv_tau;
             }
-            gemm_serial<T>(ri, d, m, strip.data(), m, 1, pb.p, d, 1, dq + i0 * d, d, false);
+            gemm_serial_packed<T>(ri, d, m, strip.data(), m, 1, pn, 0, 0, dq + i0 * d, d, false);
             gemm_serial<T>(m, d, ri, strip.data(), 1, m, q + i0 * d, d, 1, dpt, d, true);
           }
           dtau_task[t] = dt;

@@ -77,7 +77,7 @@ def _check_reduction(reduction: Any, allowed=_REDUCTIONS) -> str:
     return reduction
 
 
-def _check_embeddings(x: Any, name: str, torch) -> Any:
+def _check_embeddings(x: Any, name: str, torch, *, finite: bool = True) -> Any:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
     if x.dtype not in (torch.float32, torch.float64):
@@ -88,7 +88,7 @@ def _check_embeddings(x: Any, name: str, torch) -> Any:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): need at least one row and one column")
     if x.device.type not in ("cpu", "cuda"):
         raise ValueError(f"{name} is on device {x.device}; the losses run on CPU or CUDA tensors")
-    if not bool(torch.isfinite(x.detach()).all()):
+    if finite and not bool(torch.isfinite(x.detach()).all()):
         bad = int((~torch.isfinite(x.detach())).sum())
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf)")
     return x
@@ -228,6 +228,11 @@ def _info_nce_core(a, p, w, temperature, row_labels, col_labels, symmetric, redu
     """Validated tensors in, reduced loss out: routes to the CPU core or the CUDA kernels."""
     torch = _torch()
     tau, tau_value = _temperature_tensor(temperature, a, torch)
+    if symmetric and reduction == "none" and a.shape[0] != p.shape[0]:
+        raise ValueError(
+            "reduction='none' with symmetric=True needs as many anchors as positives "
+            f"(got {a.shape[0]} and {p.shape[0]}); use 'mean' or 'sum'"
+        )
     if a.device.type != "cpu":
         if not a.is_cuda:
             raise ValueError(f"InfoNCE runs on CPU or CUDA tensors, got device {a.device}")
@@ -317,8 +322,12 @@ def _is_numpy_call(*xs) -> bool:
 
 def _prepare_pair(anchors, positives, weight, normalize):
     torch = _torch()
-    a = _check_embeddings(anchors, "anchors", torch)
-    p = _check_embeddings(positives, "positives", torch)
+    # The C++ core checks CPU inputs for NaN / Inf itself (in parallel, without a torch pass).
+    a = _check_embeddings(anchors, "anchors", torch, finite=False)
+    p = _check_embeddings(positives, "positives", torch, finite=False)
+    if a.device.type != "cpu" or normalize:
+        _check_embeddings(a, "anchors", torch)
+        _check_embeddings(p, "positives", torch)
     _check_same(a, p, "positives", "anchors")
     if a.shape[1] != p.shape[1]:
         raise ValueError(
@@ -332,7 +341,7 @@ def _prepare_pair(anchors, positives, weight, normalize):
         d = a.shape[1]
         if tuple(weight.shape) != (d, d):
             raise ValueError(f"weight must have shape ({d}, {d}), got {tuple(weight.shape)}")
-        if not bool(torch.isfinite(weight.detach()).all()):
+        if weight.device.type != "cpu" and not bool(torch.isfinite(weight.detach()).all()):
             raise ValueError("weight contains non-finite value(s) (NaN or Inf)")
         w = weight
     if normalize:
