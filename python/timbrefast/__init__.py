@@ -27,16 +27,26 @@ __all__ = [
     "nn",
 ]
 
+# Contrastive losses and evaluation metrics. Neither module imports torch at
+# import time: timbrefast.losses loads it on first use.
+from . import losses, metrics  # noqa: E402
+
+__all__ += ["losses", "metrics", "data"]
+
+# Subpackages that pull optional dependencies load on first attribute access.
+_LAZY_SUBMODULES = {
+    "data": ".data",  # data engine (pyfluidsynth / music21 used lazily inside)
+    "nn": ".nn",  # torch.nn.Module wrappers: imports torch
+}
+
 
 def __getattr__(name):
-    # Subpackages loaded on first use: ``timbrefast.data`` (data engine).
-    if name == "data":
+    if name in _LAZY_SUBMODULES:
         import importlib
 
-        return importlib.import_module(".data", __name__)
-    # ``timbrefast.nn`` (torch.nn.Module wrappers of the frontends) imports torch.
-    if name == "nn":
-        import importlib
-
-        return importlib.import_module(".nn", __name__)
+        return importlib.import_module(_LAZY_SUBMODULES[name], __name__)
     raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

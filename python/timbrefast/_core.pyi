@@ -84,3 +84,39 @@ def window(name: str, win_length: typing.SupportsInt | typing.SupportsIndex, n_f
     Periodic window of win_length samples centred in n_fft samples (float32).
     """
 __version__: str
+# contrastive losses (csrc/bindings/core_contrastive.cpp)
+def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
+    """
+    (exp(x - c), its sum, max(x)) with the current SIMD level's kernels.
+    """
+def _gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray:
+    """
+    op(a) @ op(b) with the core's packed GEMM (tests).
+    """
+def _info_nce_logit_grad(s: typing.SupportsFloat | typing.SupportsIndex, lse_row: typing.SupportsFloat | typing.SupportsIndex, g_row: typing.SupportsFloat | typing.SupportsIndex, n_pos_row: typing.SupportsFloat | typing.SupportsIndex, lse_col: typing.SupportsFloat | typing.SupportsIndex, g_col: typing.SupportsFloat | typing.SupportsIndex, n_pos_col: typing.SupportsFloat | typing.SupportsIndex, is_pos: bool) -> float:
+    ...
+def _lse_blocks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], block: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    log-sum-exp of x by merging the states of blocks (lse_merge).
+    """
+def _lse_merge(max_a: typing.SupportsFloat | typing.SupportsIndex, sum_a: typing.SupportsFloat | typing.SupportsIndex, max_b: typing.SupportsFloat | typing.SupportsIndex, sum_b: typing.SupportsFloat | typing.SupportsIndex) -> tuple[float, float]:
+    ...
+def _lse_stream(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
+    """
+    log-sum-exp of x by pushing one value at a time (lse_push).
+    """
+def info_nce_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool, lse_row: numpy.ndarray, lse_col: numpy.ndarray | None, g_row: numpy.ndarray, g_col: numpy.ndarray | None) -> tuple:
+    """
+    Gradients of sum_i g_row[i] loss_row[i] (+ sum_j g_col[j] loss_col[j]) recomputing the logits tile by
+    tile. Returns (dA (n, d), dP (m, d), dW (d, d) or None, d_tau as float).
+    """
+def info_nce_forward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool) -> tuple:
+    """
+    Tiled multi-positive InfoNCE over S = (A W) P^T * inv_tau (W None = identity).
+    Returns (loss_row (n,), lse_row (n,), loss_col (m,) or None, lse_col (m,) or None).
+    """
+def info_nce_forward_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray) -> tuple:
+    """
+    Row-direction InfoNCE and the gradients of sum_i loss_row[i] in one sweep.
+    Returns (loss_row, lse_row, dA, dP, dW or None, d_tau).
+    """
