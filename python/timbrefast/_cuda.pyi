@@ -23,17 +23,6 @@ def frontend_work_floats(batch: typing.SupportsInt | typing.SupportsIndex, n_fft
     """
     Floats of device workspace the fused frontend needs.
     """
-def runtime_version() -> int:
-    """
-    CUDA runtime version, e.g. 13000.
-    """
-def status() -> str:
-    """
-    Why CUDA is or is not usable, in words.
-    """
-max_fft: int = 4096
-# contrastive losses (csrc/bindings/cuda_contrastive.cpp)
-import typing
 def gemm(is_double: bool, M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, a: typing.SupportsInt | typing.SupportsIndex, a_rs: typing.SupportsInt | typing.SupportsIndex, a_cs: typing.SupportsInt | typing.SupportsIndex, b: typing.SupportsInt | typing.SupportsIndex, b_rs: typing.SupportsInt | typing.SupportsIndex, b_cs: typing.SupportsInt | typing.SupportsIndex, c: typing.SupportsInt | typing.SupportsIndex, ldc: typing.SupportsInt | typing.SupportsIndex, accumulate: bool, stream: typing.SupportsInt | typing.SupportsIndex, device: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     C (+)= A B on strided device arrays (see csrc/cuda/infonce.h).
@@ -54,3 +43,12 @@ def info_nce_splits(is_double: bool, rows: typing.SupportsInt | typing.SupportsI
     """
     Column splits of info_nce_row_stats; its workspace holds 4 * rows * splits elements.
     """
+def runtime_version() -> int:
+    """
+    CUDA runtime version, e.g. 13000.
+    """
+def status() -> str:
+    """
+    Why CUDA is or is not usable, in words.
+    """
+max_fft: int = 4096
