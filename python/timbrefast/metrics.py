@@ -89,7 +89,8 @@ def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
     >>> k_way_accuracy(np.array([[0.9, 0.1], [0.8, 0.2]]))
     0.5
     """
-    s = _array(similarity, "similarity")
+    # float64: integer or bool scores must still compare against a -inf mask.
+    s = _array(similarity, "similarity").astype(np.float64)
     if s.ndim == 2:
         if s.shape[0] != s.shape[1]:
             raise ValueError(f"similarity must be square (K, K), got {s.shape}")
@@ -143,6 +144,8 @@ def retrieval_ranks(similarity: Any, targets: Any = None, *, largest: bool = Tru
     [1, 3]
     """
     s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    if not isinstance(largest, (bool, np.bool_)):
+        raise TypeError(f"largest must be a bool, got {type(largest).__name__}")
     n, g = s.shape
     if targets is None:
         if g < n:
@@ -286,7 +289,13 @@ def f1_score(y_true: Any, y_pred: Any, *, average: str = "weighted", labels: Opt
     p = _labels(y_pred, "y_pred", t.shape[0])
     if average not in ("weighted", "macro"):
         raise ValueError(f"average must be 'weighted' or 'macro', got {average!r}")
-    classes = np.unique(np.concatenate([t, p])) if labels is None else np.asarray(list(labels), dtype=np.int64)
+    if labels is None:
+        classes = np.unique(np.concatenate([t, p]))
+    else:
+        classes = np.asarray(list(labels))
+        if classes.size == 0:
+            raise ValueError("no classes to score: labels is empty")
+        classes = _labels(classes, "labels")
     if classes.size == 0:
         raise ValueError("no classes to score")
     tp = np.array([np.sum((t == c) & (p == c)) for c in classes], dtype=np.float64)
