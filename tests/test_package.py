@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import timbrefast
@@ -144,3 +145,30 @@ def test_cli_help_and_version():
     assert timbrefast.__version__ in out
     res = subprocess.run([sys.executable, "-m", "timbrefast", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "COMMAND" in res.stdout
+
+
+def test_set_num_threads_refuses_absurd_counts():
+    # 10**9 used to be stored as is (the next batched call then tried to start that many
+    # OS threads) and 10**30 gave pybind11's "incompatible function arguments".
+    old = timbrefast.get_num_threads()
+    try:
+        for absurd in (10**9, 10**30, 4097):
+            with pytest.raises(ValueError, match="<= 4096"):
+                timbrefast.set_num_threads(absurd)
+            assert timbrefast.get_num_threads() == old
+        timbrefast.set_num_threads(np.int64(2))
+        assert timbrefast.get_num_threads() == 2
+    finally:
+        timbrefast.set_num_threads(old)
+
+
+def test_pool_starts_no_more_threads_than_the_work_has_chunks():
+    """A 4-row batch under num_threads=512 used to start 511 pool workers."""
+    code = (
+        "import os, numpy as np, timbrefast\n"
+        "base = len(os.listdir('/proc/self/task'))\n"
+        "timbrefast.power_to_db(np.ones((4, 8, 8), np.float32), num_threads=512)\n"
+        "print(len(os.listdir('/proc/self/task')) - base)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip()) <= 4

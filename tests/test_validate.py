@@ -84,3 +84,9 @@ def test_tensor_roundtrip_keeps_kind():
     assert arr.dtype == np.float32
     back = from_numpy_like(arr * 2, like)
     assert isinstance(back, torch.Tensor) and back.shape == (2, 3)
+
+
+def test_check_positive_int_beyond_float_range():
+    # float(10**400) raised OverflowError out of e.g. melspectrogram(sr=10**400).
+    with pytest.raises(ValueError, match="sr must be finite"):
+        check_positive(10**400, "sr")
