@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from .audio import _check_index, _check_rate, _float_audio
 from .synth import _midi_name, load_midi
 
 __all__ = ["PianoRollSegments", "piano_roll", "audio_segment", "PITCH_MIN", "N_PITCHES"]
@@ -131,11 +132,17 @@ def audio_segment(y: np.ndarray, *, sr: int, start: float, end: float,
                   n_samples: Optional[int] = None) -> np.ndarray:
     """The audio between ``start`` and ``end`` seconds (float32), zero-padded or cropped
     to ``n_samples`` when given (the segment always starts at ``start``)."""
-    y = np.asarray(y, np.float32)
+    y = _float_audio(y)
+    sr = _check_rate(sr, "sr")
     if y.ndim != 1:
         raise ValueError(f"y must be mono (n,), got shape {y.shape}")
+    for nm, v in (("start", start), ("end", end)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{nm} must be a number of seconds, got {type(v).__name__}")
     if not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
         raise ValueError(f"need 0 <= start <= end, got start={start}, end={end}")
+    if n_samples is not None:
+        n_samples = _check_index(n_samples, "n_samples", 0)
     a = int(round(start * sr))
     b = int(round(end * sr))
     seg = y[a:b]

@@ -419,9 +419,11 @@ def load_midi(midi):
     if isinstance(midi, pretty_midi.PrettyMIDI):
         return midi
     p = os.fspath(midi)
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"expected a MIDI file, got a directory: {p}")
     if not os.path.isfile(p):
         raise FileNotFoundError(f"MIDI file not found: {p}")
     try:
         return pretty_midi.PrettyMIDI(p)
-    except Exception as exc:
-        raise ValueError(f"cannot read MIDI file {p}: {exc}") from None
+    except Exception as exc:  # mido raises bare EOFError / IndexError on truncated files
+        raise ValueError(f"cannot read MIDI file {p}: {type(exc).__name__}: {str(exc) or 'truncated or corrupt'}") from None
