@@ -179,12 +179,28 @@ def top_k_retrieval_accuracy(similarity: Any, targets: Any = None, *, k: int = 1
 
 
 def mean_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
-    """Mean 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    """Mean 1-based rank of the correct items (see :func:`retrieval_ranks`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import mean_rank
+    >>> mean_rank(np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]]), [0, 1])
+    2.0
+    """
     return float(retrieval_ranks(similarity, targets, largest=largest).mean())
 
 
 def median_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
-    """Median 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    """Median 1-based rank of the correct items (see :func:`retrieval_ranks`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import median_rank
+    >>> median_rank(np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7], [0.1, 0.2, 0.3]]), [0, 1, 2])
+    1.0
+    """
     return float(np.median(retrieval_ranks(similarity, targets, largest=largest)))
 
 
@@ -258,7 +274,15 @@ def top_k_accuracy(scores: Any, labels: Any, *, k: int = 1) -> float:
 
 
 def top_k_accuracies(scores: Any, labels: Any, ks: Iterable[int] = (1, 2, 3, 4, 5)) -> Dict[int, float]:
-    """:func:`top_k_accuracy` for each k (default 1..5, as in the two-tower evaluation)."""
+    """:func:`top_k_accuracy` for each k (default 1..5, as in the two-tower evaluation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import top_k_accuracies
+    >>> top_k_accuracies(np.array([[0.1, 0.9, 0.0], [0.5, 0.3, 0.2]]), [1, 1], ks=(1, 2))
+    {1: 0.5, 2: 1.0}
+    """
     s = _array(scores, "scores", ndim=2)
     y = _labels(labels, "labels", s.shape[0])
     if y.min() < 0 or y.max() >= s.shape[1]:

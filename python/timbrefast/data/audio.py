@@ -65,8 +65,15 @@ def _float_audio(y, name: str = "y") -> np.ndarray:
 def audio_info(path: PathLike) -> Tuple[int, int, int]:
     """``(frames, samplerate, channels)`` of an audio file, reading only its header.
 
-    Raises FileNotFoundError for a missing file and ValueError naming the file when it
-    cannot be decoded.
+    Raises FileNotFoundError for a missing file, IsADirectoryError for a folder and
+    ValueError naming the file when it cannot be decoded.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "a.wav"), np.zeros(800, np.float32), sr=8000)
+    >>> audio_info(path)
+    (800, 8000, 1)
     """
     p = _existing_file(path)
     sf = _sf()
@@ -131,8 +138,19 @@ def load_audio(
 
     Raises
     ------
-    FileNotFoundError, ValueError
-        Missing or undecodable file (the message names it).
+    FileNotFoundError, IsADirectoryError, ValueError
+        Missing, folder or undecodable file (the message names it); a file without
+        samples; a rate that is not a positive whole number of Hz.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "a.wav"), np.zeros((2, 4410), np.float32), sr=44100)
+    >>> y, sr = load_audio(path, sr=16000)
+    >>> y.shape, y.dtype, sr
+    ((1600,), dtype('float32'), 16000)
+    >>> load_audio(path, mono=False, start=10, frames=100)[0].shape
+    (2, 100)
     """
     p = _existing_file(path)
     if sr is not None:
@@ -161,7 +179,19 @@ def load_audio(
 
 def save_audio(path: PathLike, y: np.ndarray, *, sr: int, subtype: Optional[str] = None) -> str:
     """Write mono (n,) or (channels, n) float audio; the format follows the extension
-    (.flac, .wav, .ogg). FLAC and WAV default to 16-bit PCM. Creates parent folders."""
+    (.flac, .wav, .ogg). FLAC and WAV default to 16-bit PCM. Creates parent folders.
+
+    Integer PCM arrays are refused (their scale is ambiguous: divide by 32768 first), as
+    are NaN/Inf samples and an (n, channels) array (pass ``y.T``). Returns the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "sub", "tone.flac"),
+    ...                   np.sin(np.arange(16000) * 0.1).astype(np.float32), sr=16000)
+    >>> path.endswith("tone.flac")
+    True
+    """
     p = os.fspath(path)
     sr = _check_rate(sr, "sr")
     y = _float_audio(y, f"audio to write to {p}")

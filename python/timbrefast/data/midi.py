@@ -131,7 +131,16 @@ def piano_roll(
 def audio_segment(y: np.ndarray, *, sr: int, start: float, end: float,
                   n_samples: Optional[int] = None) -> np.ndarray:
     """The audio between ``start`` and ``end`` seconds (float32), zero-padded or cropped
-    to ``n_samples`` when given (the segment always starts at ``start``)."""
+    to ``n_samples`` when given (the segment always starts at ``start``).
+
+    Examples
+    --------
+    >>> y = np.arange(16000, dtype=np.float32)
+    >>> audio_segment(y, sr=16000, start=0.5, end=0.75).shape
+    (4000,)
+    >>> float(audio_segment(y, sr=16000, start=0.9, end=1.2, n_samples=3200)[-1])
+    0.0
+    """
     y = _float_audio(y)
     sr = _check_rate(sr, "sr")
     if y.ndim != 1:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .soundfont import DRUM_BANK, Preset, find_preset, list_presets
 
-__all__ = ["Note", "Synthesizer", "import_fluidsynth"]
+__all__ = ["Note", "Synthesizer", "import_fluidsynth", "load_midi"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _BLOCK = 64  # FluidSynth's internal block size
