@@ -12,6 +12,7 @@ from .audio import audio_info, load_audio, resample
 from .families import CAMIL_CLASSES, camil_label
 from .midi import piano_roll
 from .readers.records import Track
+from .samplers import item_index
 
 __all__ = ["CamilPairs"]
 
@@ -154,13 +155,7 @@ class CamilPairs:
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.entries)
-        if isinstance(index, np.integer):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} segments")
-        index %= n
+        index = item_index(index, n, "segments")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         for _ in range(20):
             label = int(self.labels[index])

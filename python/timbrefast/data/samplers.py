@@ -46,6 +46,18 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
+def item_index(index, n: int, what: str) -> int:
+    """``index`` as an int in ``0..n-1`` (negative counts from the end, as for a list);
+    TypeError for a non-int, IndexError naming ``what`` when out of range."""
+    if isinstance(index, np.integer):
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"index must be an int, got {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"index {index} out of range for {n} {what}")
+    return index % n
+
+
 def _sum_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     out = x[rows[0]].copy()
     for r in rows[1:]:
@@ -204,13 +216,7 @@ class CocolaPairs:
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.windows)
-        if isinstance(index, (np.integer,)):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} windows")
-        index %= n
+        index = item_index(index, n, "windows")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         w = index
         for _ in range(self.max_redraws):
