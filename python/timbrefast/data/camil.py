@@ -103,7 +103,7 @@ class CamilPairs:
             try:
                 seg = piano_roll(s.midi_path)
                 _, file_sr, _ = audio_info(s.audio_path)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 self.skipped.append((s.midi_path, str(exc)))
                 continue
             si = len(self.stems)
@@ -149,7 +149,7 @@ class CamilPairs:
     def _audio_or_none(self, i: int) -> Optional[np.ndarray]:
         try:
             return self.audio(i)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
             warnings.warn(f"CamilPairs: skipping segment {i}: {exc}", stacklevel=3)
             return None
 

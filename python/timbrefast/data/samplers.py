@@ -170,7 +170,7 @@ class CocolaPairs:
                         frames, file_sr, _ = audio_info(path)
                         files.append((path, frames, file_sr))
                     info.append(files)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 self._bad(t.path, str(exc), on_error)
                 continue
             length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
@@ -223,7 +223,7 @@ class CocolaPairs:
             track, start = (int(v) for v in self.windows[w])
             try:
                 stems = self.load_window(track, start)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 # a file that went bad after indexing: report it and draw another window
                 warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
                               stacklevel=2)
