@@ -131,3 +131,23 @@ def test_channel_layout_and_directories(tmp_path):
     header.write_bytes(open(ok, "rb").read()[:44])
     with pytest.raises(ValueError, match="no samples"):
         load_audio(header)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+_RATES = st.sampled_from([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 96000])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3000), orig=_RATES, target=_RATES,
+       lead=st.sampled_from([(), (2,)]))
+def test_resample_length_and_batch_property(n, orig, target, lead):
+    """Length is ceil(n * target / orig) as documented, for the common rates; leading axes are
+    resampled independently."""
+    y = np.random.default_rng(n).standard_normal(lead + (n,)).astype(np.float32)
+    out = resample(y, orig_sr=orig, target_sr=target)
+    assert out.dtype == np.float32 and out.shape == lead + (-(-n * target // orig),)
+    assert np.isfinite(out).all()
+    if lead:
+        np.testing.assert_array_equal(out[1], resample(y[1], orig_sr=orig, target_sr=target))
