@@ -92,6 +92,17 @@ def test_check_positive_int_beyond_float_range():
         check_positive(10**400, "sr")
 
 
+
+def test_half_and_non_cpu_tensors_named_clearly():
+    # bfloat16 gave torch's bare "Got unsupported ScalarType BFloat16" and a meta tensor
+    # "can't convert meta device type tensor to numpy", neither naming the argument.
+    torch = pytest.importorskip("torch", reason="torch extra not installed")
+    for dtype in (torch.bfloat16, torch.float16):
+        with pytest.raises(TypeError, match=r"y: torch\.(b?float16) is not supported"):
+            to_numpy_float32(torch.zeros(4, dtype=dtype), "y")
+    with pytest.raises(TypeError, match="y is on device meta"):
+        to_numpy_float32(torch.empty(4, device="meta"), "y")
+
 # --------------------------------------------------------------------------- fuzzing the public API
 
 import timbrefast  # noqa: E402

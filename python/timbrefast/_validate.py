@@ -119,6 +119,12 @@ def to_numpy_float32(x: Any, name: str, **kwargs: Any) -> Tuple[np.ndarray, Any]
     if is_tensor(x):
         if x.is_cuda:
             raise TypeError(f"{name} is a CUDA tensor; this path runs on the CPU")
+        if x.device.type != "cpu":
+            raise TypeError(f"{name} is on device {x.device}; this path runs on CPU tensors (use .cpu())")
+        import torch  # already loaded: x is a tensor
+
+        if x.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name}: {x.dtype} is not supported, convert to float32 (x.float())")
         if x.requires_grad:
             x = x.detach()
         if x.dtype.is_complex:
