@@ -193,3 +193,12 @@ def test_f1_labels_argument_is_validated():
 def test_retrieval_largest_must_be_bool():
     with pytest.raises(TypeError, match="largest"):
         metrics.retrieval_ranks(np.eye(3), largest="no")
+
+
+def test_half_precision_tensors():
+    # bfloat16 scores (mixed-precision training) raised torch's "unsupported ScalarType".
+    torch = pytest.importorskip("torch")
+    s = torch.tensor([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]])
+    for dtype in (torch.bfloat16, torch.float16):
+        assert metrics.top_k_retrieval_accuracy(s.to(dtype), [0, 1], k=1) == 0.5
+        assert metrics.k_way_accuracy(torch.eye(3, dtype=dtype, requires_grad=True)) == 1.0

@@ -35,7 +35,10 @@ __all__ = [
 
 def _array(x: Any, name: str, *, ndim: Optional[int] = None, finite: bool = True) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if x.dtype.is_floating_point and x.element_size() < 4:
+            x = x.float()  # bfloat16 has no numpy dtype; half scores compare the same in float32
+        x = x.numpy()
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"{name} must be numeric, got an object array")
