@@ -161,3 +161,9 @@ def test_truncated_and_directory_midi(tmp_path):
     d.mkdir()
     with pytest.raises(IsADirectoryError):
         piano_roll(d)
+
+
+def test_absurd_resolution_is_a_value_error():
+    # steps_per_beat=10**9 used to try to allocate 2.4 TiB (MemoryError).
+    with pytest.raises(ValueError, match="too large"):
+        piano_roll(_pm([(60, 100, 0, 1)]), steps_per_beat=10**9)

@@ -22,6 +22,7 @@ __all__ = ["PianoRollSegments", "piano_roll", "audio_segment", "PITCH_MIN", "N_P
 
 PITCH_MIN = 24  # C1
 N_PITCHES = 84  # C1..B7
+_MAX_ROLL_CELLS = 2**30  # 4 GiB of float32: far beyond any song at a musical resolution
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ def piano_roll(
     vel = vel / max(float(vel.max()), 1.0) if velocity == "max" else np.ones_like(vel)
     total = int(s1.max())
     n_seg = max(1, -(-total // seg_steps))
+    if n_pitches * n_seg * seg_steps > _MAX_ROLL_CELLS:
+        raise ValueError(
+            f"MIDI {name}: a piano roll of {n_pitches} x {n_seg * seg_steps} cells is too large "
+            f"(steps_per_beat={steps_per_beat}); use fewer steps per beat"
+        )
     flat = np.zeros((n_pitches, n_seg * seg_steps), np.float32)
     keep = (pitch >= pitch_min) & (pitch < pitch_min + n_pitches) & (vel > 0)
     for p, a, b, v in zip(pitch[keep], s0[keep], s1[keep], vel[keep]):
