@@ -237,3 +237,14 @@ def test_stem_path_that_is_a_folder_is_skipped(tmp_path):
     with pytest.warns(UserWarning, match="skipped 1 track"):
         pairs = CocolaPairs([bad, good], seconds=1.0)
     assert [t.name for t in pairs.tracks] == ["L"] and "directory" in pairs.skipped[0][1]
+
+
+def test_window_starts_types():
+    # A float length or window was used as is (window=10.5 gave a hop of 6).
+    with pytest.raises(TypeError, match="length must be an int"):
+        window_starts(100.5, window=10, max_overlap=0.5)
+    with pytest.raises(TypeError, match="window must be an int"):
+        window_starts(100, window=10.5, max_overlap=0.5)
+    with pytest.raises(TypeError, match="max_overlap must be a number"):
+        window_starts(100, window=10, max_overlap="0.5")
+    assert window_starts(np.int64(100), window=np.int32(10), max_overlap=0.5)[:3].tolist() == [0, 5, 10]

@@ -31,6 +31,11 @@ def window_starts(length: int, *, window: int, max_overlap: float) -> np.ndarray
     >>> window_starts(200, window=80, max_overlap=0.5)
     array([  0,  40,  80, 120])
     """
+    for nm, v in (("length", length), ("window", window)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{nm} must be an int number of samples, got {type(v).__name__}")
+    if isinstance(max_overlap, bool) or not isinstance(max_overlap, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_overlap must be a number, got {type(max_overlap).__name__}")
     if window < 1 or length < 0:
         raise ValueError(f"need window >= 1 and length >= 0, got window={window}, length={length}")
     if not 0.0 <= max_overlap < 1.0:
