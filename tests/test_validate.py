@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import timbrefast
 from timbrefast._validate import (
     as_float32_array,
     check_int,
@@ -103,9 +104,23 @@ def test_half_and_non_cpu_tensors_named_clearly():
     with pytest.raises(TypeError, match="y is on device meta"):
         to_numpy_float32(torch.empty(4, device="meta"), "y")
 
+
+def test_ints_beyond_the_core_int_range_are_value_errors():
+    # hop_length=2**31 reached pybind11, which answered "stft(): incompatible function
+    # arguments" (a TypeError that names nothing); FrontendConfig.n_frames(10**30) too.
+    y = np.zeros(8000, np.float32)
+    assert timbrefast.stft(y, n_fft=512, hop_length=2**31 - 1).shape == (257, 1)
+    for bad in (2**31, 10**30):
+        with pytest.raises(ValueError, match="hop_length must be <= 2147483647"):
+            timbrefast.stft(y, n_fft=512, hop_length=bad)
+        with pytest.raises(ValueError, match="hop_length"):
+            timbrefast.Frontend(timbrefast.FrontendConfig(hop_length=bad))
+    with pytest.raises(ValueError, match="n_samples"):
+        timbrefast.FrontendConfig().n_frames(10**30)
+    assert check_int(5, "x", maximum=10**12) == 5
+
 # --------------------------------------------------------------------------- fuzzing the public API
 
-import timbrefast  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 

@@ -85,13 +85,23 @@ def check_finite(x: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf), first at index {first}")
 
 
+INT32_MAX = 2**31 - 1  # the C++ core takes sizes, hops and counts as 32-bit ints
+
+
 def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
-    """Return ``value`` as an int, refusing bools, floats and out-of-range values."""
+    """Return ``value`` as an int, refusing bools, floats and out-of-range values.
+
+    Without ``maximum`` the bound is :data:`INT32_MAX`, so that no value reaches the C++
+    core that its 32-bit parameters cannot hold (pybind11 would refuse it with an
+    unreadable "incompatible function arguments").
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     v = int(value)
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is None and v > INT32_MAX:
+        raise ValueError(f"{name} must be <= {INT32_MAX} (the C++ core's int range), got {v}")
     if maximum is not None and v > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {v}")
     return v
