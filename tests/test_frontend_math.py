@@ -112,3 +112,13 @@ def test_vector_db_and_log_bit_exact_with_header(level):
         np.testing.assert_array_equal(got, ref)
     finally:
         core.set_simd_cap(before)
+
+
+def test_absurd_dense_mel_bank_is_a_value_error():
+    # n_mels=2**14 with n_fft=2**20 (each within its own bound) used to end in
+    # std::bad_alloc -> MemoryError after trying to allocate 34 GB.
+    import timbrefast
+
+    with pytest.raises(ValueError, match="more than 2\\^30"):
+        timbrefast.mel_filters(sr=16000, n_fft=2**20, n_mels=2**14)
+    assert timbrefast.mel_filters(sr=16000, n_fft=2**16, n_mels=512).shape == (512, 2**15 + 1)
