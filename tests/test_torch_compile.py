@@ -166,6 +166,22 @@ def test_compiled_plain_frontend_and_melspectrogram_match_eager():
 
 
 @needs_ops
+def test_compiled_frontend_refuses_a_too_short_uncentred_signal():
+    fe = tnn.Frontend("cola")  # center=False, n_fft=1024
+    with pytest.raises(ValueError, match="fewer than n_fft=1024"):
+        fe(torch.randn(2, 1000))
+    # Without fullgraph, dynamo falls back to running the raising frame: the same ValueError.
+    with pytest.raises(ValueError, match="fewer than n_fft=1024"):
+        torch.compile(fe, backend="aot_eager")(torch.randn(2, 1000))
+
+
+@needs_ops
+def test_compiled_frontend_refuses_integer_audio():
+    with pytest.raises(TypeError, match="integer PCM"):
+        _compile(tnn.Frontend("cola"))(torch.zeros(2, 2000, dtype=torch.int16))
+
+
+@needs_ops
 def test_compiled_frontend_with_dynamic_length():
     fe = tnn.Frontend("cola")
     compiled = _compile(fe, dynamic=True)

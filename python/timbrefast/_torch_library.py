@@ -28,6 +28,7 @@ breaks around them).
 import functools
 import math
 import os
+import threading
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -36,6 +37,7 @@ from . import _ops
 
 _FORCE_FALLBACK = os.environ.get("TIMBREFAST_NO_CUSTOM_OPS", "") not in ("", "0")
 _registered: Optional[bool] = None
+_lock = threading.Lock()
 
 
 def supported() -> bool:
@@ -52,9 +54,11 @@ def enabled() -> bool:
     if _FORCE_FALLBACK:
         return False
     if _registered is None:
-        _registered = supported()
-        if _registered:
-            _register()
+        with _lock:  # two threads' first tensors must not register twice
+            if _registered is None:
+                if supported():
+                    _register()
+                _registered = supported()
     return _registered
 
 
@@ -243,6 +247,11 @@ def frontend(fe: Any, y: Any, num_threads: int) -> Any:
     """``fe(y)`` for a tensor through ``timbrefast::frontend`` (call only when :func:`enabled`)."""
     import torch
 
+    # Shape errors raised here (not in the fake) reach the caller as ValueError under torch.compile too.
+    c = fe.config
+    if y.dim() >= 1 and not c.center and y.shape[-1] < c.n_fft:
+        raise ValueError(f"the signal has {y.shape[-1]} samples, fewer than n_fft={c.n_fft} needed by one "
+                         "uncentred frame (use center=True or a smaller n_fft)")
     return torch.ops.timbrefast.frontend(y.detach(), fe._config_json, num_threads)
 
 
