@@ -26,6 +26,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def instrument_slug(family: str) -> str:
+    """Folder-name form of a family name: ``"Chromatic Percussion"`` → ``"chromatic_percussion"``."""
     return family.lower().replace(" ", "_")
 
 

@@ -46,6 +46,18 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
+def item_index(index, n: int, what: str) -> int:
+    """``index`` as an int in ``0..n-1`` (negative counts from the end, as for a list);
+    TypeError for a non-int, IndexError naming ``what`` when out of range."""
+    if isinstance(index, np.integer):
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"index must be an int, got {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"index {index} out of range for {n} {what}")
+    return index % n
+
+
 def _sum_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     out = x[rows[0]].copy()
     for r in rows[1:]:
@@ -158,7 +170,7 @@ class CocolaPairs:
                         frames, file_sr, _ = audio_info(path)
                         files.append((path, frames, file_sr))
                     info.append(files)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 self._bad(t.path, str(exc), on_error)
                 continue
             length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
@@ -204,20 +216,14 @@ class CocolaPairs:
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.windows)
-        if isinstance(index, (np.integer,)):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} windows")
-        index %= n
+        index = item_index(index, n, "windows")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         w = index
         for _ in range(self.max_redraws):
             track, start = (int(v) for v in self.windows[w])
             try:
                 stems = self.load_window(track, start)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 # a file that went bad after indexing: report it and draw another window
                 warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
                               stacklevel=2)
