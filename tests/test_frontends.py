@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import warnings
+import warnings
 
 import numpy as np
 import pytest
@@ -630,3 +631,26 @@ def test_concurrent_callers_get_their_own_results():
         results = list(pool.map(lambda y: fe(y, num_threads=2), ys))
     for got, ref in zip(results, expected):
         np.testing.assert_array_equal(got, ref)
+
+
+def test_tensor_requiring_grad_warns_that_output_is_detached():
+    torch = pytest.importorskip("torch", reason="torch extra not installed")
+    y = torch.randn(1, 4000, requires_grad=True)
+    for call in (
+        lambda: timbrefast.Frontend("cocola")(y),
+        lambda: timbrefast.stft(y, n_fft=512),
+        lambda: timbrefast.melspectrogram(y, sr=16000, n_fft=512),
+    ):
+        with pytest.warns(UserWarning, match="not differentiable"):
+            out = call()
+        assert not out.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        timbrefast.Frontend("cocola")(y.detach())
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_bool_flags_refuse_non_bools(value):
+    S = np.ones((65, 10), np.float32)
+    with pytest.raises(TypeError, match="mask must be a bool"):
+        timbrefast.hpss(S, mask=value)

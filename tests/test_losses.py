@@ -538,3 +538,26 @@ def test_concurrent_calls_from_python_threads():
     for out, ga in results:
         torch.testing.assert_close(out, expected, rtol=1e-6, atol=0)
         torch.testing.assert_close(ga, ga_ref, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("flag", ["symmetric", "normalize"])
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_bool_flags_refuse_non_bools(flag, value):
+    a, p = torch.randn(4, 8), torch.randn(4, 8)
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        losses.info_nce(a, p, **{flag: value})
+
+
+def test_batch_size_mismatch_is_named_for_numpy_and_tensors():
+    w = np.eye(6, dtype=np.float32)
+    a, p = np.ones((8, 6), np.float32), np.ones((4, 6), np.float32)
+    with pytest.raises(ValueError, match="same batch size, got 8 and 4"):
+        losses.bilinear_info_nce(a, p, w)
+    with pytest.raises(ValueError, match="same batch size, got 8 and 4"):
+        losses.bilinear_info_nce(torch.from_numpy(a), torch.from_numpy(p), torch.from_numpy(w))
+
+
+def test_tensor_only_losses_say_so_for_numpy():
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(TypeError, match="must be a torch.Tensor, got ndarray .*torch.from_numpy"):
+        losses.triplet(x, x, x)

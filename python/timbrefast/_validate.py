@@ -12,6 +12,8 @@ from ._ops import is_tensor
 
 __all__ = [
     "as_float32_array",
+    "check_bool",
+    "warn_not_differentiable",
     "check_finite",
     "check_int",
     "check_positive",
@@ -105,6 +107,37 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: 
     if maximum is not None and v > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {v}")
     return v
+
+
+def warn_not_differentiable(x: Any, fn: str) -> None:
+    """Warn when a tensor that requires grad reaches a non-differentiable function.
+
+    The frontends compute features without a backward: their output is detached from
+    ``x``'s graph, which a caller training through the waveform must know (silently
+    losing gradients would be garbage). Not warned while torch.compile traces.
+    """
+    if is_tensor(x) and x.requires_grad:
+        import torch
+
+        compiler = getattr(torch, "compiler", None)
+        if compiler is not None and getattr(compiler, "is_compiling", lambda: False)():
+            return
+        import warnings
+
+        warnings.warn(
+            f"timbrefast.{fn} is not differentiable: its output is detached from the input's "
+            "autograd graph (pass y.detach() to silence this warning)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a bool, refusing strings, numbers and other truthy objects
+    (``normalize="no"`` must not mean True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:

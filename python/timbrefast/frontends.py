@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _ops
-from ._validate import check_int, check_positive, from_numpy_like, to_numpy_float32
+from ._validate import check_bool, check_int, warn_not_differentiable, check_positive, from_numpy_like, to_numpy_float32
 
 __all__ = [
     "stft",
@@ -81,8 +81,7 @@ def _stft_params(
         raise ValueError(f"win_length={win_length} must be <= n_fft={n_fft}")
     hop_length = win_length // 4 if hop_length is None else hop_length
     hop_length = check_int(hop_length, "hop_length", minimum=1)
-    if not isinstance(center, (bool, np.bool_)):
-        raise TypeError(f"center must be a bool, got {type(center).__name__}")
+    center = check_bool(center, "center")
     if not isinstance(pad_mode, str) or pad_mode not in _PAD_MODES:
         raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got {pad_mode!r}")
     return n_fft, hop_length, _window_array(window, win_length, n_fft), bool(center), pad_mode
@@ -183,6 +182,7 @@ def stft(
     (513, 101)
     """
     _refuse_cuda(y, "stft")
+    warn_not_differentiable(y, "stft")
     n_fft, hop, win, center, pad_mode = _stft_params(n_fft, hop_length, win_length, window, center, pad_mode)
     y2, lead, like = _signal_2d(y)
     out = _core().stft(y2, n_fft, hop, win, center, pad_mode, _threads(num_threads))
@@ -236,8 +236,7 @@ def mel_filters(
     fmax = sr / 2.0 if fmax is None else check_positive(fmax, "fmax")
     if fmax <= fmin:
         raise ValueError(f"fmax={fmax} must be greater than fmin={fmin}")
-    if not isinstance(htk, (bool, np.bool_)):
-        raise TypeError(f"htk must be a bool, got {type(htk).__name__}")
+    htk = check_bool(htk, "htk")
     slaney, p = _mel_norm(norm)
     w = _core().mel_filters(sr, n_fft, n_mels, fmin, fmax, bool(htk), slaney)
     if p is not None:
@@ -308,6 +307,7 @@ def melspectrogram(
     threads = _threads(num_threads)
     if S is not None:
         _refuse_cuda(S, "melspectrogram")
+        warn_not_differentiable(S, "melspectrogram")
         s_arr, like = to_numpy_float32(S, "S", min_ndim=2)
         n_fft_s = 2 * (s_arr.shape[-2] - 1)
         if n_fft_s < 2:
@@ -399,6 +399,8 @@ def hpss(
     True
     """
     _refuse_cuda(S, "hpss")
+    warn_not_differentiable(S, "hpss")
+    mask = check_bool(mask, "mask")
     kh, kp = _pair(kernel_size, "kernel_size")
     kh = check_int(kh, "kernel_size (harmonic)", minimum=1, maximum=_MAX_KERNEL)
     kp = check_int(kp, "kernel_size (percussive)", minimum=1, maximum=_MAX_KERNEL)
@@ -477,6 +479,7 @@ def power_to_db(
     array([[  0., -10., -80.]], dtype=float32)
     """
     _refuse_cuda(S, "power_to_db")
+    warn_not_differentiable(S, "power_to_db")
     if _ops.is_tensor(S) and S.dtype.is_complex or (isinstance(S, np.ndarray) and np.iscomplexobj(S)):
         raise TypeError("power_to_db needs a real power spectrogram; pass np.abs(D) ** 2 for a complex STFT")
     amin = check_positive(amin, "amin")
@@ -740,6 +743,7 @@ class Frontend:
 
     def __call__(self, y: Any, *, num_threads: Optional[int] = None) -> Any:
         """Features of ``y`` (shape ``(..., n)``) -> ``(..., channels, n_mels, frames)``."""
+        warn_not_differentiable(y, "Frontend")
         threads = _threads(num_threads) if num_threads is not None else (self.num_threads or 0)
         if _ops.is_tensor(y) and not self._custom_window:
             from . import _torch_library  # timbrefast::frontend, traceable by torch.compile

@@ -38,6 +38,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import _ops
+from ._validate import check_bool
 
 __all__ = [
     "bilinear_info_nce",
@@ -77,9 +78,15 @@ def _check_reduction(reduction: Any, allowed=_REDUCTIONS) -> str:
     return reduction
 
 
-def _check_embeddings(x: Any, name: str, torch, *, finite: bool = True) -> Any:
+def _check_embeddings(x: Any, name: str, torch, *, finite: bool = True, numpy_ok: bool = True) -> Any:
+    """``numpy_ok``: whether the calling loss also takes numpy (the InfoNCE family), which
+    only changes what the error message offers."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+        if numpy_ok:
+            raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+        hint = " (only the InfoNCE losses take numpy: wrap it with torch.from_numpy)" if isinstance(
+            x, np.ndarray) else ""
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}{hint}")
     if x.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
     if x.ndim != 2:
@@ -381,13 +388,17 @@ def _prepare_pair(anchors, positives, weight, normalize):
 
 def _paired_info_nce(anchors, positives, weight, temperature, symmetric, normalize, reduction):
     """InfoNCE where row i of ``positives`` is the one positive of row i of ``anchors``."""
+    symmetric = check_bool(symmetric, "symmetric")
+    normalize = check_bool(normalize, "normalize")
+    a_rows = getattr(anchors, "shape", (None,))[:1]
+    p_rows = getattr(positives, "shape", (None,))[:1]
+    if a_rows and p_rows and None not in (a_rows[0], p_rows[0]) and a_rows[0] != p_rows[0]:
+        raise ValueError(
+            f"anchors and positives must have the same batch size, got {a_rows[0]} and {p_rows[0]}"
+        )
     if _is_numpy_call(anchors, positives, weight):
         return _numpy_info_nce(anchors, positives, weight, temperature, None, None, symmetric, reduction, normalize)
     a, p, w = _prepare_pair(anchors, positives, weight, normalize=normalize)
-    if a.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"anchors and positives must have the same batch size, got {a.shape[0]} and {p.shape[0]}"
-        )
     return _info_nce_core(a, p, w, temperature, None, None, symmetric, reduction)
 
 
@@ -442,7 +453,7 @@ def bilinear_info_nce(
     reduction = _check_reduction(reduction)
     if weight is None:
         raise ValueError("weight is required for the bilinear InfoNCE (use info_nce for a plain dot product)")
-    return _paired_info_nce(anchors, positives, weight, temperature, bool(symmetric), False, reduction)
+    return _paired_info_nce(anchors, positives, weight, temperature, check_bool(symmetric, "symmetric"), False, reduction)
 
 
 def info_nce(
@@ -484,7 +495,7 @@ def info_nce(
     True
     """
     reduction = _check_reduction(reduction)
-    return _paired_info_nce(anchors, positives, None, temperature, bool(symmetric), bool(normalize), reduction)
+    return _paired_info_nce(anchors, positives, None, temperature, check_bool(symmetric, "symmetric"), check_bool(normalize, "normalize"), reduction)
 
 
 def supervised_info_nce(
@@ -537,8 +548,8 @@ def supervised_info_nce(
         cl = rl if positive_labels is None else _labels_numpy(positive_labels, "positive_labels", p_np.shape[0])
         if positive_labels is None and p_np.shape[0] != a_np.shape[0]:
             raise ValueError("positive_labels is required when anchors and positives differ in batch size")
-        return _numpy_info_nce(a_np, p_np, weight, temperature, rl, cl, bool(symmetric), reduction, bool(normalize))
-    a, p, w = _prepare_pair(anchors, positives, weight, normalize=bool(normalize))
+        return _numpy_info_nce(a_np, p_np, weight, temperature, rl, cl, check_bool(symmetric, "symmetric"), reduction, check_bool(normalize, "normalize"))
+    a, p, w = _prepare_pair(anchors, positives, weight, normalize=check_bool(normalize, "normalize"))
     rl = _labels_numpy(labels, "labels", a.shape[0])
     if positive_labels is None:
         if p.shape[0] != a.shape[0]:
@@ -549,7 +560,7 @@ def supervised_info_nce(
         cl = rl
     else:
         cl = _labels_numpy(positive_labels, "positive_labels", p.shape[0])
-    return _info_nce_core(a, p, w, temperature, rl, cl, bool(symmetric), reduction)
+    return _info_nce_core(a, p, w, temperature, rl, cl, check_bool(symmetric, "symmetric"), reduction)
 
 
 def mixture_info_nce(
@@ -594,11 +605,11 @@ def mixture_info_nce(
         idx = _labels_numpy(stem_to_mixture, "stem_to_mixture", s_np.shape[0] if s_np.ndim else 0)
         _check_mixture_index(idx, m_np.shape[0])
         return _numpy_info_nce(s_np, m_np, None, temperature, idx, np.arange(m_np.shape[0], dtype=np.int64),
-                               bool(symmetric), reduction, bool(normalize))
-    s, m, _ = _prepare_pair(stems, mixtures, None, normalize=bool(normalize))
+                               check_bool(symmetric, "symmetric"), reduction, check_bool(normalize, "normalize"))
+    s, m, _ = _prepare_pair(stems, mixtures, None, normalize=check_bool(normalize, "normalize"))
     idx = _labels_numpy(stem_to_mixture, "stem_to_mixture", s.shape[0])
     _check_mixture_index(idx, m.shape[0])
-    return _info_nce_core(s, m, None, temperature, idx, np.arange(m.shape[0], dtype=np.int64), bool(symmetric),
+    return _info_nce_core(s, m, None, temperature, idx, np.arange(m.shape[0], dtype=np.int64), check_bool(symmetric, "symmetric"),
                           reduction)
 
 
@@ -618,8 +629,8 @@ def bilinear_similarity(x: Any, y: Any, weight: Any) -> Any:
     torch.Size([2, 4])
     """
     torch = _torch()
-    x = _check_embeddings(x, "x", torch)
-    y = _check_embeddings(y, "y", torch)
+    x = _check_embeddings(x, "x", torch, numpy_ok=False)
+    y = _check_embeddings(y, "y", torch, numpy_ok=False)
     _check_same(x, y, "y", "x")
     d = x.shape[1]
     if y.shape[1] != d or tuple(weight.shape) != (d, d):
@@ -666,7 +677,7 @@ def _modules():
             _check_reduction(reduction)
             self.dim = dim
             self.temperature = float(temperature)
-            self.symmetric = bool(symmetric)
+            self.symmetric = check_bool(symmetric, "symmetric")
             self.reduction = reduction
             w = torch.empty(dim, dim)
             with torch.no_grad():
@@ -716,8 +727,8 @@ def _modules():
             check_positive(temperature, "temperature")
             check_positive(max_logit_scale, "max_logit_scale")
             _check_reduction(reduction)
-            self.symmetric = bool(symmetric)
-            self.normalize = bool(normalize)
+            self.symmetric = check_bool(symmetric, "symmetric")
+            self.normalize = check_bool(normalize, "normalize")
             self.reduction = reduction
             self.max_log_scale = math.log(float(max_logit_scale))
             scale = torch.tensor(math.log(1.0 / float(temperature)))
@@ -872,7 +883,7 @@ def distributed_info_nce(
     reduction = _check_reduction(reduction)
     if not (dist.is_available() and dist.is_initialized()):
         raise RuntimeError("distributed_info_nce needs an initialised torch.distributed process group")
-    a, p, w = _prepare_pair(anchors, positives, weight, normalize=bool(normalize))
+    a, p, w = _prepare_pair(anchors, positives, weight, normalize=check_bool(normalize, "normalize"))
     if a.shape[0] != p.shape[0]:
         raise ValueError(f"anchors and positives must have the same local batch size, got {a.shape[0]} and {p.shape[0]}")
     n = a.shape[0]
@@ -930,8 +941,8 @@ def margin_contrastive(x: Any, y: Any, same: Any, *, margin: float = 1.0, reduct
 
     reduction = _check_reduction(reduction)
     margin = check_positive(margin, "margin")
-    x = _check_embeddings(x, "x", torch)
-    y = _check_embeddings(y, "y", torch)
+    x = _check_embeddings(x, "x", torch, numpy_ok=False)
+    y = _check_embeddings(y, "y", torch, numpy_ok=False)
     _check_same(x, y, "y", "x")
     if x.shape != y.shape:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
@@ -1001,8 +1012,8 @@ def margin_contrastive_all_pairs(
 
     reduction = _check_reduction(reduction, ("mean", "sum"))
     margin = check_positive(margin, "margin")
-    x = _check_embeddings(x, "x", torch)
-    y = _check_embeddings(y, "y", torch)
+    x = _check_embeddings(x, "x", torch, numpy_ok=False)
+    y = _check_embeddings(y, "y", torch, numpy_ok=False)
     _check_same(x, y, "y", "x")
     if x.shape != y.shape:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} must have the same shape")
@@ -1058,9 +1069,9 @@ def triplet(anchor: Any, positive: Any, negative: Any, *, margin: float = 1.0, r
 
     reduction = _check_reduction(reduction)
     margin = check_positive(margin, "margin", allow_zero=True)
-    a = _check_embeddings(anchor, "anchor", torch)
-    p = _check_embeddings(positive, "positive", torch)
-    n = _check_embeddings(negative, "negative", torch)
+    a = _check_embeddings(anchor, "anchor", torch, numpy_ok=False)
+    p = _check_embeddings(positive, "positive", torch, numpy_ok=False)
+    n = _check_embeddings(negative, "negative", torch, numpy_ok=False)
     for t, name in ((p, "positive"), (n, "negative")):
         _check_same(a, t, name, "anchor")
         if t.shape != a.shape:
@@ -1098,7 +1109,7 @@ def batch_all_triplet(embeddings: Any, labels: Any, *, margin: float = 1.0, redu
 
     reduction = _check_reduction(reduction, ("mean_positive", "mean", "sum"))
     margin = check_positive(margin, "margin", allow_zero=True)
-    x = _check_embeddings(embeddings, "embeddings", torch)
+    x = _check_embeddings(embeddings, "embeddings", torch, numpy_ok=False)
     b = x.shape[0]
     lab = torch.from_numpy(_labels_numpy(labels, "labels", b)).to(x.device)
     sq = x.pow(2).sum(1)
