@@ -1,0 +1,60 @@
+"""`pip wheel .` gives a wheel that installs into a fresh virtual environment and
+imports, built with TIMBREFAST_CUDA=OFF (the CPU-wheel configuration; the AUTO build
+is what the test command itself installs). Takes about a minute; it runs in CI."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    out = tmp_path_factory.mktemp("wheelhouse")
+    env = {**os.environ, "TIMBREFAST_CUDA": "OFF"}
+    cmd = [
+        sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(out),
+        "-Cbuild-dir=build/wheel-test-{wheel_tag}",
+    ]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    wheels = list(out.glob("timbrefast-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+def test_wheel_contents(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("timbrefast/_core.") and n.endswith(".so") for n in names)
+    assert not any("/_cuda." in n and n.endswith(".so") for n in names), "OFF build shipped _cuda"
+    for required in ("timbrefast/__init__.py", "timbrefast/py.typed", "timbrefast/_core.pyi"):
+        assert required in names, required
+    assert any(n.endswith("LICENSE") for n in names)
+
+
+def test_wheel_installs_into_fresh_venv_and_imports(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    res = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    code = (
+        "import sys, timbrefast; b = timbrefast.backends(); "
+        "assert b['cpu']['usable'] and not b['cuda']['compiled'], b; "
+        "assert 'torch' not in sys.modules; print(timbrefast.__version__)"
+    )
+    res = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == __import__("timbrefast").__version__
