@@ -17,3 +17,26 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
 ]
+
+# --- COCOLA: coherence scorer and models (torch), loaded on first use -------------------
+_COCOLA_LAZY = {
+    "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),
+    "models": ("timbrefast.models", None),
+    "checkpoints": ("timbrefast.checkpoints", None),
+}
+_getattr_before_cocola = globals().get("__getattr__")
+
+
+def __getattr__(name):  # noqa: F811 - chains any lazy loader defined above
+    if name in _COCOLA_LAZY:
+        import importlib
+
+        module, attr = _COCOLA_LAZY[name]
+        mod = importlib.import_module(module)
+        return mod if attr is None else getattr(mod, attr)
+    if _getattr_before_cocola is not None:
+        return _getattr_before_cocola(name)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
+
+
+__all__ += ["CoherenceScorer", "models", "checkpoints"]
