@@ -39,6 +39,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops with a checkpoint")
     p.add_argument("--no-masking", action="store_true", help="disable HPS channel masking")
     p.add_argument("--positive-noise", type=float, default=0.0)
+    p.add_argument("--cache-pairs", type=int, default=0,
+                   help="precompute features of this many pairs once and train on that pool (0: online)")
+    p.add_argument("--cache-dir", default=None, help="where the feature pool is stored and reused")
+    p.add_argument("--threads", dest="torch_threads", type=int, default=None, help="torch intra-op threads")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if out/checkpoint exists")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_cocola)
@@ -64,13 +68,19 @@ def run_cocola(args: argparse.Namespace) -> int:
         channel_masking=not args.no_masking,
         positive_noise=args.positive_noise,
         seed=args.seed,
+        cache_pairs=args.cache_pairs,
     )
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     sr = model_config.sample_rate
     train_pairs = CocolaPairs(train_tracks, sr=sr, seconds=recipe_config.seconds,
                               max_overlap=recipe_config.max_overlap, seed=args.seed)
     val_pairs = CocolaPairs(val_tracks, sr=sr, seconds=recipe_config.seconds,
                             max_overlap=recipe_config.max_overlap, seed=args.seed + 1)
-    recipe = CocolaRecipe(train_pairs, val_pairs, model_config=model_config, config=recipe_config)
+    recipe = CocolaRecipe(train_pairs, val_pairs, model_config=model_config, config=recipe_config,
+                          cache_dir=args.cache_dir, progress=not args.no_progress)
     trainer = Trainer(
         recipe,
         TrainerConfig(

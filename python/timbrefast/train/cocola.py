@@ -56,6 +56,13 @@ class CocolaRecipeConfig:
         Standard deviation of Gaussian noise added to the positive waveform (0: off).
     seed : int
         Seed of the split, the pair sampler and the batch draws.
+    cache_pairs : int
+        0: draw pairs and compute features online at every step. ``N > 0``: draw
+        ``N`` pairs once (pair ``j`` is item ``j % len`` of sampler epoch
+        ``j // len``), compute their features once (stored as float16, on disk
+        when the recipe has a ``cache_dir``) and train on batches drawn from
+        this pool; channel masking stays random per step. Saves the audio
+        decoding and the frontend at every step on a CPU budget.
     """
 
     batch_size: int = 32
@@ -66,8 +73,11 @@ class CocolaRecipeConfig:
     channel_masking: bool = True
     positive_noise: float = 0.0
     seed: int = 0
+    cache_pairs: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.cache_pairs, bool) or not isinstance(self.cache_pairs, int) or self.cache_pairs < 0:
+            raise ValueError(f"cache_pairs must be an int >= 0, got {self.cache_pairs!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
             raise ValueError(f"batch_size must be an int >= 2 (InfoNCE needs negatives), got {self.batch_size!r}")
         if not 0.0 < self.val_fraction < 1.0:
@@ -105,6 +115,9 @@ class CocolaRecipe:
     frontend : callable, optional
         ``(n, samples)`` float32 → ``(n, channels, n_mels, frames)``;
         default ``timbrefast.Frontend(model_config.frontend)``.
+    cache_dir : str or Path, optional
+        Where the feature pool of ``config.cache_pairs`` is kept (``.npy``
+        memory maps, reused when the same configuration asks again).
     """
 
     def __init__(
@@ -115,6 +128,8 @@ class CocolaRecipe:
         model_config: CocolaConfig = CocolaConfig(),
         config: CocolaRecipeConfig = CocolaRecipeConfig(),
         frontend: Optional[Callable[[np.ndarray], Any]] = None,
+        cache_dir: Optional[Any] = None,
+        progress: bool = True,
     ) -> None:
         if len(train_pairs) == 0:
             raise ValueError("the training set is empty")
@@ -131,6 +146,9 @@ class CocolaRecipe:
         self.frontend = frontend
         self.samples = int(round(config.seconds * model_config.sample_rate))
         self._val_features: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+        self._cache: Optional[Tuple[np.ndarray, np.ndarray]] = None
+        if config.cache_pairs:
+            self._cache = self._build_cache(config.cache_pairs, cache_dir, progress)
 
     # -- data -------------------------------------------------------------------------
 
@@ -156,11 +174,81 @@ class CocolaRecipe:
             positives.append(self._fit_length(p))
         return np.stack(anchors), np.stack(positives)
 
+    def _cache_key(self, n: int) -> Dict[str, Any]:
+        return {
+            "pairs": n,
+            "windows": len(self.train_pairs),
+            "seed": getattr(self.train_pairs, "seed", None),
+            "samples": self.samples,
+            "frontend": self.model_config.frontend,
+            "noise": self.config.positive_noise,
+            "tracks": [str(getattr(t, "path", t)) for t in getattr(self.train_pairs, "tracks", [])][:5],
+        }
+
+    def _build_cache(self, n: int, cache_dir: Optional[Any], progress: bool) -> Tuple[np.ndarray, np.ndarray]:
+        import json
+
+        key = self._cache_key(n)
+        shape = (n, self.model_config.in_channels)
+        a_arr = p_arr = None
+        if cache_dir is not None:
+            d = Path(cache_dir)
+            d.mkdir(parents=True, exist_ok=True)
+            meta = d / "cache.json"
+            if meta.exists() and json.loads(meta.read_text()) == {**key, "complete": True}:
+                return (np.load(d / "anchors.npy", mmap_mode="r"), np.load(d / "positives.npy", mmap_mode="r"))
+        first = self.features(np.zeros((1, self.samples), np.float32))
+        shape = (n,) + tuple(first.shape[1:])
+        if cache_dir is not None:
+            a_arr = np.lib.format.open_memmap(Path(cache_dir) / "anchors.npy", mode="w+", dtype=np.float16, shape=shape)
+            p_arr = np.lib.format.open_memmap(Path(cache_dir) / "positives.npy", mode="w+", dtype=np.float16, shape=shape)
+        else:
+            a_arr = np.empty(shape, np.float16)
+            p_arr = np.empty(shape, np.float16)
+        length = len(self.train_pairs)
+        starts = range(0, n, 64)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="feature cache", unit="x64 pairs", dynamic_ncols=True)
+        for lo in starts:
+            hi = min(n, lo + 64)
+            anchors, positives = [], []
+            for j in range(lo, hi):
+                if hasattr(self.train_pairs, "set_epoch"):
+                    self.train_pairs.set_epoch(j // length)
+                a, p = _pair(self.train_pairs[j % length])
+                anchors.append(self._fit_length(a))
+                positives.append(self._fit_length(p))
+            pos = np.stack(positives)
+            if self.config.positive_noise > 0:
+                noise_rng = np.random.default_rng([self.config.seed, 0xCAC4E, lo])
+                pos = pos + noise_rng.normal(0.0, self.config.positive_noise, pos.shape).astype(np.float32)
+            a_arr[lo:hi] = self.features(np.stack(anchors)).numpy().astype(np.float16)
+            p_arr[lo:hi] = self.features(pos).numpy().astype(np.float16)
+        if cache_dir is not None:
+            a_arr.flush()
+            p_arr.flush()
+            (Path(cache_dir) / "cache.json").write_text(json.dumps({**key, "complete": True}))
+        return a_arr, p_arr
+
     def batch(self, step: int, rank: int, world_size: int) -> Dict[str, torch.Tensor]:
         """Features and channel masks of this rank's share of global step ``step``."""
         cfg = self.config
+        if self._cache is not None:
+            rng = np.random.default_rng([cfg.seed, step])
+            idx = _draw(rng, self._cache[0].shape[0], cfg.batch_size)
+            choice = rng.integers(0, 3, size=cfg.batch_size)
+            per_rank = -(-cfg.batch_size // world_size)
+            lo, hi = rank * per_rank, min(cfg.batch_size, (rank + 1) * per_rank)
+            keep = np.stack([choice[lo:hi] != 0, choice[lo:hi] != 1], axis=1)
+            a = torch.from_numpy(np.asarray(self._cache[0][idx[lo:hi]], dtype=np.float32))
+            p = torch.from_numpy(np.asarray(self._cache[1][idx[lo:hi]], dtype=np.float32))
+            return {"anchors": a, "positives": p, "keep": torch.from_numpy(keep)}
+        if hasattr(self.train_pairs, "set_epoch"):  # fresh sub-mixes once per pass over the windows
+            self.train_pairs.set_epoch(step * cfg.batch_size // len(self.train_pairs))
         rng = np.random.default_rng([cfg.seed, step])
-        idx = rng.integers(0, len(self.train_pairs), size=cfg.batch_size)
+        idx = _draw(rng, len(self.train_pairs), cfg.batch_size)
         choice = rng.integers(0, 3, size=cfg.batch_size)  # 0: drop harmonic, 1: drop percussive, 2: keep
         noise_seed = int(rng.integers(0, 2**31 - 1))
         per_rank = -(-cfg.batch_size // world_size)
@@ -226,6 +314,14 @@ class CocolaRecipe:
         from ..checkpoints import save_model
 
         return save_model(model, path)
+
+
+def _draw(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """Batch indices: distinct when the pool is large enough (a duplicated pair
+    would be its own negative), sorted for sequential reads."""
+    if size <= n:
+        return np.sort(rng.choice(n, size=size, replace=False))
+    return np.sort(rng.integers(0, n, size=size))
 
 
 def _distributed_loss(a_emb: torch.Tensor, p_emb: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
