@@ -58,3 +58,26 @@ def test_wheel_installs_into_fresh_venv_and_imports(wheel, tmp_path):
     res = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == __import__("timbrefast").__version__
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is needed to build the CUDA add-on")
+def test_cuda_addon_wheel_builds_and_imports(tmp_path):
+    """packaging/cu13 builds the separate timbrefast-cu13 distribution (only _cuda)."""
+    out = tmp_path / "wh"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT / "packaging" / "cu13"), "--no-deps", "-w", str(out)],
+        capture_output=True, text=True,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    (whl,) = out.glob("timbrefast_cu13-*.whl")
+    names = zipfile.ZipFile(whl).namelist()
+    assert any(n.startswith("timbrefast_cu13/_cuda.") for n in names)
+    assert not any("_core." in n for n in names)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(whl)],
+                   check=True)
+    code = "import timbrefast_cu13._cuda as c; print(c.device_count())"
+    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(target)},
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.strip().isdigit(), res.stderr

@@ -18,6 +18,15 @@ __all__ = [
     "set_num_threads",
 ]
 
+def __getattr__(name):
+    # Subpackages loaded on first use: ``timbrefast.data`` (data engine).
+    if name == "data":
+        import importlib
+
+        return importlib.import_module(".data", __name__)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
+
+
 # --- COCOLA: coherence scorer and models (torch), loaded on first use -------------------
 _COCOLA_LAZY = {
     "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),

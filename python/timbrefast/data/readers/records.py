@@ -1,0 +1,131 @@
+"""The one record type every reader returns: a :class:`Dataset` of :class:`Track` s of
+:class:`Stem` s, plus the files that were skipped and why."""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+__all__ = ["Stem", "Track", "Dataset"]
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One source of a track.
+
+    Attributes
+    ----------
+    name : str
+        Stem id inside the track (``"S00"``, ``"vocals"``, ``"2_violin"``, ...).
+    audio_path : str
+        Audio file.
+    instrument : str
+        Instrument name as the dataset spells it (``"Acoustic Grand Piano"``, ``"bass"``).
+    family : str or None
+        General MIDI family (see :mod:`timbrefast.data.families`), dataset family label,
+        or ``"Drums"``.
+    program : int or None
+        0-based General MIDI program, when known.
+    is_drum : bool
+    camil_class : str or None
+        One of the 8 CAMIL classes, when the program maps to one.
+    midi_path : str or None
+        MIDI file of this stem, when the dataset has one.
+    pitch, velocity : int or None
+        For single-note datasets (NSynth, TinySOL).
+    extra : dict
+        The dataset's own metadata for this stem.
+    """
+
+    name: str
+    audio_path: str
+    instrument: str = ""
+    family: Optional[str] = None
+    program: Optional[int] = None
+    is_drum: bool = False
+    camil_class: Optional[str] = None
+    midi_path: Optional[str] = None
+    pitch: Optional[int] = None
+    velocity: Optional[int] = None
+    extra: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Track:
+    """A track (or a single note for note datasets): its stems and, if any, the mix."""
+
+    name: str
+    path: str
+    stems: Tuple[Stem, ...]
+    mix_path: Optional[str] = None
+    midi_path: Optional[str] = None
+    split: Optional[str] = None
+    metadata: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+
+class Dataset(Sequence[Track]):
+    """A list of :class:`Track` s read from ``root`` in ``layout``; ``skipped`` lists
+    ``(path, reason)`` for every file or track left out."""
+
+    def __init__(self, root: str, layout: str, tracks: List[Track], skipped: List[Tuple[str, str]]) -> None:
+        self.root = root
+        self.layout = layout
+        self.tracks = list(tracks)
+        self.skipped = list(skipped)
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return Dataset(self.root, self.layout, self.tracks[i], self.skipped)
+        return self.tracks[i]
+
+    def __iter__(self) -> Iterator[Track]:
+        return iter(self.tracks)
+
+    def stems(self) -> Iterator[Tuple[Track, Stem]]:
+        """Every ``(track, stem)`` pair."""
+        for t in self.tracks:
+            for s in t.stems:
+                yield t, s
+
+    def __repr__(self) -> str:
+        return (f"Dataset(layout={self.layout!r}, root={self.root!r}, tracks={len(self.tracks)}, "
+                f"stems={sum(len(t.stems) for t in self.tracks)}, skipped={len(self.skipped)})")
+
+
+class Skips:
+    """Collects skipped files while a reader walks a tree."""
+
+    def __init__(self) -> None:
+        self.items: List[Tuple[str, str]] = []
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append((os.fspath(path), reason))
+
+    def report(self, layout: str) -> None:
+        if self.items:
+            head = "; ".join(f"{p}: {r}" for p, r in self.items[:5])
+            more = f" (and {len(self.items) - 5} more)" if len(self.items) > 5 else ""
+            warnings.warn(f"{layout} reader skipped {len(self.items)} file(s): {head}{more}", stacklevel=3)
+
+
+def check_audio(path: str, skips: Skips, verify: bool) -> bool:
+    """True when ``path`` exists (and, with ``verify``, its header decodes)."""
+    if not os.path.isfile(path):
+        skips.add(path, "missing audio file")
+        return False
+    if verify:
+        from ..audio import audio_info
+
+        try:
+            audio_info(path)
+        except (ValueError, FileNotFoundError) as exc:
+            skips.add(path, str(exc))
+            return False
+    return True

@@ -1,0 +1,211 @@
+"""Samplers that build the training pairs of the seed papers.
+
+Every sampler here is a map-style dataset (``__len__`` / ``__getitem__``) usable directly
+with ``torch.utils.data.DataLoader`` (no torch import needed): item ``i`` is drawn from
+``numpy.random.default_rng([seed, epoch, i])``, so it is the same whatever the number of
+DataLoader workers or the order in which they ask, and every worker draws independently.
+Call ``set_epoch(e)`` to draw new items each epoch. Items are dicts of numpy arrays and
+Python scalars, which the default collate function stacks into tensors.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .audio import audio_info, load_audio, resample
+from .readers.records import Track
+
+__all__ = ["CocolaPairs"]
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+class CocolaPairs:
+    """COCOLA training pairs: two disjoint sub-mixes of the stems of one window.
+
+    The stems of every track are cut into windows of ``seconds`` at the target rate
+    ``sr`` whose overlap is at most ``max_overlap`` (the hop is
+    ``ceil(window * (1 - max_overlap))`` samples at ``sr``; start offsets are converted to
+    each file's own rate when reading, the reverse of the reference's defect). For each
+    item the stems whose RMS in the window is at least ``silence_threshold`` are the
+    usable ones; if fewer than two are usable, another window is drawn (deterministically)
+    so that no sub-mix is ever silent. From the ``k`` usable stems an anchor size ``a`` is
+    drawn uniformly in ``1..k-1`` and a positive size uniformly in ``1..k-a``; the two
+    disjoint random subsets are summed into the anchor and the positive. Gaussian noise of
+    standard deviation ``noise_std`` is optionally added to the positive.
+
+    Parameters
+    ----------
+    tracks : sequence of Track
+        E.g. ``read_dataset(root, layout="slakh")``. Tracks with fewer than two stems are
+        skipped with a warning (``on_error="skip"``) or raise ValueError naming the
+        track (``on_error="raise"``).
+    sr : int
+        Target sample rate (Hz); stems are resampled to it.
+    seconds : float
+        Window length (5 s: 80,000 samples at 16 kHz).
+    max_overlap : float
+        Largest overlap between windows of a track, in [0, 1).
+    seed : int
+    silence_threshold : float
+        RMS under which a stem counts as silent in a window (default 1e-3, -60 dBFS).
+    noise_std : float
+        Standard deviation of the Gaussian noise added to the positive (0: none).
+    max_redraws : int
+        Windows tried per item before giving up with RuntimeError.
+    on_error : {"skip", "raise"}
+        What to do with tracks that cannot be used (one stem, unreadable audio).
+
+    Items
+    -----
+    dict with ``"anchor"`` and ``"positive"`` (float32, shape ``(round(seconds*sr),)``),
+    ``"track"`` (int, index into ``self.tracks``), ``"start"`` (int, first sample at
+    ``sr``), ``"n_anchor"`` / ``"n_positive"`` (stems in each sub-mix).
+
+    Examples
+    --------
+    >>> ds = read_dataset("slakh_root", layout="slakh")                 # doctest: +SKIP
+    >>> pairs = CocolaPairs(ds, sr=16000, seconds=5.0, seed=0)           # doctest: +SKIP
+    >>> item = pairs[0]; item["anchor"].shape                            # doctest: +SKIP
+    (80000,)
+    """
+
+    def __init__(
+        self,
+        tracks: Sequence[Track],
+        *,
+        sr: int = 16000,
+        seconds: float = 5.0,
+        max_overlap: float = 0.5,
+        seed: int = 0,
+        silence_threshold: float = 1e-3,
+        noise_std: float = 0.0,
+        max_redraws: int = 50,
+        on_error: str = "skip",
+    ) -> None:
+        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise ValueError(f"sr must be a positive int, got {sr!r}")
+        if not (np.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"seconds must be positive, got {seconds}")
+        if not (np.isfinite(max_overlap) and 0.0 <= max_overlap < 1.0):
+            raise ValueError(f"max_overlap must be in [0, 1), got {max_overlap}")
+        if not (np.isfinite(silence_threshold) and silence_threshold >= 0):
+            raise ValueError(f"silence_threshold must be >= 0, got {silence_threshold}")
+        if not (np.isfinite(noise_std) and noise_std >= 0):
+            raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+        self.sr = int(sr)
+        self.seconds = float(seconds)
+        self.window = int(round(self.seconds * self.sr))
+        if self.window < 1:
+            raise ValueError(f"seconds * sr gives an empty window ({seconds} s at {sr} Hz)")
+        self.hop = max(1, int(math.ceil(self.window * (1.0 - float(max_overlap)))))
+        self.max_overlap = float(max_overlap)
+        self.seed = _check_seed(seed)
+        self.silence_threshold = float(silence_threshold)
+        self.noise_std = float(noise_std)
+        self.max_redraws = int(max_redraws)
+        self.epoch = 0
+        self.skipped: List[Tuple[str, str]] = []
+        self.tracks: List[Track] = []
+        self._stem_info: List[List[Tuple[str, int, int]]] = []  # (path, frames, sr) per stem
+        windows: List[Tuple[int, int]] = []
+        for t in tracks:
+            if len(t.stems) < 2:
+                self._bad(t.path, f"track {t.name} has {len(t.stems)} stem(s); COCOLA needs at least 2", on_error)
+                continue
+            info = []
+            try:
+                for s in t.stems:
+                    frames, file_sr, _ = audio_info(s.audio_path)
+                    info.append((s.audio_path, frames, file_sr))
+            except (ValueError, FileNotFoundError) as exc:
+                self._bad(t.path, str(exc), on_error)
+                continue
+            length = max(int(math.floor(f * self.sr / r)) for _, f, r in info)
+            ti = len(self.tracks)
+            self.tracks.append(t)
+            self._stem_info.append(info)
+            n_win = 1 if length <= self.window else 1 + (length - self.window) // self.hop
+            windows.extend((ti, k * self.hop) for k in range(n_win))
+        if self.skipped:
+            warnings.warn(f"CocolaPairs skipped {len(self.skipped)} track(s): "
+                          + "; ".join(f"{p}: {r}" for p, r in self.skipped[:5]), stacklevel=2)
+        if not windows:
+            raise ValueError("CocolaPairs: no usable track (need tracks with at least 2 readable stems)")
+        self.windows = np.asarray(windows, dtype=np.int64)
+
+    def _bad(self, path: str, reason: str, on_error: str) -> None:
+        if on_error == "raise":
+            raise ValueError(f"{path}: {reason}")
+        self.skipped.append((path, reason))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw different sub-mixes (and redraws) in each epoch."""
+        self.epoch = int(epoch)
+
+    def load_window(self, track: int, start: int) -> np.ndarray:
+        """All stems of ``track`` from sample ``start`` (at ``sr``): float32 ``(stems, window)``."""
+        out = np.zeros((len(self._stem_info[track]), self.window), np.float32)
+        for j, (path, frames, file_sr) in enumerate(self._stem_info[track]):
+            src_start = int(math.floor(start * file_sr / self.sr))
+            if src_start >= frames:
+                continue
+            src_len = int(math.ceil(self.window * file_sr / self.sr)) + 1
+            y, _ = load_audio(path, start=src_start, frames=src_len)
+            if file_sr != self.sr:
+                y = resample(y, orig_sr=file_sr, target_sr=self.sr)
+            n = min(len(y), self.window)
+            out[j, :n] = y[:n]
+        return out
+
+    def __getitem__(self, index: int) -> Dict[str, object]:
+        n = len(self.windows)
+        if isinstance(index, (np.integer,)):
+            index = int(index)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"index must be an int, got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} windows")
+        index %= n
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        w = index
+        for _ in range(self.max_redraws):
+            track, start = (int(v) for v in self.windows[w])
+            stems = self.load_window(track, start)
+            rms = np.sqrt(np.mean(np.square(stems, dtype=np.float64), axis=1))
+            usable = np.flatnonzero(rms >= max(self.silence_threshold, 1e-12))
+            if usable.size >= 2:
+                k = usable.size
+                a = int(rng.integers(1, k))
+                p = int(rng.integers(1, k - a + 1))
+                order = rng.permutation(usable)
+                anchor = stems[order[:a]].sum(axis=0)
+                positive = stems[order[a:a + p]].sum(axis=0)
+                if self.noise_std > 0:
+                    positive = positive + rng.normal(0.0, self.noise_std, positive.shape).astype(np.float32)
+                return {
+                    "anchor": anchor.astype(np.float32, copy=False),
+                    "positive": positive.astype(np.float32, copy=False),
+                    "track": track,
+                    "start": start,
+                    "n_anchor": a,
+                    "n_positive": p,
+                }
+            w = int(rng.integers(0, n))
+        raise RuntimeError(
+            f"CocolaPairs: no window with two non-silent stems after {self.max_redraws} draws "
+            f"(silence_threshold={self.silence_threshold}); lower the threshold or check the stems"
+        )

@@ -1,0 +1,107 @@
+"""Synthesized stem datasets in the Slakh layout."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from data_helpers import TIMGM, needs_synth
+
+pytestmark = needs_synth
+
+
+def _synth(out, **kw):
+    from timbrefast.data import synthesize_stems
+
+    args = dict(soundfont=TIMGM, tracks=2, seed=7, seconds=4.0, progress=False)
+    args.update(kw)
+    return synthesize_stems(out, **args)
+
+
+def test_slakh_layout_and_metadata(tmp_path):
+    paths = _synth(tmp_path / "ds", ensemble="strings")
+    assert [os.path.basename(p) for p in paths] == ["Track00001", "Track00002"]
+    for p in paths:
+        meta = yaml.safe_load(open(os.path.join(p, "metadata.yaml")))
+        assert meta["audio_dir"] == "stems" and meta["midi_dir"] == "MIDI"
+        stems = meta["stems"]
+        assert len(stems) >= 2
+        mix, sr = sf.read(os.path.join(p, "mix.flac"))
+        assert sr == 16000
+        total = np.zeros_like(mix)
+        for sid, info in stems.items():
+            assert info["program_num"] in (40, 41, 42, 43)
+            assert info["inst_class"] == "Strings" and info["camil_class"] == "Strings"
+            y, sr2 = sf.read(os.path.join(p, "stems", sid + ".flac"))
+            assert sr2 == 16000 and y.shape == mix.shape
+            assert np.sqrt(np.mean(y ** 2)) > 1e-3
+            total += y
+            assert os.path.isfile(os.path.join(p, "MIDI", sid + ".mid"))
+        # the mix is the sum of the stems (up to 16-bit quantisation)
+        np.testing.assert_allclose(total, mix, atol=len(stems) * 2.0 / 32768)
+        assert os.path.isfile(os.path.join(p, "all_src.mid"))
+
+
+def test_deterministic_under_seed(tmp_path):
+    a = _synth(tmp_path / "a", tracks=1)
+    b = _synth(tmp_path / "b", tracks=1)
+    c = _synth(tmp_path / "c", tracks=1, seed=8)
+    ya = sf.read(os.path.join(a[0], "mix.flac"))[0]
+    yb = sf.read(os.path.join(b[0], "mix.flac"))[0]
+    yc = sf.read(os.path.join(c[0], "mix.flac"))[0]
+    np.testing.assert_array_equal(ya, yb)
+    assert ya.shape != yc.shape or not np.array_equal(ya, yc)
+
+
+def test_track_depends_only_on_seed_and_index(tmp_path):
+    full = _synth(tmp_path / "full", tracks=2)
+    second = _synth(tmp_path / "part", tracks=1, start=1)
+    np.testing.assert_array_equal(sf.read(os.path.join(full[1], "mix.flac"))[0],
+                                  sf.read(os.path.join(second[0], "mix.flac"))[0])
+
+
+def test_chorales_from_music21(tmp_path):
+    pytest.importorskip("music21")
+    p = _synth(tmp_path / "ch", tracks=1, source="chorales", ensemble="brass")[0]
+    meta = yaml.safe_load(open(os.path.join(p, "metadata.yaml")))
+    assert meta["source"].startswith("music21:bwv")
+    progs = [s["program_num"] for s in meta["stems"].values()]
+    assert len(progs) >= 4  # a few chorales have an extra instrumental part
+    assert progs[:3] == [56, 60, 57] and progs[-1] == 58
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_tracks(tmp_path):
+    one = _synth(tmp_path / "one", tracks=2)
+    two = _synth(tmp_path / "two", tracks=2, workers=2)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(sf.read(os.path.join(a, "mix.flac"))[0],
+                                      sf.read(os.path.join(b, "mix.flac"))[0])
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="tracks"):
+        _synth(tmp_path / "x", tracks=0)
+    with pytest.raises(ValueError, match="ensemble"):
+        _synth(tmp_path / "x", ensemble="kazoo")
+    with pytest.raises(ValueError, match="source"):
+        _synth(tmp_path / "x", source="radio")
+    with pytest.raises(TypeError, match="workers"):
+        _synth(tmp_path / "x", workers=1.5)
+    with pytest.raises(FileNotFoundError, match="none.sf2"):
+        _synth(tmp_path / "x", soundfont=tmp_path / "none.sf2")
+
+
+def test_cli_synth_stems(tmp_path, capsys):
+    from timbrefast.data.cli import register
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["synth", "stems", str(tmp_path / "cli"), "--soundfont", TIMGM,
+                              "--tracks", "1", "--seed", "3", "--seconds", "3", "--quiet"])
+    assert args.func(args) == 0
+    assert os.path.isfile(tmp_path / "cli" / "Track00001" / "metadata.yaml")
