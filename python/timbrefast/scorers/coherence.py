@@ -20,7 +20,6 @@ Length rules (documented behaviour):
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -439,12 +438,14 @@ def kway_accuracy(similarity: Any, *, k: int, seed: int = 0) -> float:
         the coherent pairs lie on the diagonal.
     k : int
         Group size; the ``n`` pairs are shuffled with ``seed`` and split into
-        ``n // k`` groups (a remainder is dropped).
+        ``n // k`` groups (a remainder is dropped); the groups' K × K blocks go
+        to :func:`timbrefast.metrics.k_way_accuracy`.
 
     Returns
     -------
     float
-        Fraction of anchors whose own positive scores highest within the group.
+        Fraction of anchors whose own positive scores highest within the group
+        (a tie counts as a miss).
 
     Examples
     --------
@@ -460,13 +461,10 @@ def kway_accuracy(similarity: Any, *, k: int, seed: int = 0) -> float:
         raise ValueError(f"K={k} needs at least {k} pairs, got {n}")
     if not np.all(np.isfinite(s)):
         raise ValueError("similarity contains NaN or Inf")
-    order = np.random.default_rng(seed).permutation(n)
-    groups = order[: (n // k) * k].reshape(-1, k)
-    correct = 0
-    for g in groups:
-        block = s[np.ix_(g, g)]
-        correct += int(np.sum(np.argmax(block, axis=1) == np.arange(k)))
-    return correct / groups.size
+    from ..metrics import k_way_accuracy
+
+    order = np.random.default_rng(seed).permutation(n)[: (n // k) * k]
+    return float(k_way_accuracy(s[np.ix_(order, order)], k=k))
 
 
 def pearson_with_ratings(scores: Any, ratings: Any) -> Tuple[float, float]:

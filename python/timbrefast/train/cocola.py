@@ -325,6 +325,7 @@ def _draw(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
 
 
 def _distributed_loss(a_emb: torch.Tensor, p_emb: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    from .. import losses
+    from ..losses import distributed_info_nce
 
-    return losses.bilinear_info_nce(a_emb, p_emb, weight, gather=True)
+    # positives gathered from every rank with gradients; one direction, no temperature (COCOLA)
+    return distributed_info_nce(a_emb, p_emb, weight=weight, temperature=1.0)
