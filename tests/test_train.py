@@ -118,6 +118,21 @@ def test_channel_masking_uses_silence(tmp_path):
                     assert bool((x[i, c] == -80.0).all())
 
 
+def test_masking_choice_per_batch_or_per_pair():
+    per_batch = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=TINY, config=RECIPE)
+    cfg = CocolaRecipeConfig(batch_size=4, seconds=1.0, val_pairs=8, seed=3, masking_per="pair")
+    per_pair = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=TINY, config=cfg)
+    patterns_batch, patterns_pair = set(), set()
+    for step in range(12):
+        kb = per_batch.batch(step, 0, 1)["keep"]
+        assert bool((kb == kb[0]).all())  # one choice for the whole batch
+        patterns_batch.add(tuple(kb[0].tolist()))
+        patterns_pair.update(tuple(r) for r in per_pair.batch(step, 0, 1)["keep"].tolist())
+    assert patterns_batch == patterns_pair == {(False, True), (True, False), (True, True)}
+    with pytest.raises(ValueError, match="masking_per"):
+        CocolaRecipeConfig(masking_per="clip")
+
+
 def test_config_validation(tmp_path):
     with pytest.raises(ValueError, match="batch_size"):
         CocolaRecipeConfig(batch_size=1)

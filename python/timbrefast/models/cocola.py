@@ -43,6 +43,8 @@ class CocolaConfig:
         Dropout before the projection.
     widths : tuple of int
         Stage widths of the small encoder (ignored by EfficientNet).
+    time_steps, freq_bins : int
+        Pooled time / frequency profile sizes of the small encoder.
     frontend : str
         ``timbrefast.Frontend`` preset that turns 16 kHz audio into the input.
     sample_rate : int
@@ -56,6 +58,8 @@ class CocolaConfig:
     embedding_dim: int = 512
     dropout: float = 0.1
     widths: Tuple[int, ...] = (16, 32, 64, 128)
+    time_steps: int = 16
+    freq_bins: int = 4
     frontend: str = "cocola"
     sample_rate: int = 16000
     clip_samples: int = 80000
@@ -165,6 +169,8 @@ class CocolaModel(nn.Module):
                 embedding_dim=config.embedding_dim,
                 widths=config.widths,
                 dropout=config.dropout,
+                time_steps=config.time_steps,
+                freq_bins=config.freq_bins,
             )
         else:
             self.encoder = EfficientNetEncoder(

@@ -3,9 +3,11 @@
 Same contract as :class:`~timbrefast.models.EfficientNetEncoder`: dB features
 ``(batch, in_channels, n_mels, frames)`` in, a ``tanh``-bounded embedding out.
 Residual stages of two 3×3 convolutions with batch norm and SiLU, the first
-of each stage strided by 2 in frequency and time. Frequency is then averaged;
-the frames are pooled by a learned attention average concatenated with their
-maximum; dropout, ``Linear``, ``LayerNorm`` and ``tanh`` follow as in COCOLA.
+of each stage strided by 2 in frequency and time. The last feature map is
+pooled into a coarse time profile (16 steps: a bilinear head can then compare
+*when* events happen in two clips, which a global average cannot) and a
+coarse frequency profile; dropout, ``Linear``, ``LayerNorm`` and ``tanh``
+follow as in COCOLA.
 
 With the default widths ``(16, 32, 64, 128)`` the model has about 0.43 M
 parameters (≈ 1.7 MB in float32); on a 2-core CPU a training step of batch 32
@@ -58,6 +60,10 @@ class SmallEncoder(nn.Module):
         Channels of the residual stages; each stage halves frequency and time.
     dropout : float
         Dropout before the projection.
+    time_steps, freq_bins : int
+        The last feature map is averaged over frequency and pooled to
+        ``time_steps`` frames (≈ 0.3 s each for 5 s), and averaged over time and
+        pooled to ``freq_bins`` bands; both profiles are concatenated.
 
     Shapes
     ------
@@ -79,6 +85,8 @@ class SmallEncoder(nn.Module):
         embedding_dim: int = 512,
         widths: Sequence[int] = (16, 32, 64, 128),
         dropout: float = 0.1,
+        time_steps: int = 16,
+        freq_bins: int = 4,
     ) -> None:
         super().__init__()
         if in_channels not in (1, 2):
@@ -98,14 +106,19 @@ class SmallEncoder(nn.Module):
             stages.append(_Stage(cin, w, (2, 2)))
             cin = w
         self.stages = nn.Sequential(*stages)
-        self.attention = nn.Conv1d(cin, 1, kernel_size=1)
+        self.time_steps = int(time_steps)
+        self.freq_bins = int(freq_bins)
+        if self.time_steps < 1 or self.freq_bins < 1:
+            raise ValueError(f"time_steps and freq_bins must be >= 1, got {time_steps}, {freq_bins}")
         self.dropout = nn.Dropout(float(dropout))
-        self.projection = nn.Linear(2 * cin, self.embedding_dim)
+        self.projection = nn.Linear(cin * (self.time_steps + self.freq_bins), self.embedding_dim)
         self.layer_norm = nn.LayerNorm(self.embedding_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.stages((x + self.input_shift) * self.input_scale)
-        h = h.mean(dim=2)  # (B, C, T): average over frequency
-        weights = torch.softmax(self.attention(h), dim=-1)  # (B, 1, T)
-        pooled = torch.cat([(h * weights).sum(-1), h.amax(-1)], dim=1)
+        h = self.stages((x + self.input_shift) * self.input_scale)  # (B, C, F', T')
+        # a coarse time profile keeps *when* things happen (rhythmic alignment), a
+        # coarse frequency profile keeps *where* (register, harmony)
+        over_time = nn.functional.adaptive_avg_pool1d(h.mean(dim=2), self.time_steps)
+        over_freq = nn.functional.adaptive_avg_pool1d(h.mean(dim=3), self.freq_bins)
+        pooled = torch.cat([over_time.flatten(1), over_freq.flatten(1)], dim=1)
         return torch.tanh(self.layer_norm(self.projection(self.dropout(pooled))))

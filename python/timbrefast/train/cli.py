@@ -38,6 +38,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ckpt-every", type=int, default=250)
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops with a checkpoint")
     p.add_argument("--no-masking", action="store_true", help="disable HPS channel masking")
+    p.add_argument("--masking-per", default="batch", choices=["batch", "pair"],
+                   help="one channel-masking choice per batch (default) or per pair (as released)")
     p.add_argument("--positive-noise", type=float, default=0.0)
     p.add_argument("--cache-pairs", type=int, default=0,
                    help="precompute features of this many pairs once and train on that pool (0: online)")
@@ -66,6 +68,7 @@ def run_cocola(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         val_pairs=args.val_pairs,
         channel_masking=not args.no_masking,
+        masking_per=args.masking_per,
         positive_noise=args.positive_noise,
         seed=args.seed,
         cache_pairs=args.cache_pairs,
