@@ -131,26 +131,51 @@ def test_moisesdb(tmp_path):
         for tr in st["tracks"]:
             _wav(str(song / st["stemName"] / f"{tr['id']}.wav"))
     (song / "data.json").write_text(json.dumps(meta))
-    ds = read_dataset(root, layout="moisesdb")
+    ds = read_dataset(root, layout="moisesdb")  # one Stem per stem name, files summed
+    assert [s.name for s in ds[0].stems] == ["vocals", "guitar", "drums"]
+    guitar = ds[0].stems[1]
+    assert guitar.audio_paths == (str(song / "guitar" / "t2.wav"), str(song / "guitar" / "t3.wav"))
+    assert guitar.instrument == "acoustic_guitar, clean_electric_guitar"
+    assert ds[0].metadata["genre"] == "rock" and ds[0].stems[2].is_drum
+    ds = read_dataset(root, layout="moisesdb", group="source")
     names = [s.name for s in ds[0].stems]
     assert names == ["vocals/lead_female_singer", "guitar/clean_electric_guitar", "guitar/acoustic_guitar",
                      "drums/kick_drum"]
-    assert ds[0].metadata["genre"] == "rock" and ds[0].stems[3].is_drum
+    # a provider level between root and songs is found too
+    import shutil
+
+    shutil.move(str(song), str(tmp_path / "moved"))
+    (root / "provider").mkdir()
+    shutil.move(str(tmp_path / "moved"), str(root / "provider" / "0a1b-song"))
+    assert len(read_dataset(root, layout="moisesdb")) == 1
+    with pytest.raises(TypeError, match="group"):
+        read_dataset(root, layout="musdb", group="stem")
 
 
 def test_cocochorales(tmp_path):
     root = tmp_path / "cocochorales"
     d = root / "train" / "string_track000001"
-    for k, inst in enumerate(("violin", "viola", "cello", "double_bass"), start=1):
+    for k, inst in enumerate(("violin", "violin", "viola", "cello")):
         _wav(str(d / "stems_audio" / f"{k}_{inst}.wav"))
-        _midi(str(d / "stems_midi" / f"{k}_{inst}.mid"))
+        _midi(str(d / "stems_MIDI" / f"{k}_{inst}.mid"))
     _wav(str(d / "mix.wav"))
-    (d / "metadata.yaml").write_text("ensemble: string\n")
+    _midi(str(d / "mix.mid"))
+    (d / "metadata.yaml").write_text(
+        "ensemble: string\ntempo: 88\ninstrument_name: {0: violin, 1: violin, 2: viola, 3: cello}\n"
+        "midi_program_number: {0: 40, 1: 40, 2: 41, 3: 42}\n")
+    # a second track directly under the root, without metadata: programs from the names
+    d2 = root / "brass_track216001"
+    for k, inst in enumerate(("trumpet", "horn", "trombone", "tuba")):
+        _wav(str(d2 / "stems_audio" / f"{k}_{inst}.wav"))
     ds = read_dataset(root, layout="cocochorales")
-    t = ds[0]
-    assert t.split == "train" and t.metadata["ensemble"] == "string"
-    assert [s.program for s in t.stems] == [40, 41, 42, 43]
+    by = {t.name: t for t in ds}
+    t = by["string_track000001"]
+    assert t.split == "train" and t.metadata["ensemble"] == "string" and t.midi_path.endswith("mix.mid")
+    assert [s.program for s in t.stems] == [40, 40, 41, 42]
     assert all(s.camil_class == "Strings" and s.midi_path for s in t.stems)
+    assert [s.program for s in by["brass_track216001"].stems] == [56, 60, 57, 58]
+    assert by["brass_track216001"].split is None
+    assert [t.name for t in read_dataset(root, layout="cocochorales", split="train")] == ["string_track000001"]
 
 
 def test_nsynth(tmp_path):
@@ -214,3 +239,24 @@ def test_synthesized_notes_read_as_nsynth(tmp_path):
         assert s.family == "Bass" and 23 <= s.pitch <= 63 and s.program in range(32, 40)
         y, sr = sf.read(s.audio_path)
         assert sr == 16000 and len(y) == 16000 and np.abs(y).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_synthesized_notes_same_with_workers(tmp_path):
+    from data_helpers import TIMGM, fluidsynth_reason
+
+    if fluidsynth_reason():
+        pytest.skip(fluidsynth_reason())
+    import json
+
+    from timbrefast.data.notes import synthesize_notes
+
+    kw = dict(soundfont=TIMGM, notes_per_instrument=2, families=["Brass"], seed=4, progress=False, seconds=0.5)
+    synthesize_notes(tmp_path / "a", **kw)
+    synthesize_notes(tmp_path / "b", workers=2, **kw)
+    ea = json.loads((tmp_path / "a" / "examples.json").read_text())
+    eb = json.loads((tmp_path / "b" / "examples.json").read_text())
+    assert ea == eb
+    for k in ea:
+        np.testing.assert_array_equal(sf.read(tmp_path / "a" / "audio" / f"{k}.wav")[0],
+                                      sf.read(tmp_path / "b" / "audio" / f"{k}.wav")[0])

@@ -56,6 +56,16 @@ def test_pairs_disjoint_nonempty_and_never_silent(tmp_path):
             assert a | p == {0, 3}  # the all-zero stem never forms a sub-mix
 
 
+def test_stems_of_several_files_are_summed(tmp_path):
+    t = _track(tmp_path, "Z", VALUES[:3])
+    # stem 0 = files of VALUES[0] and VALUES[3]
+    merged = Stem(name="S00", audio_path=t.stems[0].audio_path,
+                  mixed_with=(_track(tmp_path, "Z2", VALUES[3:4]).stems[0].audio_path,))
+    t2 = Track(name="Z", path=t.path, stems=(merged,) + t.stems[1:])
+    stems = CocolaPairs([t2], seconds=1.0, seed=0).load_window(0, 0)
+    np.testing.assert_allclose(stems[:, 0], [VALUES[0] + VALUES[3], VALUES[1], VALUES[2]])
+
+
 def test_silent_windows_are_redrawn(tmp_path):
     # in the second half only one stem sounds: those windows must never be returned
     t = _track(tmp_path, "C", (VALUES[0], VALUES[1]), seconds=12.0, silent_after=6.0)
@@ -167,3 +177,51 @@ def test_on_synthesized_slakh_tracks(tmp_path):
         it = pairs[i]
         assert np.sqrt(np.mean(it["anchor"] ** 2)) >= 1e-3
         assert np.sqrt(np.mean(it["positive"] ** 2)) >= 1e-3
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from timbrefast.data import window_starts  # noqa: E402
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**5), st.floats(0.0, 0.99))
+def test_window_starts_property(length, window, max_overlap):
+    starts = window_starts(length, window=window, max_overlap=max_overlap)
+    assert starts[0] == 0 and len(starts) >= 1
+    if len(starts) > 1:
+        gaps = np.diff(starts)
+        assert np.all(gaps == gaps[0])
+        assert (window - gaps[0]) / window <= max_overlap + 1e-12  # overlap at most max_overlap
+        assert starts[-1] + window <= length  # every window inside the signal
+        assert length - (starts[-1] + window) < gaps[0]  # and no room left for another
+    else:
+        assert length < window + int(np.ceil(window * (1 - max_overlap)))
+
+
+def test_window_starts_bad():
+    with pytest.raises(ValueError, match="window"):
+        window_starts(10, window=0, max_overlap=0.5)
+    with pytest.raises(ValueError, match="max_overlap"):
+        window_starts(10, window=5, max_overlap=1.0)
+
+
+def test_file_damaged_after_indexing_does_not_stop_the_epoch(tmp_path):
+    good = _track(tmp_path, "P", VALUES[:2])
+    bad = _track(tmp_path, "Q", VALUES[:2])
+    pairs = CocolaPairs([good, bad], seconds=1.0, seed=0)
+    with open(bad.stems[0].audio_path, "wb") as f:
+        f.write(b"damaged")
+    with pytest.warns(UserWarning, match="S00.wav"):
+        items = [pairs[i] for i in range(len(pairs))]
+    assert {it["track"] for it in items} == {0}
+
+
+def test_items_feed_the_cocola_frontend(tmp_path):
+    import timbrefast
+
+    if not hasattr(timbrefast, "Frontend"):
+        pytest.skip("timbrefast.Frontend not in this build")
+    t = _track(tmp_path, "R", VALUES[:3], seconds=6.0)
+    it = CocolaPairs([t], sr=16000, seconds=5.0, seed=0)[0]
+    feats = timbrefast.Frontend("cocola")(np.stack([it["anchor"], it["positive"]]))
+    assert feats.shape == (2, 2, 64, 501)

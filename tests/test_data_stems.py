@@ -73,7 +73,6 @@ def test_chorales_from_music21(tmp_path):
     assert progs[:3] == [56, 60, 57] and progs[-1] == 58
 
 
-@pytest.mark.slow
 def test_workers_give_the_same_tracks(tmp_path):
     one = _synth(tmp_path / "one", tracks=2)
     two = _synth(tmp_path / "two", tracks=2, workers=2)
@@ -105,3 +104,47 @@ def test_cli_synth_stems(tmp_path, capsys):
                               "--tracks", "1", "--seed", "3", "--seconds", "3", "--quiet"])
     assert args.func(args) == 0
     assert os.path.isfile(tmp_path / "cli" / "Track00001" / "metadata.yaml")
+
+
+def test_drum_stem(tmp_path):
+    from timbrefast.data import piano_roll, read_dataset
+
+    p = _synth(tmp_path / "dr", tracks=1, drums=True)[0]
+    meta = yaml.safe_load(open(os.path.join(p, "metadata.yaml")))
+    drum = [(sid, s) for sid, s in meta["stems"].items() if s["is_drum"]]
+    assert len(drum) == 1 and drum[0][1]["inst_class"] == "Drums" and drum[0][1]["camil_class"] is None
+    y, _ = sf.read(os.path.join(p, "stems", drum[0][0] + ".flac"))
+    assert np.sqrt(np.mean(y ** 2)) > 1e-3
+    ds = read_dataset(tmp_path / "dr", layout="slakh")
+    st = [s for s in ds[0].stems if s.is_drum][0]
+    assert st.family == "Drums"
+    with pytest.raises(ValueError, match="no pitched notes"):
+        piano_roll(st.midi_path)
+
+
+def test_cli_synth_notes(tmp_path):
+    import argparse
+
+    from timbrefast.data import read_dataset
+    from timbrefast.data.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["synth", "notes", str(tmp_path / "n"), "--soundfont", TIMGM, "--seed", "1",
+                              "--notes-per-instrument", "1", "--families", "Reed", "--seconds", "1", "--quiet"])
+    assert args.func(args) == 0
+    assert len(read_dataset(tmp_path / "n", layout="nsynth")) == 8
+
+
+def test_wav_format(tmp_path):
+    from timbrefast.data import read_dataset
+
+    flac = _synth(tmp_path / "f", tracks=1)[0]
+    wav = _synth(tmp_path / "w", tracks=1, audio_format="wav")[0]
+    assert os.path.isfile(os.path.join(wav, "mix.wav")) and os.path.isfile(os.path.join(wav, "stems", "S00.wav"))
+    # same audio; libsndfile rounds to 16 bits slightly differently for the two formats (1 LSB)
+    np.testing.assert_allclose(sf.read(os.path.join(wav, "mix.wav"))[0], sf.read(os.path.join(flac, "mix.flac"))[0],
+                               atol=1.01 / 32768)
+    assert read_dataset(tmp_path / "w", layout="slakh")[0].mix_path.endswith("mix.wav")
+    with pytest.raises(ValueError, match="audio_format"):
+        _synth(tmp_path / "x", audio_format="mp3")

@@ -2,16 +2,62 @@
 timbrefast CPU core (numpy buffers in, numpy buffers out)
 """
 from __future__ import annotations
+import numpy
+import numpy.typing
 import typing
+def _db_value(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def _frontend_kernels() -> str:
+    """
+    Name of the frontend kernels in use ('scalar', 'avx2' or 'avx512').
+    """
+def _hz_to_mel(hz: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
+    ...
+def _log_clipped(x: typing.SupportsFloat | typing.SupportsIndex, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def _mel_to_hz(mel: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
+    ...
+def _mel_weight(m: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, sr: typing.SupportsFloat | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, n_mels: typing.SupportsInt | typing.SupportsIndex, fmin: typing.SupportsFloat | typing.SupportsIndex, fmax: typing.SupportsFloat | typing.SupportsIndex, htk: bool, slaney_norm: bool) -> float:
+    ...
 def _parallel_sum_check(n: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     ...
 def _raise_check(kind: str) -> None:
     """
     Raises the named error (tests of exception translation).
     """
+def _softmask_value(x: typing.SupportsFloat | typing.SupportsIndex, x_ref: typing.SupportsFloat | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, hard: bool, split_zeros: bool) -> float:
+    ...
+def _window_value(name: str, n: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> float:
+    ...
+def frontend(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, power: typing.SupportsFloat | typing.SupportsIndex, mel_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], hpss: bool, win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, mask_power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Fused waveform -> (HPSS) -> mel -> scale: (batch, n) -> (batch, channels, n_mels, frames).
+    """
 def get_num_threads() -> int:
     """
     Threads the core uses when a call does not say (default: hardware threads).
+    """
+def hpss_masks(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    """
+    Harmonic and percussive soft masks of (batch, bins, frames) magnitudes.
+    """
+def median_filter(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Running median (scipy reflect mode) of window k along axis -1 or -2 of (batch, rows, cols).
+    """
+def mel_filters(sr: typing.SupportsFloat | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, n_mels: typing.SupportsInt | typing.SupportsIndex, fmin: typing.SupportsFloat | typing.SupportsIndex, fmax: typing.SupportsFloat | typing.SupportsIndex, htk: bool, slaney_norm: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Mel filterbank (n_mels, 1 + n_fft/2); fmax < 0 means sr/2.
+    """
+def mel_project(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    weights @ S over (batch, bins, frames) with a sparse mel bank -> (batch, n_mels, frames).
+    """
+def num_frames(n: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, center: bool) -> int:
+    ...
+def scale(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    dB / log scaling of (batch, cells), each row one example.
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
@@ -29,4 +75,48 @@ def simd_supported() -> str:
     """
     Widest SIMD level this CPU supports.
     """
+def stft(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.complex64]:
+    """
+    STFT of a (batch, n) float32 signal -> (batch, 1 + n_fft/2, frames) complex64.
+    """
+def window(name: str, win_length: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Periodic window of win_length samples centred in n_fft samples (float32).
+    """
 __version__: str
+# contrastive losses (csrc/bindings/core_contrastive.cpp)
+def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
+    """
+    (exp(x - c), its sum, max(x)) with the current SIMD level's kernels.
+    """
+def _gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray:
+    """
+    op(a) @ op(b) with the core's packed GEMM (tests).
+    """
+def _info_nce_logit_grad(s: typing.SupportsFloat | typing.SupportsIndex, lse_row: typing.SupportsFloat | typing.SupportsIndex, g_row: typing.SupportsFloat | typing.SupportsIndex, n_pos_row: typing.SupportsFloat | typing.SupportsIndex, lse_col: typing.SupportsFloat | typing.SupportsIndex, g_col: typing.SupportsFloat | typing.SupportsIndex, n_pos_col: typing.SupportsFloat | typing.SupportsIndex, is_pos: bool) -> float:
+    ...
+def _lse_blocks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], block: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    log-sum-exp of x by merging the states of blocks (lse_merge).
+    """
+def _lse_merge(max_a: typing.SupportsFloat | typing.SupportsIndex, sum_a: typing.SupportsFloat | typing.SupportsIndex, max_b: typing.SupportsFloat | typing.SupportsIndex, sum_b: typing.SupportsFloat | typing.SupportsIndex) -> tuple[float, float]:
+    ...
+def _lse_stream(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
+    """
+    log-sum-exp of x by pushing one value at a time (lse_push).
+    """
+def info_nce_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool, lse_row: numpy.ndarray, lse_col: numpy.ndarray | None, g_row: numpy.ndarray, g_col: numpy.ndarray | None) -> tuple:
+    """
+    Gradients of sum_i g_row[i] loss_row[i] (+ sum_j g_col[j] loss_col[j]) recomputing the logits tile by
+    tile. Returns (dA (n, d), dP (m, d), dW (d, d) or None, d_tau as float).
+    """
+def info_nce_forward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool) -> tuple:
+    """
+    Tiled multi-positive InfoNCE over S = (A W) P^T * inv_tau (W None = identity).
+    Returns (loss_row (n,), lse_row (n,), loss_col (m,) or None, lse_col (m,) or None).
+    """
+def info_nce_forward_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray) -> tuple:
+    """
+    Row-direction InfoNCE and the gradients of sum_i loss_row[i] in one sweep.
+    Returns (loss_row, lse_row, dA, dP, dW or None, d_tau).
+    """

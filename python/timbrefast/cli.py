@@ -12,7 +12,8 @@ import sys
 from typing import List, Optional
 
 # (module, registering function) for every feature that has subcommands.
-_REGISTRARS: list = [
+_REGISTRARS = [
+    ("timbrefast.data.cli", "register"),  # timbrefast synth stems|notes
 ]
 
 

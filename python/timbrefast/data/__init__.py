@@ -7,6 +7,7 @@ FluidSynth (``timbrefast[synth]``), music21 (``timbrefast[music21]``) and torch 
 """
 from __future__ import annotations
 
+from .camil import CamilPairs
 from .audio import audio_info, load_audio, resample, save_audio
 from .families import (
     CAMIL_CLASSES,
@@ -18,7 +19,9 @@ from .families import (
     family_of_program,
 )
 from .readers import LAYOUTS, Dataset, Stem, Track, read_dataset
-from .samplers import CocolaPairs
+from .retrieval import InstrumentPairs, Mixtures, reference_pitch, render_references
+from .samplers import CocolaPairs, window_starts
+from .midi import PianoRollSegments, audio_segment, piano_roll
 from .notes import synthesize_notes
 from .scores import Part, Score, corpus_paths, corpus_score, generate_phrase, score_to_midi
 from .soundfont import Preset, find_preset, list_presets
@@ -31,7 +34,11 @@ __all__ = [
     "FAMILY_PITCH_RANGES",
     "GM_FAMILIES",
     "LAYOUTS",
+    "CamilPairs",
     "CocolaPairs",
+    "InstrumentPairs",
+    "Mixtures",
+    "PianoRollSegments",
     "Dataset",
     "Note",
     "Part",
@@ -41,6 +48,7 @@ __all__ = [
     "Synthesizer",
     "Track",
     "audio_info",
+    "audio_segment",
     "camil_class",
     "camil_label",
     "corpus_paths",
@@ -52,11 +60,15 @@ __all__ = [
     "list_presets",
     "load_audio",
     "load_midi",
+    "piano_roll",
     "read_dataset",
+    "reference_pitch",
+    "render_references",
     "resample",
     "save_audio",
     "score_to_midi",
     "synthesize_notes",
     "synthesize_stems",
     "synthesize_track",
+    "window_starts",
 ]

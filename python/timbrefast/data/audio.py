@@ -98,7 +98,10 @@ def load_audio(
         data, file_sr = sf.read(p, start=int(start), frames=int(frames), dtype="float32", always_2d=True)
     except Exception as exc:
         raise ValueError(f"cannot read audio file {p}: {exc}") from None
-    y = data.mean(axis=1) if mono else np.ascontiguousarray(data.T)
+    if mono:
+        y = np.ascontiguousarray(data[:, 0]) if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+    else:
+        y = np.ascontiguousarray(data.T)
     y = y.astype(np.float32, copy=False)
     if not np.all(np.isfinite(y)):
         raise ValueError(f"audio file {p} contains NaN or Inf samples")

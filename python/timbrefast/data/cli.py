@@ -20,6 +20,8 @@ def _stems(args: argparse.Namespace) -> int:
         ensemble=args.ensemble,
         source=args.source,
         seconds=args.seconds,
+        drums=args.drums,
+        audio_format=args.format,
         sr=args.sr,
         workers=args.workers,
         start=args.start,
@@ -62,6 +64,9 @@ def register(subparsers) -> None:
     st.add_argument("--source", default="phrases", choices=("phrases", "chorales", "mixed"),
                     help="generated phrases, music21 Bach chorales, or both")
     st.add_argument("--seconds", type=float, default=20.0, help="length of each track before release tails")
+    st.add_argument("--drums", action="store_true", help="add a drum-kit stem to every track")
+    st.add_argument("--format", default="flac", choices=("flac", "wav"),
+                    help="stem files: FLAC as Slakh, or WAV (faster to read back)")
     st.add_argument("--sr", type=int, default=16000, help="sample rate (Hz)")
     st.add_argument("--workers", type=int, default=1, help="processes")
     st.add_argument("--start", type=int, default=0, help="index of the first track")

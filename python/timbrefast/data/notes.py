@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -29,47 +29,17 @@ def instrument_slug(family: str) -> str:
     return family.lower().replace(" ", "_")
 
 
-def synthesize_notes(
-    out: PathLike,
-    *,
-    soundfont: PathLike,
-    notes_per_instrument: int = 8,
-    seed: int = 0,
-    families: Optional[Sequence[str]] = None,
-    sr: int = 16000,
-    seconds: float = 4.0,
-    workers: int = 1,
-    progress: bool = True,
-) -> int:
-    """Render ``notes_per_instrument`` notes of every melodic preset into ``out``.
-
-    Instrument ``k`` (k-th melodic preset in (bank, program) order) depends only on
-    ``(seed, k)``. ``workers`` is accepted for symmetry with :func:`synthesize_stems`
-    and renders in one process (notes are cheap: ≈ 2 ms each).
-
-    Returns the number of notes written.
-    """
-    from tqdm.auto import tqdm
-
-    if isinstance(notes_per_instrument, bool) or not isinstance(notes_per_instrument, (int, np.integer)) \
-            or notes_per_instrument < 1:
-        raise ValueError(f"notes_per_instrument must be an int >= 1, got {notes_per_instrument!r}")
-    if not (np.isfinite(seconds) and seconds >= 0.25):
-        raise ValueError(f"seconds must be >= 0.25, got {seconds}")
-    if families is not None:
-        bad = [f for f in families if f not in GM_FAMILIES]
-        if bad:
-            raise ValueError(f"unknown families {bad}; expected names from {GM_FAMILIES}")
-    out = os.fspath(out)
+def _render_instruments(soundfont: str, out: str, keys: Sequence[int], *, notes_per_instrument: int, seed: int,
+                        families: Optional[Sequence[str]], sr: int, seconds: float) -> Dict[str, dict]:
+    """Render the notes of the melodic presets with indices ``keys``; returns their examples."""
     n_len = int(round(seconds * sr))
     synth = Synthesizer(soundfont, sr=sr, max_tail=seconds)
+    examples: Dict[str, dict] = {}
     try:
-        presets = [p for p in synth.presets if not p.is_drum and (families is None or p.family in families)]
-        if not presets:
-            raise ValueError(f"soundfont {synth.soundfont} has no melodic preset in families {families}")
-        examples: Dict[str, dict] = {}
-        for k, preset in enumerate(tqdm(presets, desc="synth notes", unit="instrument", disable=not progress)):
-            rng = np.random.default_rng([int(seed), k])
+        presets = _melodic(synth.presets, families)
+        for k in keys:
+            preset = presets[k]
+            rng = np.random.default_rng([int(seed), int(k)])
             inst_str = f"{instrument_slug(preset.family)}_synthetic_{k:03d}"
             seen = set()
             with synth.sequence():
@@ -84,7 +54,7 @@ def synthesize_notes(
                     note_str = f"{inst_str}-{nd.pitch:03d}-{nd.velocity:03d}"
                     save_audio(os.path.join(out, "audio", note_str + ".wav"), y, sr=sr)
                     examples[note_str] = {
-                        "note_str": note_str, "instrument": k, "instrument_str": inst_str,
+                        "note_str": note_str, "instrument": int(k), "instrument_str": inst_str,
                         "pitch": nd.pitch, "velocity": nd.velocity, "sample_rate": int(sr),
                         "instrument_family_str": preset.family, "instrument_source_str": "synthetic",
                         "program": preset.program, "bank": preset.bank, "preset_name": preset.name,
@@ -92,7 +62,87 @@ def synthesize_notes(
                     }
     finally:
         synth.close()
+    return examples
+
+
+def _melodic(presets, families):
+    return [p for p in presets if not p.is_drum and (families is None or p.family in families)]
+
+
+def _task(args) -> Dict[str, dict]:
+    soundfont, out, keys, kwargs = args
+    return _render_instruments(soundfont, out, keys, **kwargs)
+
+
+def synthesize_notes(
+    out: PathLike,
+    *,
+    soundfont: PathLike,
+    notes_per_instrument: int = 8,
+    seed: int = 0,
+    families: Optional[Sequence[str]] = None,
+    sr: int = 16000,
+    seconds: float = 4.0,
+    workers: int = 1,
+    progress: bool = True,
+) -> int:
+    """Render ``notes_per_instrument`` notes of every melodic preset into ``out``.
+
+    Instrument ``k`` (the k-th melodic preset of the chosen families, in (bank, program)
+    order) depends only on ``(seed, k)``, whatever the number of ``workers`` processes.
+
+    Returns the number of notes written.
+
+    Examples
+    --------
+    >>> synthesize_notes("notes", soundfont="/usr/share/sounds/sf2/TimGM6mb.sf2",
+    ...                  notes_per_instrument=4, families=["Brass"])  # doctest: +SKIP
+    32
+    """
+    from tqdm.auto import tqdm
+
+    from .soundfont import list_presets
+
+    if isinstance(notes_per_instrument, bool) or not isinstance(notes_per_instrument, (int, np.integer)) \
+            or notes_per_instrument < 1:
+        raise ValueError(f"notes_per_instrument must be an int >= 1, got {notes_per_instrument!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if not (np.isfinite(seconds) and seconds >= 0.25):
+        raise ValueError(f"seconds must be >= 0.25, got {seconds}")
+    if families is not None:
+        bad = [f for f in families if f not in GM_FAMILIES]
+        if bad:
+            raise ValueError(f"unknown families {bad}; expected names from {GM_FAMILIES}")
+    soundfont = os.fspath(soundfont)
+    presets = _melodic(list_presets(soundfont), families)
+    if not presets:
+        raise ValueError(f"soundfont {soundfont} has no melodic preset in families {families}")
+    out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
+    kwargs = dict(notes_per_instrument=int(notes_per_instrument), seed=int(seed), families=families,
+                  sr=int(sr), seconds=float(seconds))
+    examples: Dict[str, dict] = {}
+    bar = tqdm(total=len(presets), desc="synth notes", unit="instrument", disable=not progress)
+    try:
+        if workers == 1:
+            for k in range(len(presets)):
+                examples.update(_render_instruments(soundfont, out, [k], **kwargs))
+                bar.update(1)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            chunks = [list(range(len(presets)))[i::int(workers) * 4] for i in range(int(workers) * 4)]
+            chunks = [c for c in chunks if c]
+            with ProcessPoolExecutor(max_workers=int(workers), mp_context=mp.get_context("spawn")) as pool:
+                futs = {pool.submit(_task, (soundfont, out, c, kwargs)): len(c) for c in chunks}
+                for fut in as_completed(futs):
+                    examples.update(fut.result())
+                    bar.update(futs[fut])
+    finally:
+        bar.close()
+    examples = {k: examples[k] for k in sorted(examples)}
     with open(os.path.join(out, "examples.json"), "w") as f:
         json.dump(examples, f, indent=1)
     return len(examples)

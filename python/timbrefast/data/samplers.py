@@ -10,22 +10,47 @@ Python scalars, which the default collate function stacks into tensors.
 from __future__ import annotations
 
 import math
-import os
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from .audio import audio_info, load_audio, resample
 from .readers.records import Track
 
-__all__ = ["CocolaPairs"]
+__all__ = ["CocolaPairs", "window_starts"]
+
+
+def window_starts(length: int, *, window: int, max_overlap: float) -> np.ndarray:
+    """Start samples of the windows of a signal of ``length`` samples: hop
+    ``ceil(window * (1 - max_overlap))``, every window inside the signal; a signal shorter
+    than one window gets one window at 0 (zero-padded when read).
+
+    Examples
+    --------
+    >>> window_starts(200, window=80, max_overlap=0.5)
+    array([  0,  40,  80, 120])
+    """
+    if window < 1 or length < 0:
+        raise ValueError(f"need window >= 1 and length >= 0, got window={window}, length={length}")
+    if not 0.0 <= max_overlap < 1.0:
+        raise ValueError(f"max_overlap must be in [0, 1), got {max_overlap}")
+    hop = max(1, int(math.ceil(window * (1.0 - float(max_overlap)))))
+    n = 1 if length <= window else 1 + (length - window) // hop
+    return np.arange(n, dtype=np.int64) * hop
 
 
 def _check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     return int(seed)
+
+
+def _sum_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = x[rows[0]].copy()
+    for r in rows[1:]:
+        out += x[r]
+    return out
 
 
 class CocolaPairs:
@@ -60,7 +85,9 @@ class CocolaPairs:
     noise_std : float
         Standard deviation of the Gaussian noise added to the positive (0: none).
     max_redraws : int
-        Windows tried per item before giving up with RuntimeError.
+        Windows tried per item before giving up with RuntimeError. A window whose audio
+        cannot be read (a file damaged after indexing) is reported with a warning and
+        replaced like a silent one, so one bad file does not stop an epoch.
     on_error : {"skip", "raise"}
         What to do with tracks that cannot be used (one stem, unreadable audio).
 
@@ -117,7 +144,7 @@ class CocolaPairs:
         self.epoch = 0
         self.skipped: List[Tuple[str, str]] = []
         self.tracks: List[Track] = []
-        self._stem_info: List[List[Tuple[str, int, int]]] = []  # (path, frames, sr) per stem
+        self._stem_info: List[List[List[Tuple[str, int, int]]]] = []  # per stem: [(path, frames, sr)] per file
         windows: List[Tuple[int, int]] = []
         for t in tracks:
             if len(t.stems) < 2:
@@ -126,17 +153,20 @@ class CocolaPairs:
             info = []
             try:
                 for s in t.stems:
-                    frames, file_sr, _ = audio_info(s.audio_path)
-                    info.append((s.audio_path, frames, file_sr))
+                    files = []
+                    for path in getattr(s, "audio_paths", (s.audio_path,)):
+                        frames, file_sr, _ = audio_info(path)
+                        files.append((path, frames, file_sr))
+                    info.append(files)
             except (ValueError, FileNotFoundError) as exc:
                 self._bad(t.path, str(exc), on_error)
                 continue
-            length = max(int(math.floor(f * self.sr / r)) for _, f, r in info)
+            length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
             ti = len(self.tracks)
             self.tracks.append(t)
             self._stem_info.append(info)
-            n_win = 1 if length <= self.window else 1 + (length - self.window) // self.hop
-            windows.extend((ti, k * self.hop) for k in range(n_win))
+            windows.extend((ti, int(st)) for st in window_starts(length, window=self.window,
+                                                                  max_overlap=self.max_overlap))
         if self.skipped:
             warnings.warn(f"CocolaPairs skipped {len(self.skipped)} track(s): "
                           + "; ".join(f"{p}: {r}" for p, r in self.skipped[:5]), stacklevel=2)
@@ -159,16 +189,17 @@ class CocolaPairs:
     def load_window(self, track: int, start: int) -> np.ndarray:
         """All stems of ``track`` from sample ``start`` (at ``sr``): float32 ``(stems, window)``."""
         out = np.zeros((len(self._stem_info[track]), self.window), np.float32)
-        for j, (path, frames, file_sr) in enumerate(self._stem_info[track]):
-            src_start = int(math.floor(start * file_sr / self.sr))
-            if src_start >= frames:
-                continue
-            src_len = int(math.ceil(self.window * file_sr / self.sr)) + 1
-            y, _ = load_audio(path, start=src_start, frames=src_len)
-            if file_sr != self.sr:
-                y = resample(y, orig_sr=file_sr, target_sr=self.sr)
-            n = min(len(y), self.window)
-            out[j, :n] = y[:n]
+        for j, files in enumerate(self._stem_info[track]):
+            for path, frames, file_sr in files:
+                src_start = int(math.floor(start * file_sr / self.sr))
+                if src_start >= frames:
+                    continue
+                src_len = int(math.ceil(self.window * file_sr / self.sr)) + 1
+                y, _ = load_audio(path, start=src_start, frames=src_len)
+                if file_sr != self.sr:
+                    y = resample(y, orig_sr=file_sr, target_sr=self.sr)
+                n = min(len(y), self.window)
+                out[j, :n] += y[:n]
         return out
 
     def __getitem__(self, index: int) -> Dict[str, object]:
@@ -184,16 +215,23 @@ class CocolaPairs:
         w = index
         for _ in range(self.max_redraws):
             track, start = (int(v) for v in self.windows[w])
-            stems = self.load_window(track, start)
-            rms = np.sqrt(np.mean(np.square(stems, dtype=np.float64), axis=1))
+            try:
+                stems = self.load_window(track, start)
+            except (ValueError, FileNotFoundError) as exc:
+                # a file that went bad after indexing: report it and draw another window
+                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
+                              stacklevel=2)
+                w = int(rng.integers(0, n))
+                continue
+            rms = np.sqrt(np.array([float(np.dot(r, r)) for r in stems]) / self.window)  # BLAS, no temporaries
             usable = np.flatnonzero(rms >= max(self.silence_threshold, 1e-12))
             if usable.size >= 2:
                 k = usable.size
                 a = int(rng.integers(1, k))
                 p = int(rng.integers(1, k - a + 1))
                 order = rng.permutation(usable)
-                anchor = stems[order[:a]].sum(axis=0)
-                positive = stems[order[a:a + p]].sum(axis=0)
+                anchor = _sum_rows(stems, order[:a])
+                positive = _sum_rows(stems, order[a:a + p])
                 if self.noise_std > 0:
                     positive = positive + rng.normal(0.0, self.noise_std, positive.shape).astype(np.float32)
                 return {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,6 +20,7 @@ __all__ = [
     "corpus_paths",
     "corpus_score",
     "generate_phrase",
+    "drum_pattern",
     "score_to_midi",
     "part_to_midi",
     "import_music21",
@@ -213,6 +214,43 @@ def generate_phrase(
     return Score(f"phrase-{scale}-{tonic}", parts, float(tempo))
 
 
+#: General MIDI percussion keys used by :func:`drum_pattern`.
+KICK, SNARE, CLOSED_HAT, OPEN_HAT, CRASH = 36, 38, 42, 46, 49
+
+
+def drum_pattern(rng: np.random.Generator, *, tempo: float, seconds: float, jitter: float = 0.02) -> List[Note]:
+    """A rock/pop drum groove on a sixteenth-note grid (General MIDI percussion keys):
+    kick on beats 1 and 3 plus random sixteenths, snare on 2 and 4 with ghost notes,
+    closed hi-hat eighths (sometimes open), a crash on the first downbeat; velocities
+    vary and onsets are jittered by up to ``jitter`` quarter notes. Notes last 0.1 s."""
+    if not (np.isfinite(tempo) and tempo > 0 and np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"tempo and seconds must be positive, got tempo={tempo}, seconds={seconds}")
+    spq = 60.0 / float(tempo)
+    six = spq / 4.0
+    notes: List[Note] = []
+    n_steps = int(seconds / six)
+
+    def hit(step: int, key: int, vel: int) -> None:
+        t = max(0.0, step * six + rng.uniform(-jitter, jitter) * spq)
+        if t + 0.1 <= seconds:
+            notes.append(Note(key, int(np.clip(vel, 1, 127)), t, t + 0.1))
+
+    for step in range(n_steps):
+        pos = step % 16
+        if pos in (0, 8) or (pos in (3, 6, 10, 14) and rng.random() < 0.25):
+            hit(step, KICK, int(rng.integers(95, 121)))
+        if pos in (4, 12):
+            hit(step, SNARE, int(rng.integers(95, 121)))
+        elif rng.random() < 0.06:
+            hit(step, SNARE, int(rng.integers(30, 55)))
+        if pos % 2 == 0:
+            key = OPEN_HAT if pos == 14 and rng.random() < 0.3 else CLOSED_HAT
+            hit(step, key, int(rng.integers(60, 95)))
+    if n_steps:
+        hit(0, CRASH, 100)
+    return notes
+
+
 def part_to_midi(notes: Sequence[Note], *, program: int, is_drum: bool = False,
                  name: str = "", tempo: float = 120.0):
     """A ``pretty_midi.PrettyMIDI`` with one instrument playing ``notes``."""
@@ -226,15 +264,17 @@ def part_to_midi(notes: Sequence[Note], *, program: int, is_drum: bool = False,
     return pm
 
 
-def score_to_midi(score: Score, programs: Sequence[int]):
-    """A ``pretty_midi.PrettyMIDI`` of the whole score, part ``i`` with ``programs[i]``."""
+def score_to_midi(score: Score, programs: Sequence[int], *, is_drum: Optional[Sequence[bool]] = None):
+    """A ``pretty_midi.PrettyMIDI`` of the whole score, part ``i`` with ``programs[i]``
+    (a drum part when ``is_drum[i]``)."""
     import pretty_midi
 
     if len(programs) != len(score.parts):
         raise ValueError(f"need one program per part: {len(score.parts)} parts, {len(programs)} programs")
+    drums = list(is_drum) if is_drum is not None else [False] * len(programs)
     pm = pretty_midi.PrettyMIDI(initial_tempo=float(score.tempo))
-    for part, prog in zip(score.parts, programs):
-        inst = pretty_midi.Instrument(program=int(prog), name=part.name)
+    for part, prog, drum in zip(score.parts, programs, drums):
+        inst = pretty_midi.Instrument(program=int(prog), is_drum=bool(drum), name=part.name)
         inst.notes = [pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch),
                                        start=float(n.start), end=float(n.end)) for n in part.notes]
         pm.instruments.append(inst)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .audio import save_audio
 from .families import FAMILY_PITCH_RANGES, camil_class, family_of_program
-from .scores import Part, Score, corpus_paths, corpus_score, generate_phrase, part_to_midi, score_to_midi
+from .scores import Part, Score, corpus_paths, corpus_score, drum_pattern, generate_phrase, part_to_midi, score_to_midi
 from .synth import Synthesizer
 
 __all__ = ["ENSEMBLES", "SOURCES", "Instrument", "choose_instruments", "synthesize_track", "synthesize_stems"]
@@ -43,6 +43,11 @@ class Instrument:
     name: str
     low: int
     high: int
+    is_drum: bool = False
+
+
+#: The drum kit stem added with ``drums=True`` (General MIDI percussion, program 0).
+DRUM_KIT = Instrument(0, "Drums", 35, 81, is_drum=True)
 
 
 #: CocoChorales' four-instrument ensembles, high part to low part (0-based programs).
@@ -70,6 +75,8 @@ ENSEMBLES: Dict[str, Tuple[Instrument, ...]] = {
 ENSEMBLE_NAMES = ("random", "strings", "brass", "woodwind")
 #: Where the parts come from.
 SOURCES = ("phrases", "chorales", "mixed")
+#: Audio file formats of the written stems.
+AUDIO_FORMATS = ("flac", "wav")
 _RANDOM_PROGRAMS = tuple(range(0, 112))
 
 
@@ -155,16 +162,24 @@ def synthesize_track(
     ensemble: str = "random",
     source: str = "phrases",
     seconds: float = 20.0,
+    drums: bool = False,
+    audio_format: str = "flac",
     chorales: Optional[Sequence[str]] = None,
 ) -> str:
     """Render track ``index`` of the dataset with seed ``seed`` into ``out_dir/TrackNNNNN``.
 
+    With ``drums`` a drum-kit stem (:func:`drum_pattern` at the score's tempo) is added.
+    ``audio_format`` is ``"flac"`` (Slakh's) or ``"wav"`` (16-bit PCM, larger but about
+    four times faster to read back in a sampler).
     Returns the track folder. Deterministic in ``(seed, index)``.
     """
     import yaml
 
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    if audio_format not in AUDIO_FORMATS:
+        raise ValueError(f"audio_format must be one of {AUDIO_FORMATS}, got {audio_format!r}")
+    ext = "." + audio_format
     rng = np.random.default_rng([int(seed), int(index)])
     for _ in range(10):
         score, insts, origin = _make_score(source, ensemble, rng, seconds, chorales)
@@ -173,12 +188,14 @@ def synthesize_track(
             break
     else:  # pragma: no cover - generated phrases practically always have notes
         raise RuntimeError(f"track {index}: could not draw a score with two non-empty parts")
+    if drums:
+        used.append((Part("drums", drum_pattern(rng, tempo=score.tempo, seconds=score.duration)), DRUM_KIT))
     name = f"Track{index + 1:05d}"
     track_dir = os.path.join(os.fspath(out_dir), name)
     stems = []
     with synth.sequence():
         for part, inst in used:
-            preset = synth.preset(inst.program)
+            preset = synth.drum_preset(inst.program) if inst.is_drum else synth.preset(inst.program)
             stems.append((part, inst, preset, synth.render_notes(part.notes, preset=preset)))
     n = max(len(s[3]) for s in stems)
     audio = np.stack([np.pad(s[3], (0, n - len(s[3]))) for s in stems])
@@ -190,28 +207,28 @@ def synthesize_track(
     meta_stems = {}
     for k, ((part, inst, preset, _), y) in enumerate(zip(stems, audio)):
         sid = f"S{k:02d}"
-        save_audio(os.path.join(track_dir, "stems", sid + ".flac"), y, sr=synth.sr)
-        pm = part_to_midi(part.notes, program=inst.program, name=inst.name, tempo=score.tempo)
+        save_audio(os.path.join(track_dir, "stems", sid + ext), y, sr=synth.sr)
+        pm = part_to_midi(part.notes, program=inst.program, is_drum=inst.is_drum, name=inst.name, tempo=score.tempo)
         os.makedirs(os.path.join(track_dir, "MIDI"), exist_ok=True)
         pm.write(os.path.join(track_dir, "MIDI", sid + ".mid"))
         meta_stems[sid] = {
             "audio_rendered": True,
             "midi_saved": True,
-            "inst_class": _slakh_class(inst.program),
-            "family": family_of_program(inst.program),
-            "camil_class": camil_class(inst.program),
-            "is_drum": False,
+            "inst_class": "Drums" if inst.is_drum else _slakh_class(inst.program),
+            "family": family_of_program(inst.program, is_drum=inst.is_drum),
+            "camil_class": camil_class(inst.program, is_drum=inst.is_drum),
+            "is_drum": bool(inst.is_drum),
             "program_num": int(inst.program),
-            "midi_program_name": _program_name(inst.program),
+            "midi_program_name": "Drums" if inst.is_drum else _program_name(inst.program),
             "plugin_name": os.path.basename(synth.soundfont),
             "preset_name": preset.name,
             "preset_bank": int(preset.bank),
             "preset_program": int(preset.program),
             "part": part.name,
         }
-    save_audio(os.path.join(track_dir, "mix.flac"), mix, sr=synth.sr)
+    save_audio(os.path.join(track_dir, "mix" + ext), mix, sr=synth.sr)
     score_to_midi(Score(score.title, [p for p, _ in used], score.tempo),
-                  [i.program for _, i in used]).write(os.path.join(track_dir, "all_src.mid"))
+                  [i.program for _, i in used], is_drum=[i.is_drum for _, i in used]).write(os.path.join(track_dir, "all_src.mid"))
     meta = {
         "UUID": name,
         "audio_dir": "stems",
@@ -256,6 +273,8 @@ def synthesize_stems(
     ensemble: str = "random",
     source: str = "phrases",
     seconds: float = 20.0,
+    drums: bool = False,
+    audio_format: str = "flac",
     sr: int = 16000,
     workers: int = 1,
     start: int = 0,
@@ -278,6 +297,10 @@ def synthesize_stems(
         Generated phrases, Bach chorales of the music21 corpus, or a coin flip per track.
     seconds : float
         Length of generated phrases / crop of chorales, in seconds (plus release tails).
+    drums : bool
+        Add a drum-kit stem to every track (needs a soundfont with a bank-128 kit).
+    audio_format : {"flac", "wav"}
+        FLAC as Slakh, or 16-bit WAV (≈ 4× faster for :class:`CocolaPairs` to read).
     sr : int
         Sample rate of the written audio.
     workers : int
@@ -313,12 +336,18 @@ def synthesize_stems(
         raise ValueError(f"unknown ensemble {ensemble!r}; expected one of {ENSEMBLE_NAMES}")
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    if audio_format not in AUDIO_FORMATS:
+        raise ValueError(f"audio_format must be one of {AUDIO_FORMATS}, got {audio_format!r}")
     if not (np.isfinite(seconds) and seconds >= 1.0):
         raise ValueError(f"seconds must be >= 1, got {seconds}")
+    from .soundfont import list_presets
+
+    list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
     chorale_list = corpus_paths("bach") if source != "phrases" else None
-    kwargs = dict(seed=int(seed), ensemble=ensemble, source=source, seconds=float(seconds))
+    kwargs = dict(seed=int(seed), ensemble=ensemble, source=source, seconds=float(seconds), drums=bool(drums),
+                  audio_format=audio_format)
     indices = list(range(int(start), int(start) + int(tracks)))
     bar = tqdm(total=len(indices), desc="synth stems", unit="track", disable=not progress)
     results: Dict[int, str] = {}
@@ -335,7 +364,7 @@ def synthesize_stems(
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            Synthesizer(soundfont, sr=sr).close()  # fail early, in this process, on a bad soundfont
+            Synthesizer(soundfont, sr=sr).close()  # fail early, in this process (e.g. no FluidSynth)
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx, initializer=_worker_init,
                                      initargs=(os.fspath(soundfont), int(sr), chorale_list)) as pool:

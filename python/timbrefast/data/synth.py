@@ -85,6 +85,12 @@ class Synthesizer:
     tail_db : float
         Trailing samples quieter than this (dBFS) are trimmed from the tail.
 
+    Notes
+    -----
+    One Synthesizer serves one thread at a time; use one per thread or process (it cannot
+    be pickled). The ctypes calls into FluidSynth release the GIL, so Synthesizers in
+    separate threads render in parallel.
+
     Examples
     --------
     >>> synth = Synthesizer("/usr/share/sounds/sf2/TimGM6mb.sf2", sr=16000)  # doctest: +SKIP
@@ -369,7 +375,7 @@ class Synthesizer:
             if not inst.notes:
                 continue
             bank = DRUM_BANK if inst.is_drum else 0
-            p = self.preset(inst.program, bank=bank) if not inst.is_drum else self._drum_preset(inst.program)
+            p = self.preset(inst.program, bank=bank) if not inst.is_drum else self.drum_preset(inst.program)
             ch = 9 if inst.is_drum else 0
             events: list = [(0.0, -1, ("prog", ch, p.bank, p.program))]
             for c in inst.control_changes:
@@ -390,7 +396,8 @@ class Synthesizer:
             return padded
         return np.sum(padded, axis=0, dtype=np.float32)
 
-    def _drum_preset(self, program: int) -> Preset:
+    def drum_preset(self, program: int = 0) -> Preset:
+        """The percussion (bank 128) preset ``program``, else the first drum kit."""
         drums = [p for p in self.presets if p.is_drum]
         if not drums:
             raise ValueError(f"soundfont {self.soundfont} has no percussion (bank 128) preset")

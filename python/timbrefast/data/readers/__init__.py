@@ -26,7 +26,7 @@ LAYOUTS = {
 }
 
 
-def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool = True) -> Dataset:
+def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool = True, **options) -> Dataset:
     """Read a dataset kept on disk in its published layout.
 
     Parameters
@@ -40,6 +40,8 @@ def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool
     verify : bool
         Open each audio file's header (soundfile) and skip undecodable files. Costs one
         small read per file.
+    **options
+        Layout-specific: ``group="stem" | "source"`` for ``"moisesdb"``.
 
     Returns
     -------
@@ -65,8 +67,14 @@ def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{layout}: dataset root not found: {root}")
     mod = importlib.import_module(f".{LAYOUTS[layout]}", __name__)
+    import inspect
+
+    accepted = set(inspect.signature(mod.read).parameters) - {"root", "split", "verify", "skips"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise TypeError(f"{layout} reader has no option(s) {unknown}; it accepts {sorted(accepted) or 'none'}")
     skips = Skips()
-    tracks = mod.read(root, split=split, verify=verify, skips=skips)
+    tracks = mod.read(root, split=split, verify=verify, skips=skips, **options)
     if not tracks:
         why = "; ".join(f"{p}: {r}" for p, r in skips.items[:5]) or "no files in the expected layout"
         raise ValueError(f"{layout}: no readable tracks under {root} ({why})")

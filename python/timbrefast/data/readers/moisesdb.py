@@ -1,8 +1,11 @@
-"""MoisesDB: ``<root>/<song uuid>/data.json`` and ``<song uuid>/<stem name>/<track uuid>.wav``.
+"""MoisesDB: ``<root>[/<provider>]/<song uuid>/data.json`` and
+``<song uuid>/<stem name>/<track uuid>.<extension>``.
 
 ``data.json`` lists ``stems: [{stemName, tracks: [{id, trackType, extension, ...}]}]``.
-Every source file is one :class:`Stem` named ``"<stemName>/<trackType>"`` (several files
-may belong to one stem name, e.g. two guitars); ``family`` is the stem name.
+With ``group="stem"`` (the default, as COCOLA uses MoisesDB) every stem name is one
+:class:`Stem` whose files are summed (``audio_path`` + ``mixed_with``); with
+``group="source"`` every file is its own Stem named ``"<stemName>/<trackType>"``.
+``family`` is the stem name, ``instrument`` the track type(s).
 """
 from __future__ import annotations
 
@@ -13,15 +16,30 @@ from typing import List, Optional
 from .records import Skips, Stem, Track, check_audio
 
 
-def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: Skips) -> List[Track]:
-    if split is not None:
-        raise ValueError("moisesdb has no split folders; pass split=None")
-    tracks = []
+def _song_dirs(root: str) -> List[str]:
+    out = []
     for name in sorted(os.listdir(root)):
         d = os.path.join(root, name)
-        meta_path = os.path.join(d, "data.json")
-        if not os.path.isfile(meta_path):
+        if not os.path.isdir(d):
             continue
+        if os.path.isfile(os.path.join(d, "data.json")):
+            out.append(d)
+        else:  # a provider folder
+            out.extend(os.path.join(d, s) for s in sorted(os.listdir(d))
+                       if os.path.isfile(os.path.join(d, s, "data.json")))
+    return out
+
+
+def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: Skips,
+         group: str = "stem") -> List[Track]:
+    if split is not None:
+        raise ValueError("moisesdb has no split folders; pass split=None")
+    if group not in ("stem", "source"):
+        raise ValueError(f"moisesdb: group must be 'stem' or 'source', got {group!r}")
+    tracks = []
+    for d in _song_dirs(root):
+        name = os.path.basename(d)
+        meta_path = os.path.join(d, "data.json")
         try:
             with open(meta_path) as f:
                 meta = json.load(f)
@@ -34,14 +52,21 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
         stems = []
         for st in stem_list:
             sname = str(st.get("stemName", "unknown"))
+            files = []
             for tr in st.get("tracks", []):
                 ext = str(tr.get("extension", "wav"))
                 p = os.path.join(d, sname, f"{tr.get('id')}.{ext}")
-                if not check_audio(p, skips, verify):
-                    continue
-                ttype = str(tr.get("trackType", sname))
-                stems.append(Stem(name=f"{sname}/{ttype}", audio_path=p, instrument=ttype, family=sname,
-                                  is_drum=sname in ("drums", "percussion"), extra=dict(tr)))
+                if check_audio(p, skips, verify):
+                    files.append((p, str(tr.get("trackType", sname)), dict(tr)))
+            drum = sname in ("drums", "percussion")
+            if group == "source":
+                stems.extend(Stem(name=f"{sname}/{t}", audio_path=p, instrument=t, family=sname, is_drum=drum,
+                                  extra=x) for p, t, x in files)
+            elif files:
+                types = sorted({t for _, t, _ in files})
+                stems.append(Stem(name=sname, audio_path=files[0][0], instrument=", ".join(types), family=sname,
+                                  is_drum=drum, extra={"tracks": [x for _, _, x in files]},
+                                  mixed_with=tuple(p for p, _, _ in files[1:])))
         if not stems:
             skips.add(d, "track has no readable stems")
             continue

@@ -36,6 +36,9 @@ class Stem:
         For single-note datasets (NSynth, TinySOL).
     extra : dict
         The dataset's own metadata for this stem.
+    mixed_with : tuple of str
+        Further audio files summed with ``audio_path`` to make this stem (a MoisesDB stem
+        recorded as several files); empty for most datasets.
     """
 
     name: str
@@ -49,6 +52,12 @@ class Stem:
     pitch: Optional[int] = None
     velocity: Optional[int] = None
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    mixed_with: Tuple[str, ...] = ()
+
+    @property
+    def audio_paths(self) -> Tuple[str, ...]:
+        """Every file of the stem: ``(audio_path,) + mixed_with``."""
+        return (self.audio_path,) + tuple(self.mixed_with)
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,12 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
             if not check_audio(path, skips, verify):
                 continue
             is_drum = bool(info.get("is_drum", False))
-            prog = info.get("program_num")
-            prog = int(prog) if prog is not None and 0 <= int(prog) <= 127 else None
+            try:
+                prog = int(info["program_num"]) if info.get("program_num") is not None else None
+            except (TypeError, ValueError):
+                prog = None
+            if prog is not None and not 0 <= prog <= 127:
+                prog = None  # e.g. drums stored as 128
             if info.get("inst_class") is not None:
                 family = "Drums" if is_drum else family_from_slakh_class(info["inst_class"])
             else:

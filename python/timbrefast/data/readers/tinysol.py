@@ -1,7 +1,8 @@
 """TinySOL: ``<root>/TinySOL_metadata.csv`` and ``<root>/TinySOL/<Path>`` where Path is
 ``<Family>/<Instrument>/<technique>/<file>.wav``. Without the CSV the tree is walked and
 instrument, family, technique come from the folders (pitch from the file name is not
-parsed). Every sound is a one-stem :class:`Track`; ``split`` is the CSV's ``Fold``."""
+parsed). Every sound is a one-stem :class:`Track`; ``split`` is the CSV's ``Fold``. Both
+metadata headers are read: ``Instrument (in full)`` and the older ``Instrument Name``."""
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     csv_path = os.path.join(root, "TinySOL_metadata.csv")
     tracks = []
     if os.path.isfile(csv_path):
-        with open(csv_path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(f)]
         for row in rows:
             fold = str(row.get("Fold", "")).strip() or None
             if split is not None and fold != str(split):
@@ -40,7 +41,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
             dyn = str(row.get("Dynamics", "")).strip()
             stem = Stem(
                 name=os.path.splitext(os.path.basename(rel))[0], audio_path=p,
-                instrument=str(row.get("Instrument (in full)") or row.get("Instrument (abbr.)") or ""),
+                instrument=str(row.get("Instrument (in full)") or row.get("Instrument Name")
+                               or row.get("Instrument (abbr.)") or row.get("Instrument") or ""),
                 family=row.get("Family") or None, pitch=pitch, velocity=_DYNAMICS.get(dyn), extra=dict(row),
             )
             tracks.append(Track(name=stem.name, path=os.path.dirname(p), stems=(stem,), split=fold))

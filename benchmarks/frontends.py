@@ -1,0 +1,209 @@
+"""Frontend throughput: timbrefast against its anchors, measured in the same run.
+
+Batch of 32 five-second clips of real music (Bach chorales from the music21 corpus,
+rendered at 16 kHz with FluidSynth and the TimGM6mb soundfont), 2 threads:
+
+* "cocola" preset vs the librosa reference pipeline (stft -> hpss -> 2x melspectrogram ->
+  power_to_db(ref=np.max)), computed clip by clip as the released code does; the anchor
+  runs on a few clips only to keep the benchmark short.
+* "cocola_mel" preset and melspectrogram vs torch.stft + mel matmul + log with
+  torch.set_num_threads(2).
+
+Prints ms per clip, x realtime, peak memory per clip (growth of the resident-set high-water
+mark of a fresh worker process during one full run, after a short warm-up, divided by the
+clips it holds at once: the batch, or one clip for the librosa anchor) and the ratios.
+
+Usage: python benchmarks/frontends.py [--threads 2] [--batch 32] [--anchor-clips 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+SR = 16000
+CLIP = 5 * SR
+SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+
+
+def render_music(n_clips: int, path: str) -> None:
+    """Render Bach chorales until n_clips five-second clips are filled; save to path."""
+    import music21
+    import pretty_midi
+
+    clips = []
+    total = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, work in enumerate(music21.corpus.getComposer("bach")):
+            if total >= n_clips * CLIP:
+                break
+            try:
+                score = music21.corpus.parse(work)
+                mid = os.path.join(tmp, f"{i}.mid")
+                score.write("midi", fp=mid)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    y = pretty_midi.PrettyMIDI(mid).fluidsynth(fs=SR, sf2_path=SOUNDFONT)
+            except Exception:  # a corpus file music21 cannot convert: take the next one
+                continue
+            y = y[: len(y) // CLIP * CLIP].astype(np.float32)
+            clips.append(y)
+            total += len(y)
+    y = np.concatenate(clips)[: n_clips * CLIP].reshape(n_clips, CLIP)
+    np.save(path, y)
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def reset_peak_rss() -> float:
+    """Reset the kernel's resident-set high-water mark (Linux); return the current RSS in MB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
+    """Time one pipeline in this (fresh) process; report ms/clip and peak memory/clip."""
+    y = np.load(data)
+    if name == "librosa_cocola":
+        import librosa
+
+        y = y[:anchor_clips]
+
+        def run(x):
+            out = []
+            for clip in x:
+                D = librosa.stft(clip, n_fft=1024, hop_length=160, win_length=400, center=True, pad_mode="constant")
+                H, P = librosa.decompose.hpss(D)
+                out.append(np.stack([
+                    librosa.power_to_db(librosa.feature.melspectrogram(S=np.abs(Z) ** 2, sr=SR, n_fft=1024, n_mels=64,
+                                                                       fmin=60, fmax=7800), ref=np.max)
+                    for Z in (H, P)
+                ]))
+            return out
+
+        run(y[:1, : SR // 2])  # warm-up (imports, caches)
+        clips_in_memory = 1
+        repeats = 1
+    elif name.startswith("torch_"):
+        import librosa
+        import torch
+
+        torch.set_num_threads(threads)
+        htk = name == "torch_cocola_mel"
+        mel = torch.from_numpy(librosa.filters.mel(sr=SR, n_fft=1024, n_mels=64, fmin=60, fmax=7800, htk=htk,
+                                                   norm=None if htk else "slaney"))
+        win = torch.hann_window(400)
+        yt = torch.from_numpy(y)
+
+        def run(x):
+            with torch.no_grad():
+                S = torch.stft(x, n_fft=1024, hop_length=160, win_length=400, window=win, center=True,
+                               pad_mode="constant", return_complex=True)
+                M = torch.matmul(mel, S.abs() ** 2)
+                return 10 * torch.log10(torch.clamp(M, min=1e-10))
+
+        y = yt
+        run(y[:2, : SR // 2])
+        clips_in_memory = len(y)
+        repeats = 3
+    else:
+        import timbrefast
+
+        timbrefast.set_num_threads(threads)
+        if name == "tf_melspectrogram":
+            def run(x):
+                return timbrefast.melspectrogram(x, sr=SR, n_fft=1024, hop_length=160, win_length=400, n_mels=64,
+                                                 fmin=60, fmax=7800)
+        else:
+            fe = timbrefast.Frontend(name[len("tf_"):])
+
+            def run(x):
+                return fe(x)
+
+        run(y[:2, : SR // 2])
+        clips_in_memory = len(y)
+        repeats = 3
+    import gc
+
+    gc.collect()
+    base = reset_peak_rss()
+    t0 = time.perf_counter()
+    run(y)  # the first full run also measures the peak memory (workspaces, outputs)
+    best = time.perf_counter() - t0
+    peak = peak_rss_mb() - base
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        run(y)
+        best = min(best, time.perf_counter() - t0)
+    n = len(y)
+    return {"ms_per_clip": best / n * 1e3, "peak_mb_per_clip": max(peak, 0.0) / clips_in_memory,
+            "clips": n}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--anchor-clips", type=int, default=3)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.data, args.threads, args.anchor_clips)))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "music.npy")
+        t0 = time.perf_counter()
+        render_music(args.batch, data)
+        print(f"rendered {args.batch} x 5 s of Bach chorales in {time.perf_counter() - t0:.1f} s; "
+              f"{args.threads} threads")
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS="1",
+                   TIMBREFAST_NUM_THREADS=str(args.threads))
+        results = {}
+        for name in ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
+                     "torch_melspectrogram"]:
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", name, "--data", data, "--threads", str(args.threads),
+                 "--anchor-clips", str(args.anchor_clips)],
+                check=True, capture_output=True, text=True, env=env,
+            )
+            results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+
+    print(f"\n{'pipeline':26s} {'ms/clip':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
+    for name, r in results.items():
+        print(f"{name:26s} {r['ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} {r['peak_mb_per_clip']:13.2f}"
+              + ("   (anchor on %d clips, one at a time)" % r["clips"] if name == "librosa_cocola" else ""))
+    ratio = lambda a, b: results[b]["ms_per_clip"] / results[a]["ms_per_clip"]  # noqa: E731
+    print("\nratios (throughput, higher is better):")
+    print(f"  cocola preset      vs librosa reference pipeline : {ratio('tf_cocola', 'librosa_cocola'):7.1f}x"
+          "  (goal >= 50x, aim 150x)")
+    print(f"  cocola_mel preset  vs torch.stft+matmul+log      : {ratio('tf_cocola_mel', 'torch_cocola_mel'):7.2f}x"
+          "  (goal >= 2x)")
+    print(f"  melspectrogram     vs torch.stft+matmul (+log)   : "
+          f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  (goal >= 2x)")
+
+
+if __name__ == "__main__":
+    main()

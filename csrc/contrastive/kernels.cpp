@@ -1,0 +1,28 @@
+#include "contrastive/kernels.h"
+
+#include "common/cpu_features.h"
+#include "contrastive/kernels_portable.h"
+
+namespace tf::contrastive {
+
+namespace {
+const Kernels<float> kF32Portable{4, 16, &portable::micro<float, 4, 16>, &portable::row_max<float>,
+                                  &portable::exp_sub_sum<float>, &portable::exp_sub_vec<float>};
+const Kernels<double> kF64Portable{4, 8, &portable::micro<double, 4, 8>, &portable::row_max<double>,
+                                   &portable::exp_sub_sum<double>, &portable::exp_sub_vec<double>};
+}  // namespace
+
+const Kernels<float>& kernels_f32() {
+#if defined(TF_X86)
+  switch (cpu::simd_level()) {
+    case cpu::Simd::Avx512: return *kernels_f32_avx512();
+    case cpu::Simd::Avx2: return *kernels_f32_avx2();
+    default: break;
+  }
+#endif
+  return kF32Portable;
+}
+
+const Kernels<double>& kernels_f64() { return kF64Portable; }
+
+}  // namespace tf::contrastive

@@ -1,0 +1,137 @@
+// AVX2 + FMA inner kernels (this file alone is compiled with -mavx2 -mfma; chosen at run time).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "contrastive/kernels.h"
+
+namespace tf::contrastive {
+namespace {
+
+constexpr int MR = 6;  // 6 x 16 micro-tile: 12 ymm accumulators + 2 B vectors + 1 broadcast
+constexpr int NR = 16;
+
+void micro(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+           bool accumulate) {
+  __m256 r[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) r[i][0] = r[i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      r[i][0] = _mm256_fmadd_ps(ai, b0, r[i][0]);
+      r[i][1] = _mm256_fmadd_ps(ai, b1, r[i][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  if (m == MR && n == NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + i * ldc;
+      if (accumulate) {
+        _mm256_storeu_ps(ci, _mm256_add_ps(_mm256_loadu_ps(ci), r[i][0]));
+        _mm256_storeu_ps(ci + 8, _mm256_add_ps(_mm256_loadu_ps(ci + 8), r[i][1]));
+      } else {
+        _mm256_storeu_ps(ci, r[i][0]);
+        _mm256_storeu_ps(ci + 8, r[i][1]);
+      }
+    }
+    return;
+  }
+  alignas(32) float tmp[NR];
+  for (int i = 0; i < m; ++i) {
+    _mm256_store_ps(tmp, r[i][0]);
+    _mm256_store_ps(tmp + 8, r[i][1]);
+    float* ci = c + i * ldc;
+    if (accumulate)
+      for (int j = 0; j < n; ++j) ci[j] += tmp[j];
+    else
+      for (int j = 0; j < n; ++j) ci[j] = tmp[j];
+  }
+}
+
+// exp(x) to about 1 ulp (Cephes expf polynomial); 0 below -87.3, +inf above log(FLT_MAX).
+inline __m256 exp8(__m256 x) {
+  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+  const __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(88.72283f), _CMP_GT_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.72283f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n as 2^h * 2^(n - h), h = n >> 1, so that both factors are normal floats for n in [-126, 128].
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i h = _mm256_srai_epi32(ni, 1);
+  const __m256i e1 = _mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23);
+  const __m256i e2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23);
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e1)), _mm256_castsi256_ps(e2));
+  y = _mm256_andnot_ps(under, y);
+  return _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), over);
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+float row_max(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+  float r = hmax(m);
+  for (; j < n; ++j) r = x[j] > r ? x[j] : r;
+  return r;
+}
+
+float exp_sub_sum(const float* x, float c, int64_t n, float* out) {
+  const __m256 vc = _mm256_set1_ps(c);
+  __m256 s = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vc));
+    _mm256_storeu_ps(out + j, e);
+    s = _mm256_add_ps(s, e);
+  }
+  float t = hsum(s);
+  for (; j < n; ++j) {
+    out[j] = std::exp(x[j] - c);
+    t += out[j];
+  }
+  return t;
+}
+
+void exp_sub_vec(const float* x, const float* c, int64_t n, float* out) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(out + j, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(c + j))));
+  for (; j < n; ++j) out[j] = std::exp(x[j] - c[j]);
+}
+
+const Kernels<float> kAvx2{MR, NR, &micro, &row_max, &exp_sub_sum, &exp_sub_vec};
+
+}  // namespace
+
+const Kernels<float>* kernels_f32_avx2() { return &kAvx2; }
+
+}  // namespace tf::contrastive

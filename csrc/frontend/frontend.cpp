@@ -1,0 +1,214 @@
+#include "frontend/frontend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "common/errors.h"
+#include "common/parallel.h"
+#include "frontend/kernels.h"
+
+namespace tf::frontend {
+namespace {
+
+struct ClipWork {
+  StftWork stft;
+  MedianWork median;
+  FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p;
+};
+
+ClipWork& thread_work() {
+  static thread_local ClipWork w;
+  return w;
+}
+
+inline float spectrum_value(float v, float power) {
+  // |v|^power for a magnitude v >= 0.
+  if (power == 2.0f) return v * v;
+  if (power == 1.0f) return v;
+  return std::pow(v, power);
+}
+
+void zero(float* p, std::size_t n) { std::memset(p, 0, sizeof(float) * n); }
+
+void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, float* out,
+                   ClipWork& w) {
+  const int bins = s.stft.n_bins();
+  const int T = static_cast<int>(frames);
+  const int Tp = round_up(T, kLanes);
+  const int M = s.bank.n_mels;
+  const int C = s.channels();
+  pad_signal(y, n, s.stft, w.stft);
+  float* mel = ensure(w.mel, static_cast<std::size_t>(C) * M * Tp);
+  zero(mel, static_cast<std::size_t>(C) * M * Tp);
+
+  if (!s.hpss) {
+    // Spectrum -> mel straight from each group of 16 frames.
+    float row[kLanes];
+    for (int t0 = 0; t0 < T; t0 += kLanes) {
+      stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
+      const float* xr = w.stft.fft.xr.data();
+      const float* xi = w.stft.fft.xi.data();
+      for (int f = 0; f < bins; ++f) {
+        const float* a = xr + static_cast<long>(f) * kLanes;
+        const float* b = xi + static_cast<long>(f) * kLanes;
+        if (s.power == 2.0f) {
+          for (int l = 0; l < kLanes; ++l) row[l] = a[l] * a[l] + b[l] * b[l];
+        } else {
+          for (int l = 0; l < kLanes; ++l)
+            row[l] = spectrum_value(std::sqrt(a[l] * a[l] + b[l] * b[l]), s.power);
+        }
+        mel_accumulate_bin(s.bank, f, row, kLanes, mel + t0, Tp);
+      }
+    }
+  } else {
+    float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
+    float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
+    float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    for (int t0 = 0; t0 < T; t0 += kLanes) {
+      stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
+      const float* xr = w.stft.fft.xr.data();
+      const float* xi = w.stft.fft.xi.data();
+      for (int f = 0; f < bins; ++f) {
+        const float* a = xr + static_cast<long>(f) * kLanes;
+        const float* b = xi + static_cast<long>(f) * kLanes;
+        float* dst = mag + static_cast<long>(f) * Tp + t0;
+        for (int l = 0; l < kLanes; ++l) dst[l] = std::sqrt(a[l] * a[l] + b[l] * b[l]);
+      }
+    }
+    hpss_medians(mag, bins, T, Tp, s.hpss_spec, harm, perc, w.median);
+    float* mh = ensure(w.mask_h, Tp);
+    float* mp = ensure(w.mask_p, Tp);
+    float* rh = ensure(w.row_h, Tp);
+    float* rp = ensure(w.row_p, Tp);
+    float* mel_h = mel;
+    float* mel_p = mel + static_cast<std::size_t>(M) * Tp;
+    for (int f = 0; f < bins; ++f) {
+      const long off = static_cast<long>(f) * Tp;
+      if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
+      hpss_mask_row(harm + off, perc + off, Tp, s.hpss_spec, mh, mp);
+      const float* m = mag + off;
+      if (s.power == 2.0f) {
+        for (int t = 0; t < T; ++t) {
+          const float a = m[t] * mh[t], b = m[t] * mp[t];
+          rh[t] = a * a;
+          rp[t] = b * b;
+        }
+      } else {
+        for (int t = 0; t < T; ++t) {
+          rh[t] = spectrum_value(m[t] * mh[t], s.power);
+          rp[t] = spectrum_value(m[t] * mp[t], s.power);
+        }
+      }
+      mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
+      mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    float* dst = out + static_cast<long>(c) * M * T;
+    for (int m = 0; m < M; ++m)
+      std::memcpy(dst + static_cast<long>(m) * T, mel + (static_cast<long>(c) * M + m) * Tp,
+                  sizeof(float) * T);
+    apply_scale(dst, static_cast<long>(M) * T, s.scale);
+  }
+}
+
+}  // namespace
+
+void stft_run(const StftSpec& s, const float* y, long batch, long n, std::complex<float>* out,
+              int num_threads) {
+  const long frames = stft_num_frames(n, s);
+  const int bins = s.n_bins();
+  tf::parallel_for(
+      batch,
+      [&](int64_t b0, int64_t b1) {
+        ClipWork& w = thread_work();
+        for (int64_t b = b0; b < b1; ++b) {
+          pad_signal(y + b * n, n, s, w.stft);
+          std::complex<float>* o = out + b * bins * frames;
+          for (long t0 = 0; t0 < frames; t0 += kLanes) {
+            const int cnt = static_cast<int>(std::min<long>(kLanes, frames - t0));
+            stft_group(s, w.stft, t0, cnt);
+            const float* xr = w.stft.fft.xr.data();
+            const float* xi = w.stft.fft.xi.data();
+            for (int f = 0; f < bins; ++f)
+              for (int l = 0; l < cnt; ++l)
+                o[f * frames + t0 + l] = {xr[f * kLanes + l], xi[f * kLanes + l]};
+          }
+        }
+      },
+      num_threads, 1);
+}
+
+void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, float* out,
+                  int num_threads) {
+  TF_CHECK(s.bank.n_bins == s.stft.n_bins(), "mel bank has ", s.bank.n_bins, " bins, STFT has ",
+           s.stft.n_bins());
+  const long frames = stft_num_frames(n, s.stft);
+  const long per = static_cast<long>(s.channels()) * s.bank.n_mels * frames;
+  tf::parallel_for(
+      batch,
+      [&](int64_t b0, int64_t b1) {
+        ClipWork& w = thread_work();
+        for (int64_t b = b0; b < b1; ++b) frontend_clip(s, y + b * n, n, frames, out + b * per, w);
+      },
+      num_threads, 1);
+}
+
+void hpss_masks_run(const HpssSpec& s, const float* mag, long batch, int bins, int frames,
+                    float* mask_harm, float* mask_perc, int num_threads) {
+  const int Tp = round_up(frames, kLanes);
+  const long per = static_cast<long>(bins) * frames;
+  tf::parallel_for(
+      batch,
+      [&](int64_t b0, int64_t b1) {
+        ClipWork& w = thread_work();
+        float* m = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
+        float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
+        float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+        for (int64_t b = b0; b < b1; ++b) {
+          const float* src = mag + b * per;
+          for (int f = 0; f < bins; ++f) {
+            float* dst = m + static_cast<long>(f) * Tp;
+            std::memcpy(dst, src + static_cast<long>(f) * frames, sizeof(float) * frames);
+            std::fill(dst + frames, dst + Tp, 0.0f);
+          }
+          hpss_medians(m, bins, frames, Tp, s, harm, perc, w.median);
+          for (int f = 0; f < bins; ++f) {
+            const long off = static_cast<long>(f) * Tp;
+            const long o = b * per + static_cast<long>(f) * frames;
+            hpss_mask_row(harm + off, perc + off, frames, s, mask_harm + o, mask_perc + o);
+          }
+        }
+      },
+      num_threads, 1);
+}
+
+void mel_project_run(const MelBank& bank, const float* S, long batch, int frames, float* out,
+                     int num_threads) {
+  const long in_per = static_cast<long>(bank.n_bins) * frames;
+  const long out_per = static_cast<long>(bank.n_mels) * frames;
+  tf::parallel_for(
+      batch,
+      [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          float* o = out + b * out_per;
+          zero(o, static_cast<std::size_t>(out_per));
+          for (int f = 0; f < bank.n_bins; ++f)
+            mel_accumulate_bin(bank, f, S + b * in_per + static_cast<long>(f) * frames, frames, o,
+                               frames);
+        }
+      },
+      num_threads, 1);
+}
+
+void scale_run(const ScaleSpec& s, float* x, long batch, long count, int num_threads) {
+  tf::parallel_for(
+      batch,
+      [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) apply_scale(x + b * count, count, s);
+      },
+      num_threads, 1);
+}
+
+}  // namespace tf::frontend

@@ -1,0 +1,60 @@
+// The vectorised inner loops of the frontends, compiled once per instruction set
+// (kernels_scalar.cpp: baseline x86-64 or the target's baseline, kernels_avx2.cpp,
+// kernels_avx512.cpp) from the same source (kernels_impl.inl) and chosen at run time.
+//
+// Every kernel works on kLanes independent lanes at once: 16 frames of an FFT, or 16
+// rows (or columns) of a median filter. A "lane array" of n positions is n consecutive
+// groups of kLanes floats: element i of lane l is at base[i * stride + l].
+#pragma once
+
+#include <cstddef>
+
+namespace tf::frontend {
+
+constexpr int kLanes = 16;
+
+// Twiddle tables of a real FFT of size n_fft = 2 * m (see fft.h).
+struct FftTables {
+  int n_fft = 0;
+  int m = 0;                     // complex FFT size n_fft / 2
+  const float* cw_re = nullptr;  // exp(-2 pi i j / m), j < m / 2
+  const float* cw_im = nullptr;
+  const float* rw_re = nullptr;  // exp(-2 pi i k / n_fft), k <= m
+  const float* rw_im = nullptr;
+};
+
+struct Kernels {
+  const char* name;
+  // Real FFT of kLanes frames. On entry zr[j] = x[2j] and zi[j] = x[2j+1] (j < m, lane
+  // arrays of stride kLanes). On return xr/xi hold bins 0..m (m+1 positions). zr/zi are
+  // clobbered; sr/si are scratch of m positions.
+  void (*rfft)(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr, float* xi);
+  // Running median of window k (rank k/2, scipy.ndimage's reflect extension d c b a | a b c d)
+  // along n positions of kLanes lanes: in/out are lane arrays with the given strides (in floats).
+  // work: (k + 1) * kLanes floats, 64-byte aligned.
+  void (*median)(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+                 std::ptrdiff_t out_stride, float* work);
+  // Soft masks with power 2 (mask_math.h) of the first n - n % kLanes cells of a row.
+  void (*softmask2)(const float* harm, const float* perc, int n, float margin_harm, float margin_perc,
+                    bool split_zeros, float* mask_harm, float* mask_perc);
+};
+
+const Kernels& kernels_scalar();
+#if defined(TF_X86)
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+#endif
+
+// The widest kernels usable now (tf::cpu::simd_level()).
+const Kernels& kernels();
+
+// scipy.ndimage "reflect" extension: index i (any integer) of a line of n samples.
+static inline long reflect_index(long i, long n) {
+  if (i >= 0 && i < n) return i;
+  const long period = 2 * n;
+  long r = i % period;
+  if (r < 0) r += period;
+  return r < n ? r : period - 1 - r;
+}
+
+}  // namespace tf::frontend

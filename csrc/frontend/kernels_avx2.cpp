@@ -1,0 +1,20 @@
+// The frontend kernels (kernels_impl.inl) compiled for the avx2 instruction set.
+#include <cstddef>
+
+#include "frontend/kernels.h"
+#include "frontend/mask_math.h"
+
+#if defined(TF_X86)
+namespace tf::frontend {
+namespace isa_avx2 {
+#include "frontend/kernels_impl.inl"
+}  // namespace isa_avx2
+
+const Kernels& kernels_avx2() {
+  static const Kernels k{"avx2", &isa_avx2::rfft_impl, &isa_avx2::median_impl,
+                         &isa_avx2::softmask2_impl};
+  return k;
+}
+
+}  // namespace tf::frontend
+#endif

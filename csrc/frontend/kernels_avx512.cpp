@@ -1,0 +1,20 @@
+// The frontend kernels (kernels_impl.inl) compiled for the avx512 instruction set.
+#include <cstddef>
+
+#include "frontend/kernels.h"
+#include "frontend/mask_math.h"
+
+#if defined(TF_X86)
+namespace tf::frontend {
+namespace isa_avx512 {
+#include "frontend/kernels_impl.inl"
+}  // namespace isa_avx512
+
+const Kernels& kernels_avx512() {
+  static const Kernels k{"avx512", &isa_avx512::rfft_impl, &isa_avx512::median_impl,
+                         &isa_avx512::softmask2_impl};
+  return k;
+}
+
+}  // namespace tf::frontend
+#endif

@@ -1,0 +1,20 @@
+// The frontend kernels (kernels_impl.inl) compiled for the scalar instruction set.
+#include <cstddef>
+
+#include "frontend/kernels.h"
+#include "frontend/mask_math.h"
+
+
+namespace tf::frontend {
+namespace isa_scalar {
+#include "frontend/kernels_impl.inl"
+}  // namespace isa_scalar
+
+const Kernels& kernels_scalar() {
+  static const Kernels k{"scalar", &isa_scalar::rfft_impl, &isa_scalar::median_impl,
+                         &isa_scalar::softmask2_impl};
+  return k;
+}
+
+}  // namespace tf::frontend
+

@@ -1,0 +1,58 @@
+#include "frontend/mel.h"
+
+#include "common/errors.h"
+#include "frontend/mel_math.h"
+
+namespace tf::frontend {
+
+std::vector<float> mel_filters(const MelSpec& s) {
+  TF_CHECK(s.sr > 0, "sr must be > 0, got ", s.sr);
+  TF_CHECK(s.n_fft >= 1, "n_fft must be >= 1, got ", s.n_fft);
+  TF_CHECK(s.n_mels >= 1, "n_mels must be >= 1, got ", s.n_mels);
+  const double fmax = s.fmax < 0 ? s.sr / 2.0 : s.fmax;
+  TF_CHECK(s.fmin >= 0 && s.fmin < fmax, "need 0 <= fmin < fmax, got fmin=", s.fmin, ", fmax=", fmax);
+  const int n_bins = 1 + s.n_fft / 2;
+  std::vector<float> w(static_cast<std::size_t>(s.n_mels) * n_bins);
+  // Band edges once per band (the same values mel_weight() derives per cell).
+  std::vector<double> edges(s.n_mels + 2);
+  for (int i = 0; i < s.n_mels + 2; ++i) edges[i] = mel_point_hz(i, s.n_mels + 2, s.fmin, fmax, s.htk);
+  for (int m = 0; m < s.n_mels; ++m) {
+    const double norm = s.slaney_norm ? mel_slaney_norm(edges[m], edges[m + 2]) : 1.0;
+    for (int k = 0; k < n_bins; ++k) {
+      const float tri =
+          static_cast<float>(mel_triangle(fft_bin_hz(k, s.n_fft, s.sr), edges[m], edges[m + 1], edges[m + 2]));
+      w[static_cast<std::size_t>(m) * n_bins + k] =
+          s.slaney_norm ? static_cast<float>(static_cast<double>(tri) * norm) : tri;
+    }
+  }
+  return w;
+}
+
+MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins) {
+  MelBank b;
+  b.n_mels = n_mels;
+  b.n_bins = n_bins;
+  b.start.assign(n_bins + 1, 0);
+  for (int f = 0; f < n_bins; ++f) {
+    b.start[f] = static_cast<int>(b.band.size());
+    for (int m = 0; m < n_mels; ++m) {
+      const float v = weights[static_cast<std::size_t>(m) * n_bins + f];
+      if (v != 0.0f) {
+        b.band.push_back(m);
+        b.weight.push_back(v);
+      }
+    }
+  }
+  b.start[n_bins] = static_cast<int>(b.band.size());
+  return b;
+}
+
+void mel_accumulate_bin(const MelBank& bank, int f, const float* row, int n, float* out, long ld_out) {
+  for (int j = bank.start[f]; j < bank.start[f + 1]; ++j) {
+    const float wt = bank.weight[j];
+    float* dst = out + static_cast<long>(bank.band[j]) * ld_out;
+    for (int t = 0; t < n; ++t) dst[t] += wt * row[t];
+  }
+}
+
+}  // namespace tf::frontend

@@ -1,0 +1,37 @@
+// Mel filterbanks (librosa.filters.mel) and their sparse application: each FFT bin
+// feeds only the one or two bands whose triangle covers it, so applying the bank costs
+// (non-zero weights) x frames instead of n_mels x n_bins x frames.
+#pragma once
+
+#include <vector>
+
+namespace tf::frontend {
+
+struct MelSpec {
+  double sr = 22050.0;
+  int n_fft = 2048;
+  int n_mels = 128;
+  double fmin = 0.0;
+  double fmax = -1.0;  // < 0: sr / 2
+  bool htk = false;
+  bool slaney_norm = true;
+};
+
+// Dense weights, n_mels x (1 + n_fft/2), float32 like librosa.filters.mel.
+std::vector<float> mel_filters(const MelSpec& spec);
+
+// The non-zero weights grouped by FFT bin (CSR): bin f feeds bands band[j] with
+// weight[j] for j in [start[f], start[f+1]).
+struct MelBank {
+  int n_mels = 0;
+  int n_bins = 0;
+  std::vector<int> start, band;
+  std::vector<float> weight;
+};
+
+MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins);
+
+// out[band][t] += weight * row[t] for every band fed by bin f (t < n).
+void mel_accumulate_bin(const MelBank& bank, int f, const float* row, int n, float* out, long ld_out);
+
+}  // namespace tf::frontend

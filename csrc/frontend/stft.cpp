@@ -1,0 +1,117 @@
+#include "frontend/stft.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/errors.h"
+
+namespace tf::frontend {
+
+PadMode parse_pad_mode(const std::string& name) {
+  if (name == "constant") return PadMode::Constant;
+  if (name == "edge") return PadMode::Edge;
+  if (name == "reflect") return PadMode::Reflect;
+  if (name == "symmetric") return PadMode::Symmetric;
+  throw tf::ValueError(tf::msg("pad_mode must be 'constant', 'edge', 'reflect' or 'symmetric', got '",
+                               name, "'"));
+}
+
+WindowKind parse_window(const std::string& name) {
+  if (name == "hann" || name == "hanning") return WindowKind::Hann;
+  if (name == "hamming") return WindowKind::Hamming;
+  if (name == "blackman") return WindowKind::Blackman;
+  if (name == "boxcar" || name == "rectangular" || name == "ones" || name == "rect")
+    return WindowKind::Boxcar;
+  throw tf::ValueError(tf::msg("window must be 'hann', 'hamming', 'blackman' or 'boxcar' (or an "
+                               "array of win_length samples), got '", name, "'"));
+}
+
+std::vector<float> make_window(WindowKind kind, int win_length, int n_fft) {
+  TF_CHECK(win_length >= 1 && win_length <= n_fft, "win_length must be in [1, n_fft=", n_fft,
+           "], got ", win_length);
+  std::vector<float> w(n_fft);
+  for (int i = 0; i < n_fft; ++i)
+    w[i] = static_cast<float>(window_padded_value(kind, i, win_length, n_fft));
+  return w;
+}
+
+StftSpec make_stft_spec(int n_fft, int hop, std::vector<float> window, bool center, PadMode pad) {
+  TF_CHECK(is_fft_size(n_fft) && n_fft <= kMaxFft,
+           "n_fft must be a power of two between 2 and ", kMaxFft,
+           " (other sizes are not supported), got ", n_fft);
+  TF_CHECK(hop >= 1, "hop_length must be >= 1, got ", hop);
+  TF_CHECK(static_cast<int>(window.size()) == n_fft, "window must have n_fft=", n_fft,
+           " samples, got ", window.size());
+  StftSpec s;
+  s.n_fft = n_fft;
+  s.hop = hop;
+  s.center = center;
+  s.pad = pad;
+  s.window = std::move(window);
+  int lo = 0, hi = n_fft;
+  while (lo < n_fft && s.window[lo] == 0.0f) ++lo;
+  while (hi > lo && s.window[hi - 1] == 0.0f) --hi;
+  s.win_lo = lo;
+  s.win_hi = hi;
+  return s;
+}
+
+long stft_num_frames(long n, const StftSpec& s) {
+  if (s.center) return 1 + (n + 2L * (s.n_fft / 2) - s.n_fft) / s.hop;
+  TF_CHECK(n >= s.n_fft, "the signal has ", n, " samples, fewer than n_fft=", s.n_fft,
+           " needed by one uncentred frame (use center=True or a smaller n_fft)");
+  return 1 + (n - s.n_fft) / s.hop;
+}
+
+float padded_sample(const float* y, long n, long i, PadMode mode) {
+  if (i >= 0 && i < n) return y[i];
+  switch (mode) {
+    case PadMode::Constant:
+      return 0.0f;
+    case PadMode::Edge:
+      return y[i < 0 ? 0 : n - 1];
+    case PadMode::Reflect: {
+      if (n == 1) return y[0];
+      const long period = 2 * (n - 1);
+      long r = i % period;
+      if (r < 0) r += period;
+      return y[r < n ? r : period - r];
+    }
+    case PadMode::Symmetric:
+      return y[reflect_index(i, n)];
+  }
+  return 0.0f;
+}
+
+long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
+  const long pad = s.center ? s.n_fft / 2 : 0;
+  const long len = n + 2 * pad;
+  float* p = ensure(w.padded, static_cast<std::size_t>(len));
+  for (long i = 0; i < pad; ++i) p[i] = padded_sample(y, n, i - pad, s.pad);
+  std::memcpy(p + pad, y, sizeof(float) * static_cast<std::size_t>(n));
+  for (long i = n + pad; i < len; ++i) p[i] = padded_sample(y, n, i - pad, s.pad);
+  return len;
+}
+
+void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
+  const FftPlan& plan = fft_plan(s.n_fft);
+  const int m = s.n_fft / 2;
+  w.fft.reserve(s.n_fft);
+  float* zr = w.fft.zr.data();
+  float* zi = w.fft.zi.data();
+  std::memset(zr, 0, sizeof(float) * m * kLanes);
+  std::memset(zi, 0, sizeof(float) * m * kLanes);
+  const float* win = s.window.data();
+  for (int l = 0; l < count; ++l) {
+    const float* x = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
+    for (int i = s.win_lo; i < s.win_hi; ++i) {
+      const float v = x[i] * win[i];
+      float* dst = (i & 1) ? zi : zr;
+      dst[(i >> 1) * kLanes + l] = v;
+    }
+  }
+  kernels().rfft(plan.tables(), zr, zi, w.fft.sr.data(), w.fft.si.data(), w.fft.xr.data(),
+                 w.fft.xi.data());
+}
+
+}  // namespace tf::frontend

@@ -1,0 +1,425 @@
+"""Evaluation metrics of the five seed methods, in numpy (scipy for p-values).
+
+* Contrastive / retrieval: :func:`k_way_accuracy` (COCOLA eq. 4),
+  :func:`retrieval_ranks`, :func:`top_k_retrieval_accuracy`, :func:`mean_rank`,
+  :func:`median_rank`, :func:`triplet_accuracy`.
+* Classification: :func:`top_k_accuracy` / :func:`top_k_accuracies` (k = 1..5),
+  :func:`f1_score` (weighted / macro), :func:`roc_auc` and :func:`pr_auc` (macro over
+  one-hot labels against scores), :func:`pearson` (r with its p-value).
+
+Every function takes numpy arrays or torch tensors (converted to numpy on the host)
+and returns Python floats (or numpy arrays where stated). Ties are resolved against
+the model: a correct item tied with a wrong one is ranked below it.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = [
+    "k_way_accuracy",
+    "retrieval_ranks",
+    "top_k_retrieval_accuracy",
+    "mean_rank",
+    "median_rank",
+    "top_k_accuracy",
+    "top_k_accuracies",
+    "f1_score",
+    "roc_auc",
+    "pr_auc",
+    "pearson",
+    "triplet_accuracy",
+]
+
+
+def _array(x: Any, name: str, *, ndim: Optional[int] = None, finite: bool = True) -> np.ndarray:
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"{name} must be numeric, got an object array")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains non-finite value(s) (NaN or Inf)")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr
+
+
+def _labels(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+    arr = _array(x, name, ndim=1)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have {n} entries, got {arr.shape[0]}")
+    return arr.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- contrastive
+
+
+def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
+    """K-way accuracy of COCOLA (eq. 4): how often an anchor's own positive scores highest.
+
+    For a K x K block of similarities ``sim(h1^k, h2^j)`` the accuracy is
+    ``1/K sum_k 1(k == argmax_j sim[k, j])``; the final accuracy averages over blocks.
+
+    Parameters
+    ----------
+    similarity : array-like, shape (K, K), (n_batches, K, K) or (B, B)
+        Similarity of anchor k (row) with positive j (column); larger is better.
+    k : int, optional
+        With a (B, B) matrix of one large batch, evaluate the K x K diagonal blocks
+        (consecutive groups of k items; a last incomplete group is dropped). Default:
+        the whole matrix is one block.
+
+    Returns
+    -------
+    float
+        In [0, 1]. A tie between the positive and a negative counts as a miss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import k_way_accuracy
+    >>> k_way_accuracy(np.array([[0.9, 0.1], [0.8, 0.2]]))
+    0.5
+    """
+    s = _array(similarity, "similarity")
+    if s.ndim == 2:
+        if s.shape[0] != s.shape[1]:
+            raise ValueError(f"similarity must be square (K, K), got {s.shape}")
+        if k is not None:
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise ValueError(f"k must be a positive int, got {k!r}")
+            n_blocks = s.shape[0] // k
+            if n_blocks == 0:
+                raise ValueError(f"k = {k} exceeds the batch of {s.shape[0]}")
+            s = np.stack([s[b * k:(b + 1) * k, b * k:(b + 1) * k] for b in range(n_blocks)])
+        else:
+            s = s[None]
+    elif s.ndim == 3:
+        if s.shape[1] != s.shape[2]:
+            raise ValueError(f"similarity blocks must be square, got {s.shape}")
+        if k is not None and k != s.shape[1]:
+            raise ValueError(f"k = {k} disagrees with blocks of size {s.shape[1]}")
+    else:
+        raise ValueError(f"similarity must have shape (K, K) or (n, K, K), got {s.shape}")
+    kk = s.shape[1]
+    diag = s[:, np.arange(kk), np.arange(kk)]
+    off = s.copy()
+    off[:, np.arange(kk), np.arange(kk)] = -np.inf
+    correct = diag > off.max(axis=2) if kk > 1 else np.ones_like(diag, dtype=bool)
+    return float(correct.mean())
+
+
+def retrieval_ranks(similarity: Any, targets: Any = None, *, largest: bool = True) -> np.ndarray:
+    """1-based rank of each query's correct gallery item.
+
+    Parameters
+    ----------
+    similarity : array-like, shape (n_queries, n_gallery)
+        Scores of each query against each gallery item (distances with ``largest=False``).
+    targets : int array-like, shape (n_queries,), optional
+        Column of each query's correct item (default: the diagonal, i -> i).
+    largest : bool, default True
+        True when a larger score is better (similarity), False for distances.
+
+    Returns
+    -------
+    np.ndarray of int64, shape (n_queries,)
+        1 + the number of gallery items scoring at least as well as the target
+        (other than the target itself): ties count against the target.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import retrieval_ranks
+    >>> retrieval_ranks(np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]]), [0, 1]).tolist()
+    [1, 3]
+    """
+    s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    n, g = s.shape
+    if targets is None:
+        if g < n:
+            raise ValueError(f"targets are required when the gallery ({g}) is smaller than the queries ({n})")
+        t = np.arange(n)
+    else:
+        t = _labels(targets, "targets", n)
+        if t.min() < 0 or t.max() >= g:
+            raise ValueError(f"targets must index the gallery 0..{g - 1}")
+    if not largest:
+        s = -s
+    ts = s[np.arange(n), t]
+    better_or_tied = (s >= ts[:, None]).sum(axis=1) - 1
+    return (better_or_tied + 1).astype(np.int64)
+
+
+def top_k_retrieval_accuracy(similarity: Any, targets: Any = None, *, k: int = 1, largest: bool = True) -> float:
+    """Fraction of queries whose correct item ranks within the top ``k`` (see :func:`retrieval_ranks`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import top_k_retrieval_accuracy
+    >>> s = np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]])
+    >>> top_k_retrieval_accuracy(s, [0, 1], k=1), top_k_retrieval_accuracy(s, [0, 1], k=3)
+    (0.5, 1.0)
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    return float((retrieval_ranks(similarity, targets, largest=largest) <= k).mean())
+
+
+def mean_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
+    """Mean 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    return float(retrieval_ranks(similarity, targets, largest=largest).mean())
+
+
+def median_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
+    """Median 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    return float(np.median(retrieval_ranks(similarity, targets, largest=largest)))
+
+
+def triplet_accuracy(anchor: Any, positive: Any, negative: Any, *, metric: str = "cosine") -> float:
+    """Fraction of triplets where the anchor is strictly closer to the positive.
+
+    Used for the ontology triplets of the two-tower evaluation:
+    ``cos(a, p) > cos(a, n)`` (``metric="cosine"``) or ``||a - p|| < ||a - n||``
+    (``metric="l2"``). Ties count as failures.
+
+    Parameters
+    ----------
+    anchor, positive, negative : array-like, shape (n, d)
+    metric : {"cosine", "l2"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import triplet_accuracy
+    >>> a = np.array([[1.0, 0.0]]); p = np.array([[1.0, 0.1]]); n = np.array([[0.0, 1.0]])
+    >>> triplet_accuracy(a, p, n)
+    1.0
+    """
+    a = _array(anchor, "anchor", ndim=2).astype(np.float64)
+    p = _array(positive, "positive", ndim=2).astype(np.float64)
+    n = _array(negative, "negative", ndim=2).astype(np.float64)
+    if not (a.shape == p.shape == n.shape):
+        raise ValueError(f"anchor {a.shape}, positive {p.shape} and negative {n.shape} must match")
+    if metric == "cosine":
+        def cos(x, y):
+            nx = np.linalg.norm(x, axis=1)
+            ny = np.linalg.norm(y, axis=1)
+            if (nx == 0).any() or (ny == 0).any():
+                raise ValueError("cosine similarity is undefined for an all-zero embedding")
+            return (x * y).sum(1) / (nx * ny)
+
+        ok = cos(a, p) > cos(a, n)
+    elif metric == "l2":
+        ok = np.linalg.norm(a - p, axis=1) < np.linalg.norm(a - n, axis=1)
+    else:
+        raise ValueError(f"metric must be 'cosine' or 'l2', got {metric!r}")
+    return float(ok.mean())
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def top_k_accuracy(scores: Any, labels: Any, *, k: int = 1) -> float:
+    """Fraction of samples whose true class is among the ``k`` highest scores.
+
+    Parameters
+    ----------
+    scores : array-like, shape (n, n_classes)
+        E.g. zero-shot cosine similarities with each class prompt.
+    labels : int array-like, shape (n,)
+    k : int, default 1
+        Ties count against the true class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import top_k_accuracy
+    >>> top_k_accuracy(np.array([[0.1, 0.9, 0.0], [0.5, 0.3, 0.2]]), [1, 1], k=2)
+    1.0
+    """
+    s = _array(scores, "scores", ndim=2)
+    y = _labels(labels, "labels", s.shape[0])
+    if y.min() < 0 or y.max() >= s.shape[1]:
+        raise ValueError(f"labels must lie in 0..{s.shape[1] - 1}")
+    return top_k_retrieval_accuracy(s, y, k=k)
+
+
+def top_k_accuracies(scores: Any, labels: Any, ks: Iterable[int] = (1, 2, 3, 4, 5)) -> Dict[int, float]:
+    """:func:`top_k_accuracy` for each k (default 1..5, as in the two-tower evaluation)."""
+    s = _array(scores, "scores", ndim=2)
+    y = _labels(labels, "labels", s.shape[0])
+    if y.min() < 0 or y.max() >= s.shape[1]:
+        raise ValueError(f"labels must lie in 0..{s.shape[1] - 1}")
+    ranks = retrieval_ranks(s, y)
+    out = {}
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"every k must be a positive int, got {k!r}")
+        out[int(k)] = float((ranks <= k).mean())
+    return out
+
+
+def f1_score(y_true: Any, y_pred: Any, *, average: str = "weighted", labels: Optional[Sequence[int]] = None) -> float:
+    """F1 score over classes, averaged ``"macro"`` (unweighted) or ``"weighted"`` (by support).
+
+    Classes are those in ``labels`` (default: every class in ``y_true`` or
+    ``y_pred``). A class with no prediction and no true sample scores 0; precision or
+    recall with a zero denominator is 0 (sklearn's ``zero_division=0``).
+
+    Examples
+    --------
+    >>> from timbrefast.metrics import f1_score
+    >>> round(f1_score([0, 0, 1, 1], [0, 1, 1, 1], average="macro"), 4)
+    0.7333
+    """
+    t = _labels(y_true, "y_true")
+    p = _labels(y_pred, "y_pred", t.shape[0])
+    if average not in ("weighted", "macro"):
+        raise ValueError(f"average must be 'weighted' or 'macro', got {average!r}")
+    classes = np.unique(np.concatenate([t, p])) if labels is None else np.asarray(list(labels), dtype=np.int64)
+    if classes.size == 0:
+        raise ValueError("no classes to score")
+    tp = np.array([np.sum((t == c) & (p == c)) for c in classes], dtype=np.float64)
+    fp = np.array([np.sum((t != c) & (p == c)) for c in classes], dtype=np.float64)
+    fn = np.array([np.sum((t == c) & (p != c)) for c in classes], dtype=np.float64)
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    if average == "macro":
+        return float(f1.mean())
+    support = tp + fn
+    if support.sum() == 0:
+        return 0.0
+    return float((f1 * support).sum() / support.sum())
+
+
+def _onehot_and_scores(y_true: Any, scores: Any) -> Tuple[np.ndarray, np.ndarray]:
+    s = _array(scores, "scores", ndim=2).astype(np.float64)
+    y = _array(y_true, "y_true", finite=True)
+    if y.ndim == 1:
+        yi = _labels(y, "y_true", s.shape[0])
+        if yi.min() < 0 or yi.max() >= s.shape[1]:
+            raise ValueError(f"class labels must lie in 0..{s.shape[1] - 1}")
+        onehot = np.zeros_like(s, dtype=bool)
+        onehot[np.arange(s.shape[0]), yi] = True
+    elif y.ndim == 2:
+        if y.shape != s.shape:
+            raise ValueError(f"one-hot y_true {y.shape} must match scores {s.shape}")
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("one-hot y_true must hold only 0 and 1")
+        onehot = y.astype(bool)
+    else:
+        raise ValueError(f"y_true must be labels (n,) or one-hot (n, n_classes), got {y.shape}")
+    return onehot, s
+
+
+def _per_class(y_true: Any, scores: Any, fn, what: str) -> float:
+    onehot, s = _onehot_and_scores(y_true, scores)
+    values = []
+    for c in range(s.shape[1]):
+        pos = onehot[:, c]
+        if pos.all() or not pos.any():
+            continue  # undefined for a class without positives or without negatives
+        values.append(fn(pos, s[:, c]))
+    if not values:
+        raise ValueError(f"{what} is undefined: no class has both positive and negative samples")
+    return float(np.mean(values))
+
+
+def _binary_roc_auc(pos: np.ndarray, score: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    ranks = rankdata(score)  # average ranks: ties count one half
+    n_pos = pos.sum()
+    n_neg = pos.size - n_pos
+    return (ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
+def _binary_average_precision(pos: np.ndarray, score: np.ndarray) -> float:
+    order = np.argsort(-score, kind="mergesort")
+    s = score[order]
+    y = pos[order].astype(np.float64)
+    tp = np.cumsum(y)
+    fp = np.cumsum(1.0 - y)
+    # Thresholds at distinct scores: take the last index of each tie group.
+    last = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
+    tp, fp = tp[last], fp[last]
+    precision = tp / (tp + fp)
+    recall = tp / tp[-1]
+    recall_prev = np.r_[0.0, recall[:-1]]
+    return float(np.sum((recall - recall_prev) * precision))
+
+
+def roc_auc(y_true: Any, scores: Any) -> float:
+    """Macro ROC-AUC of one-hot labels against scores (one-vs-rest per class).
+
+    Parameters
+    ----------
+    y_true : int labels, shape (n,), or one-hot / multi-hot, shape (n, n_classes)
+    scores : array-like, shape (n, n_classes)
+
+    Returns
+    -------
+    float
+        Mean over classes that have both positive and negative samples (others are
+        skipped; ValueError if none). Ties between a positive and a negative count 1/2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import roc_auc
+    >>> roc_auc([0, 1, 1, 0], np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]]))
+    0.75
+    """
+    return _per_class(y_true, scores, _binary_roc_auc, "ROC-AUC")
+
+
+def pr_auc(y_true: Any, scores: Any) -> float:
+    """Macro PR-AUC (average precision, step-wise as in sklearn) of one-hot labels vs scores.
+
+    Same conventions as :func:`roc_auc`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import pr_auc
+    >>> round(pr_auc([0, 1, 1, 0], np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])), 4)
+    0.8333
+    """
+    return _per_class(y_true, scores, _binary_average_precision, "PR-AUC")
+
+
+def pearson(x: Any, y: Any) -> Tuple[float, float]:
+    """Pearson correlation r and its two-sided p-value (scipy.stats.pearsonr).
+
+    Used for descriptor-level and instrument-level timbre-semantics correlations and
+    for COCOLA score vs mean opinion score.
+
+    Examples
+    --------
+    >>> from timbrefast.metrics import pearson
+    >>> r, p = pearson([1.0, 2.0, 3.0, 4.0], [2.0, 4.1, 5.9, 8.2])
+    >>> round(r, 3)
+    0.999
+    """
+    from scipy.stats import pearsonr
+
+    a = _array(x, "x", ndim=1).astype(np.float64)
+    b = _array(y, "y", ndim=1).astype(np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"x and y must have the same length, got {a.shape[0]} and {b.shape[0]}")
+    if a.shape[0] < 2:
+        raise ValueError("Pearson r needs at least 2 pairs")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        raise ValueError("Pearson r is undefined when x or y is constant")
+    res = pearsonr(a, b)
+    return float(res[0]), float(res[1])
