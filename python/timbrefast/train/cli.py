@@ -40,6 +40,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-masking", action="store_true", help="disable HPS channel masking")
     p.add_argument("--masking-per", default="batch", choices=["batch", "pair"],
                    help="one channel-masking choice per batch (default) or per pair (as released)")
+    p.add_argument("--head-init-std", type=float, default=0.05,
+                   help="std of the initial bilinear matrix (COCOLA: 0.05; 0.005 avoids collapse of small encoders)")
     p.add_argument("--positive-noise", type=float, default=0.0)
     p.add_argument("--cache-pairs", type=int, default=0,
                    help="precompute features of this many pairs once and train on that pool (0: online)")
@@ -69,6 +71,7 @@ def run_cocola(args: argparse.Namespace) -> int:
         val_pairs=args.val_pairs,
         channel_masking=not args.no_masking,
         masking_per=args.masking_per,
+        head_init_std=args.head_init_std,
         positive_noise=args.positive_noise,
         seed=args.seed,
         cache_pairs=args.cache_pairs,

@@ -65,6 +65,11 @@ class CocolaRecipeConfig:
         Standard deviation of Gaussian noise added to the positive waveform (0: off).
     seed : int
         Seed of the split, the pair sampler and the batch draws.
+    head_init_std : float
+        Standard deviation of the initial bilinear matrix (COCOLA: 0.05). With
+        512-d ``tanh`` embeddings 0.05 gives initial logits of standard deviation
+        ≈ 10; a small encoder answers by collapsing all embeddings onto one
+        point (uniform logits, loss stuck at ln B). 0.005 keeps them near 1.
     cache_pairs : int
         0: draw pairs and compute features online at every step. ``N > 0``: draw
         ``N`` pairs once (pair ``j`` is item ``j % len`` of sampler epoch
@@ -84,6 +89,7 @@ class CocolaRecipeConfig:
     positive_noise: float = 0.0
     seed: int = 0
     cache_pairs: int = 0
+    head_init_std: float = 0.05
 
     def __post_init__(self) -> None:
         if self.masking_per not in ("batch", "pair"):
@@ -96,6 +102,8 @@ class CocolaRecipeConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
         if isinstance(self.val_pairs, bool) or not isinstance(self.val_pairs, int) or self.val_pairs < 2:
             raise ValueError(f"val_pairs must be an int >= 2, got {self.val_pairs!r}")
+        if not (np.isfinite(self.head_init_std) and self.head_init_std > 0):
+            raise ValueError(f"head_init_std must be positive, got {self.head_init_std!r}")
         if self.positive_noise < 0:
             raise ValueError(f"positive_noise must be >= 0, got {self.positive_noise!r}")
 
@@ -151,6 +159,8 @@ class CocolaRecipe:
         self.model_config = model_config
         torch.manual_seed(config.seed)
         self.model = CocolaModel(model_config)
+        with torch.no_grad():
+            self.model.head.weight.normal_(0.0, config.head_init_std)
         if frontend is None:
             from .. import Frontend
 
