@@ -146,3 +146,12 @@ def test_released_key_mapping_is_one_to_one():
     assert set(released_to_timbrefast(inverse)) == set(ours)
     with pytest.raises(ValueError, match="unexpected key"):
         released_to_timbrefast({"model.fc.weight": torch.zeros(1)})
+
+
+def test_small_encoder_profile_sizes():
+    enc = SmallEncoder(embedding_dim=8, widths=(4, 8), time_steps=5, freq_bins=2)
+    assert enc.projection.in_features == 8 * (5 + 2)
+    with pytest.raises(ValueError, match="time_steps"):
+        SmallEncoder(time_steps=0)
+    with pytest.raises(ValueError, match="widths"):
+        SmallEncoder(widths=())
