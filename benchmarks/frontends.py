@@ -8,6 +8,8 @@ rendered at 16 kHz with FluidSynth and the TimGM6mb soundfont), 2 threads:
   runs on a few clips only to keep the benchmark short.
 * "cocola_mel" preset and melspectrogram vs torch.stft + mel matmul + log with
   torch.set_num_threads(2).
+* When a CUDA device and the timbrefast CUDA module are present: the presets on the GPU
+  and torch.stft + mel matmul + log on the same GPU.
 
 Prints ms per clip, x realtime, peak memory per clip (growth of the resident-set high-water
 mark of a fresh worker process during one full run, after a short warm-up, divided by the
@@ -85,6 +87,8 @@ def peak_rss_mb() -> float:
 def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
     """Time one pipeline in this (fresh) process; report ms/clip and peak memory/clip."""
     y = np.load(data)
+    if name.startswith("gpu_"):
+        return gpu_worker(name[len("gpu_"):], y)
     if name == "librosa_cocola":
         import librosa
 
@@ -161,6 +165,53 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
             "clips": n}
 
 
+def gpu_worker(name: str, y: np.ndarray) -> dict:
+    """The same pipelines on a CUDA device (timbrefast's kernels vs torch), device time."""
+    import torch
+
+    yt = torch.from_numpy(y).cuda()
+    if name.startswith("torch_"):
+        import librosa
+
+        mel = torch.from_numpy(librosa.filters.mel(sr=SR, n_fft=1024, n_mels=64, fmin=60, fmax=7800, htk=True,
+                                                   norm=None)).cuda()
+        win = torch.hann_window(400, device="cuda")
+
+        def run(x):
+            S = torch.stft(x, n_fft=1024, hop_length=160, win_length=400, window=win, center=True,
+                           pad_mode="constant", return_complex=True)
+            return 10 * torch.log10(torch.clamp(torch.matmul(mel, S.abs() ** 2), min=1e-10))
+    else:
+        import timbrefast
+
+        fe = timbrefast.Frontend(name[len("tf_"):])
+
+        def run(x):
+            return fe(x)
+
+    run(yt[:2])
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        run(yt)
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return {"ms_per_clip": best / len(y) * 1e3, "peak_mb_per_clip": float("nan"), "clips": len(y),
+            "device": torch.cuda.get_device_name()}
+
+
+def gpu_usable() -> bool:
+    try:
+        import torch
+
+        import timbrefast
+
+        return torch.cuda.is_available() and timbrefast._ops.cuda_available()
+    except Exception:
+        return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -182,8 +233,11 @@ def main() -> None:
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS="1",
                    TIMBREFAST_NUM_THREADS=str(args.threads))
         results = {}
-        for name in ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
-                     "torch_melspectrogram"]:
+        names = ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
+                 "torch_melspectrogram"]
+        if gpu_usable():
+            names += ["gpu_tf_cocola", "gpu_tf_cocola_mel", "gpu_torch_cocola_mel"]
+        for name in names:
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", name, "--data", data, "--threads", str(args.threads),
                  "--anchor-clips", str(args.anchor_clips)],
@@ -203,6 +257,11 @@ def main() -> None:
           "  (goal >= 2x)")
     print(f"  melspectrogram     vs torch.stft+matmul (+log)   : "
           f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  (goal >= 2x)")
+    if "gpu_tf_cocola_mel" in results:
+        print(f"  GPU cocola_mel     vs torch.stft+matmul+log (same GPU, {results['gpu_tf_cocola']['device']}): "
+              f"{ratio('gpu_tf_cocola_mel', 'gpu_torch_cocola_mel'):7.2f}x  (goal >= 3x)")
+    else:
+        print("  GPU: no CUDA device (or no timbrefast CUDA module) here; GPU figures not measured")
 
 
 if __name__ == "__main__":

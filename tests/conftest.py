@@ -10,3 +10,18 @@ import pytest
 def rng() -> np.random.Generator:
     """A seeded generator so every test is reproducible."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=["scalar", "avx2", "avx512"])
+def simd(request):
+    """Run a test under each SIMD level of the C++ kernels this CPU supports (skipped for
+    the others); the previous level is restored afterwards."""
+    from timbrefast import _core
+
+    before = _core.simd_level()
+    level = _core.set_simd_cap(request.param)
+    if level != request.param:
+        _core.set_simd_cap(before)
+        pytest.skip(f"this CPU has no {request.param}")
+    yield level
+    _core.set_simd_cap(before)

@@ -10,19 +10,6 @@ from scipy.special import logsumexp
 
 from timbrefast import _core
 
-SIMD_LEVELS = ["scalar", "avx2", "avx512"]
-
-
-@pytest.fixture(params=SIMD_LEVELS)
-def simd(request):
-    level = _core.set_simd_cap(request.param)
-    if level != request.param:
-        _core.set_simd_cap("avx512")
-        pytest.skip(f"this CPU has no {request.param}")
-    yield level
-    _core.set_simd_cap("avx512")
-
-
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 
 

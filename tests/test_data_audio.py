@@ -73,5 +73,81 @@ def test_bad_arrays(tmp_path):
         save_audio(tmp_path / "x.wav", np.array([np.inf], np.float32), sr=8000)
     with pytest.raises(ValueError, match="shape"):
         save_audio(tmp_path / "x.wav", np.zeros((1, 1, 4), np.float32), sr=8000)
-    with pytest.raises(ValueError, match="sample rates"):
+    with pytest.raises(ValueError, match="orig_sr must be a positive whole number"):
         resample(np.zeros(4, np.float32), orig_sr=0, target_sr=16000)
+
+
+def test_rates_and_offsets_are_validated(tmp_path):
+    # These used to be truncated silently (16000.7 -> 16000, start=1.5 -> 1) or to reach
+    # soundfile / scipy as their own exception types.
+    y = np.zeros(1600, np.float32)
+    p = save_audio(tmp_path / "a.wav", y, sr=16000)
+    for bad in (16000.7, float("nan"), 0, -8000):
+        with pytest.raises(ValueError, match="whole number of Hz"):
+            resample(y, orig_sr=bad, target_sr=8000)
+        with pytest.raises(ValueError, match="sr"):
+            save_audio(tmp_path / "b.wav", y, sr=bad)
+    with pytest.raises(TypeError, match="sample rate"):
+        load_audio(p, sr="8000")
+    with pytest.raises(TypeError, match="start must be an int"):
+        load_audio(p, start=1.5)
+    with pytest.raises(ValueError, match="start must be >= 0"):
+        load_audio(p, start=-100)
+    assert resample(y, orig_sr=16000.0, target_sr=8000).shape == (800,)
+
+
+def test_integer_complex_and_scalar_audio_refused(tmp_path):
+    # int16 PCM was written unscaled (clipped to full scale) and resampled unscaled;
+    # complex lost its imaginary part with only a warning; a 0-d array raised IndexError.
+    pcm = (np.arange(1600) % 200).astype(np.int16)
+    with pytest.raises(TypeError, match="integer PCM"):
+        save_audio(tmp_path / "i.wav", pcm, sr=16000)
+    with pytest.raises(TypeError, match="integer PCM"):
+        resample(pcm, orig_sr=16000, target_sr=8000)
+    with pytest.raises(TypeError, match="complex"):
+        resample(np.ones(100, np.complex64), orig_sr=16000, target_sr=8000)
+    with pytest.raises(ValueError, match="time"):
+        resample(np.float32(1.0), orig_sr=16000, target_sr=8000)
+    with pytest.raises(ValueError, match="NaN"):
+        resample(np.full(100, np.nan, np.float32), orig_sr=16000, target_sr=8000)
+    assert resample(np.zeros(0, np.float32), orig_sr=16000, target_sr=8000).shape == (0,)
+
+
+def test_channel_layout_and_directories(tmp_path):
+    # (n, channels) data was handed to libsndfile as 16000 channels ("Format not
+    # recognised"); a directory path read as "not found"; a header-only file read as [].
+    with pytest.raises(ValueError, match=r"pass y\.T"):
+        save_audio(tmp_path / "s.wav", np.zeros((16000, 2), np.float32), sr=16000)
+    d = tmp_path / "dir.wav"
+    d.mkdir()
+    with pytest.raises(IsADirectoryError):
+        load_audio(d)
+    with pytest.raises(IsADirectoryError):
+        audio_info(d)
+    with pytest.raises(IsADirectoryError):
+        save_audio(d, np.zeros(10, np.float32), sr=16000)
+    ok = save_audio(tmp_path / "ok.wav", np.zeros(1000, np.float32), sr=16000)
+    header = tmp_path / "header.wav"
+    header.write_bytes(open(ok, "rb").read()[:44])
+    with pytest.raises(ValueError, match="no samples"):
+        load_audio(header)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+_RATES = st.sampled_from([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 96000])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3000), orig=_RATES, target=_RATES,
+       lead=st.sampled_from([(), (2,)]))
+def test_resample_length_and_batch_property(n, orig, target, lead):
+    """Length is ceil(n * target / orig) as documented, for the common rates; leading axes are
+    resampled independently."""
+    y = np.random.default_rng(n).standard_normal(lead + (n,)).astype(np.float32)
+    out = resample(y, orig_sr=orig, target_sr=target)
+    assert out.dtype == np.float32 and out.shape == lead + (-(-n * target // orig),)
+    assert np.isfinite(out).all()
+    if lead:
+        np.testing.assert_array_equal(out[1], resample(y[1], orig_sr=orig, target_sr=target))

@@ -133,3 +133,37 @@ def test_roll_cells_match_note_lengths(notes, tempo):
         assert np.count_nonzero(row) == d
         assert np.all(row[s:s + d] == np.float32(v / vmax))
     assert len(seg) == -(-max(s + d for _, s, d, _ in notes) // 192)
+
+
+def test_audio_segment_validates_rate_and_length():
+    y = np.zeros(16000, np.float32)
+    with pytest.raises(ValueError, match="sr"):
+        audio_segment(y, sr=0, start=0.0, end=1.0)  # was an empty segment
+    with pytest.raises(ValueError, match="n_samples"):
+        audio_segment(y, sr=16000, start=0.0, end=1.0, n_samples=-5)  # was 15995 samples
+    with pytest.raises(TypeError, match="integer PCM"):
+        audio_segment(y.astype(np.int16), sr=16000, start=0.0, end=0.1)
+
+
+def test_truncated_and_directory_midi(tmp_path):
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(0)
+    inst.notes.append(pretty_midi.Note(velocity=100, pitch=60, start=0.0, end=1.0))
+    pm.instruments.append(inst)
+    whole = tmp_path / "ok.mid"
+    pm.write(str(whole))
+    cut = tmp_path / "cut.mid"
+    cut.write_bytes(whole.read_bytes()[:30])
+    # The message used to end in ": " (mido raises a bare EOFError).
+    with pytest.raises(ValueError, match=r"cut\.mid: EOFError: truncated or corrupt"):
+        piano_roll(cut)
+    d = tmp_path / "d.mid"
+    d.mkdir()
+    with pytest.raises(IsADirectoryError):
+        piano_roll(d)
+
+
+def test_absurd_resolution_is_a_value_error():
+    # steps_per_beat=10**9 used to try to allocate 2.4 TiB (MemoryError).
+    with pytest.raises(ValueError, match="too large"):
+        piano_roll(_pm([(60, 100, 0, 1)]), steps_per_beat=10**9)

@@ -260,3 +260,11 @@ def test_synthesized_notes_same_with_workers(tmp_path):
     for k in ea:
         np.testing.assert_array_equal(sf.read(tmp_path / "a" / "audio" / f"{k}.wav")[0],
                                       sf.read(tmp_path / "b" / "audio" / f"{k}.wav")[0])
+
+
+def test_root_that_is_a_file(tmp_path):
+    # A file given as the root used to be reported as "dataset root not found".
+    f = tmp_path / "mix.flac"
+    f.write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="must be a folder"):
+        read_dataset(f, layout="slakh")

@@ -225,3 +225,26 @@ def test_items_feed_the_cocola_frontend(tmp_path):
     it = CocolaPairs([t], sr=16000, seconds=5.0, seed=0)[0]
     feats = timbrefast.Frontend("cocola")(np.stack([it["anchor"], it["positive"]]))
     assert feats.shape == (2, 2, 64, 501)
+
+
+def test_stem_path_that_is_a_folder_is_skipped(tmp_path):
+    # load_audio/audio_info raise IsADirectoryError (an OSError) for a folder: the sampler
+    # must skip that track like a missing file, not die while indexing.
+    bad = _track(tmp_path, "K", VALUES[:2])
+    os.remove(bad.stems[1].audio_path)
+    os.makedirs(bad.stems[1].audio_path)
+    good = _track(tmp_path, "L", VALUES[:2])
+    with pytest.warns(UserWarning, match="skipped 1 track"):
+        pairs = CocolaPairs([bad, good], seconds=1.0)
+    assert [t.name for t in pairs.tracks] == ["L"] and "directory" in pairs.skipped[0][1]
+
+
+def test_window_starts_types():
+    # A float length or window was used as is (window=10.5 gave a hop of 6).
+    with pytest.raises(TypeError, match="length must be an int"):
+        window_starts(100.5, window=10, max_overlap=0.5)
+    with pytest.raises(TypeError, match="window must be an int"):
+        window_starts(100, window=10.5, max_overlap=0.5)
+    with pytest.raises(TypeError, match="max_overlap must be a number"):
+        window_starts(100, window=10, max_overlap="0.5")
+    assert window_starts(np.int64(100), window=np.int32(10), max_overlap=0.5)[:3].tolist() == [0, 5, 10]

@@ -74,3 +74,9 @@ def test_truncated_soundfont(tmp_path):
 def test_missing_soundfont(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.sf2"):
         list_presets(tmp_path / "nope.sf2")
+
+
+def test_directory_instead_of_soundfont(tmp_path):
+    # A folder used to be reported as "soundfont not found".
+    with pytest.raises(IsADirectoryError, match="directory"):
+        list_presets(tmp_path)

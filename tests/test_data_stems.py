@@ -148,3 +148,22 @@ def test_wav_format(tmp_path):
     assert read_dataset(tmp_path / "w", layout="slakh")[0].mix_path.endswith("mix.wav")
     with pytest.raises(ValueError, match="audio_format"):
         _synth(tmp_path / "x", audio_format="mp3")
+
+
+@pytest.mark.parametrize("mode", ["stems", "notes"])
+def test_cli_file_system_errors_are_one_line(tmp_path, mode):
+    """An output path that is a file and a folder given as soundfont: a ValueError that the
+    ``timbrefast`` entry point prints as one line (it was a FileExistsError traceback)."""
+    import argparse
+
+    from timbrefast.data.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    for out, sf2, match in ((a_file, TIMGM, "is an existing file"), (tmp_path / "o", tmp_path, "got a directory")):
+        extra = ["--tracks", "1"] if mode == "stems" else []
+        args = parser.parse_args(["synth", mode, str(out), "--soundfont", str(sf2), "--quiet"] + extra)
+        with pytest.raises(ValueError, match=match):
+            args.func(args)

@@ -166,3 +166,9 @@ def test_synthesizers_in_threads_render_the_same():
     for i in range(2):
         for a, b in zip(alone[0], threaded[i]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_absurd_duration_is_a_value_error(synth):
+    # duration=1e9 s used to try to allocate 58 TiB (MemoryError).
+    with pytest.raises(ValueError, match="render it in parts"):
+        synth.render_note(60, duration=1e9, program=0)

@@ -62,7 +62,10 @@ def test_softmask_value_matches_librosa():
         for split in (False, True):
             ref = librosa.util.softmask(X, R, power=power, split_zeros=split)
             got = np.array([core._softmask_value(x, r, power, False, split) for x, r in zip(X, R)], np.float32)
-            np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-7)
+            if power in (1.0, 2.0):  # the same float32 operations as librosa: bit-identical
+                np.testing.assert_array_equal(got, ref)
+            else:
+                np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-7)
     ref = librosa.util.softmask(X, R, power=np.inf)
     got = np.array([core._softmask_value(x, r, 1.0, True, False) for x, r in zip(X, R)])
     np.testing.assert_array_equal(got, ref.astype(np.float64))
@@ -88,3 +91,34 @@ def test_db_value_and_log_clipped():
     np.testing.assert_allclose(got, librosa.power_to_db(x, ref=1.0, top_db=None), atol=1e-4)
     got = np.array([core._log_clipped(v, 1e-5, 1e8) for v in x], np.float32)
     np.testing.assert_allclose(got, np.log(np.clip(x, 1e-5, 1e8)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("level", ["scalar", "avx2", "avx512"])
+def test_vector_db_and_log_bit_exact_with_header(level):
+    order = ["scalar", "avx2", "avx512"]
+    if order.index(level) > order.index(core.simd_supported()):
+        pytest.skip(f"this CPU has no {level}")
+    before = core.simd_level()
+    core.set_simd_cap(level)
+    try:
+        rng = np.random.default_rng(2)
+        x = (10.0 ** rng.uniform(-45, 30, 1000)).astype(np.float32)
+        x[:7] = [0.0, 1e-45, 1.0, 2.0, 0.5, 1.41421356, 3e38]
+        got = core.scale(x[None], "db", False, 1.0, 1e-44, None, 1.0, 1.0)[0]
+        ref = np.array([core._db_value(float(v), 1e-44) for v in x], np.float32)
+        np.testing.assert_array_equal(got, ref)
+        got = core.scale(x[None], "log", False, 1.0, 1e-10, None, 1e-5, 1e8)[0]
+        ref = np.array([core._log_clipped(float(v), 1e-5, 1e8) for v in x], np.float32)
+        np.testing.assert_array_equal(got, ref)
+    finally:
+        core.set_simd_cap(before)
+
+
+def test_absurd_dense_mel_bank_is_a_value_error():
+    # n_mels=2**14 with n_fft=2**20 (each within its own bound) used to end in
+    # std::bad_alloc -> MemoryError after trying to allocate 34 GB.
+    import timbrefast
+
+    with pytest.raises(ValueError, match="more than 2\\^30"):
+        timbrefast.mel_filters(sr=16000, n_fft=2**20, n_mels=2**14)
+    assert timbrefast.mel_filters(sr=16000, n_fft=2**16, n_mels=512).shape == (512, 2**15 + 1)

@@ -389,7 +389,7 @@ short_signals = st.integers(min_value=1, max_value=3000).flatmap(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 5000), hop=st.integers(1, 700), log_fft=st.integers(1, 11), center=st.booleans())
 def test_stft_shape_for_every_length(n, hop, log_fft, center):
     n_fft = 2 ** log_fft
@@ -404,7 +404,7 @@ def test_stft_shape_for_every_length(n, hop, log_fft, center):
     assert np.all(np.isfinite(S))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(n=st.integers(1, 4000))
 def test_frontend_shape_for_every_length(n):
     y = np.random.default_rng(n).standard_normal(n).astype(np.float32)
@@ -413,7 +413,7 @@ def test_frontend_shape_for_every_length(n):
     assert np.all(np.isfinite(out)) and out.max() <= 0 and out.min() >= -80
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31), a=st.floats(-3, 3), b=st.floats(-3, 3), n=st.integers(64, 3000))
 def test_stft_is_linear(seed, a, b, n):
     rng = np.random.default_rng(seed)
@@ -425,7 +425,7 @@ def test_stft_is_linear(seed, a, b, n):
     assert np.abs(lhs - rhs).max() <= 1e-5 * scale
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31), batch=st.integers(1, 4), n=st.integers(200, 6000),
        preset=st.sampled_from(["cocola", "cocola_mel", "camil"]), threads=st.integers(1, 3))
 def test_batch_equals_items(seed, batch, n, preset, threads):
@@ -443,7 +443,7 @@ def test_batch_equals_items(seed, batch, n, preset, threads):
         np.testing.assert_array_equal(H[i], timbrefast.hpss(S[i])[0])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31), bins=st.integers(1, 70), frames=st.integers(1, 90),
        zeros=st.floats(0, 1))
 def test_soft_masks_sum_to_one(seed, bins, frames, zeros):
@@ -617,3 +617,16 @@ def test_bad_hpss_and_db_inputs():
         timbrefast.FrontendConfig.from_dict({"n_fft": 512, "bogus": 1})
     with pytest.raises(ValueError, match="num_threads"):
         timbrefast.Frontend("cocola")(noise(1000), num_threads=0)
+
+
+def test_concurrent_callers_get_their_own_results():
+    """The GIL is released: Python threads may call the core at once (each with its own workspace)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fe = timbrefast.Frontend("cocola")
+    ys = [np.random.default_rng(i).standard_normal((2, 6000)).astype(np.float32) for i in range(6)]
+    expected = [fe(y, num_threads=1) for y in ys]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda y: fe(y, num_threads=2), ys))
+    for got, ref in zip(results, expected):
+        np.testing.assert_array_equal(got, ref)

@@ -14,20 +14,6 @@ from hypothesis import strategies as st  # noqa: E402
 
 from timbrefast import _core, losses  # noqa: E402
 
-SIMD_LEVELS = ["scalar", "avx2", "avx512"]
-
-
-@pytest.fixture(params=SIMD_LEVELS)
-def simd(request):
-    """Run under each SIMD level the CPU supports (the cap is restored afterwards)."""
-    level = _core.set_simd_cap(request.param)
-    if level != request.param:
-        _core.set_simd_cap("avx512")
-        pytest.skip(f"this CPU has no {request.param}")
-    yield level
-    _core.set_simd_cap("avx512")
-
-
 # --------------------------------------------------------------------------- references
 
 

@@ -168,3 +168,37 @@ def test_bad_input():
         metrics.f1_score([0], [0], average="micro")
     with pytest.raises(ValueError, match="only 0 and 1"):
         metrics.pr_auc(np.full((2, 2), 0.5), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.int16, bool])
+def test_k_way_accuracy_integer_and_bool_scores(dtype):
+    # Integer scores used to raise OverflowError (a -inf mask in an int array) and
+    # bool scores gave 0.0 for a perfect identity matrix.
+    s = np.array([[3, 1, 0], [0, 2, 1], [1, 0, 5]]).astype(dtype) if dtype is not bool else np.eye(3, dtype=bool)
+    assert metrics.k_way_accuracy(s) == 1.0
+    assert metrics.k_way_accuracy(s) == metrics.k_way_accuracy(s.astype(np.float64))
+
+
+def test_f1_labels_argument_is_validated():
+    # labels=[0.5] was truncated to class 0 and a 2-D list was flattened silently.
+    with pytest.raises(TypeError, match="integer"):
+        metrics.f1_score([0, 1], [0, 1], labels=[0.5])
+    with pytest.raises(ValueError, match="1 dimension"):
+        metrics.f1_score([0, 1], [0, 1], labels=[[0, 1]])
+    with pytest.raises(ValueError, match="labels is empty"):
+        metrics.f1_score([0, 1], [0, 1], labels=[])
+    assert metrics.f1_score([0, 1], [0, 1], labels=[0]) == 1.0
+
+
+def test_retrieval_largest_must_be_bool():
+    with pytest.raises(TypeError, match="largest"):
+        metrics.retrieval_ranks(np.eye(3), largest="no")
+
+
+def test_half_precision_tensors():
+    # bfloat16 scores (mixed-precision training) raised torch's "unsupported ScalarType".
+    torch = pytest.importorskip("torch")
+    s = torch.tensor([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]])
+    for dtype in (torch.bfloat16, torch.float16):
+        assert metrics.top_k_retrieval_accuracy(s.to(dtype), [0, 1], k=1) == 0.5
+        assert metrics.k_way_accuracy(torch.eye(3, dtype=dtype, requires_grad=True)) == 1.0

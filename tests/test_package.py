@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import timbrefast
@@ -144,3 +145,93 @@ def test_cli_help_and_version():
     assert timbrefast.__version__ in out
     res = subprocess.run([sys.executable, "-m", "timbrefast", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "COMMAND" in res.stdout
+
+
+def test_set_num_threads_refuses_absurd_counts():
+    # 10**9 used to be stored as is (the next batched call then tried to start that many
+    # OS threads) and 10**30 gave pybind11's "incompatible function arguments".
+    old = timbrefast.get_num_threads()
+    try:
+        for absurd in (10**9, 10**30, 4097):
+            with pytest.raises(ValueError, match="<= 4096"):
+                timbrefast.set_num_threads(absurd)
+            assert timbrefast.get_num_threads() == old
+        timbrefast.set_num_threads(np.int64(2))
+        assert timbrefast.get_num_threads() == 2
+    finally:
+        timbrefast.set_num_threads(old)
+
+
+def test_pool_starts_no_more_threads_than_the_work_has_chunks():
+    """A 4-row batch under num_threads=512 used to start 511 pool workers."""
+    code = (
+        "import os, numpy as np, timbrefast\n"
+        "base = len(os.listdir('/proc/self/task'))\n"
+        "timbrefast.power_to_db(np.ones((4, 8, 8), np.float32), num_threads=512)\n"
+        "print(len(os.listdir('/proc/self/task')) - base)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip()) <= 4
+
+
+def test_mixed_concurrent_calls_equal_serial_calls():
+    """Python threads calling frontends, HPSS, dB scaling and a loss at once (each with the
+    GIL released, sharing the one thread pool) give bit-identical results to serial calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from timbrefast import losses
+
+    rng = np.random.default_rng(7)
+    y = rng.standard_normal((3, 8000)).astype(np.float32)
+    a = rng.standard_normal((40, 16)).astype(np.float32)
+    p = rng.standard_normal((40, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16)).astype(np.float32)
+    fe = timbrefast.Frontend("cocola")
+    jobs = [
+        lambda: fe(y),
+        lambda: fe(y, num_threads=2),
+        lambda: timbrefast.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=128),
+        lambda: timbrefast.hpss(np.abs(timbrefast.stft(y, n_fft=256))),
+        lambda: timbrefast.power_to_db(np.abs(y) + 1e-3, ref="max", num_threads=3),
+        lambda: losses.bilinear_info_nce(a, p, w, reduction="none"),
+    ]
+    serial = [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(jobs[i % len(jobs)]) for i in range(48)]
+        results = [f.result() for f in futures]
+    for i, got in enumerate(results):
+        want = serial[i % len(jobs)]
+        for g, e in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            np.testing.assert_array_equal(g, e)
+
+
+def test_repeated_calls_do_not_grow_memory():
+    """2,000 frontend calls (and their error path, and a loss) keep the RSS flat."""
+    code = r"""
+import os, numpy as np, timbrefast
+from timbrefast import losses
+def rss_mib():
+    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+y = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+bad = np.full(800, np.nan, np.float32)
+a = np.random.default_rng(1).standard_normal((32, 16)).astype(np.float32)
+w = np.eye(16, dtype=np.float32)
+fe = timbrefast.Frontend('cocola')
+def step(i):
+    fe(y)
+    try:
+        fe(bad)
+    except ValueError:
+        pass
+    if i % 4 == 0:
+        timbrefast.stft(y, n_fft=256)
+        losses.bilinear_info_nce(a, a, w)
+for i in range(200):
+    step(i)
+base = rss_mib()
+for i in range(2000):
+    step(i)
+print(rss_mib() - base)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout.strip()) < 8.0, out.stdout

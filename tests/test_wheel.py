@@ -59,6 +59,29 @@ def test_wheel_installs_into_fresh_venv_and_imports(wheel, tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == __import__("timbrefast").__version__
 
+    # A numpy-only user of the installed package (no torch in this venv): features,
+    # metrics, audio I/O and the extras' install hints.
+    work = (
+        "import importlib.util, numpy as np, timbrefast\n"
+        "from timbrefast import data, metrics\n"
+        "assert importlib.util.find_spec('torch') is None\n"
+        "y = np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32)\n"
+        "assert timbrefast.Frontend('cocola')(y).shape == (2, 2, 64, 101)\n"
+        "assert timbrefast.melspectrogram(y=y, sr=16000, n_fft=512).shape == (2, 128, 32)\n"
+        "assert metrics.k_way_accuracy(np.eye(4)) == 1.0\n"
+        "p = data.save_audio('clip.flac', y[0] * 0.1, sr=16000)\n"
+        "assert data.load_audio(p, sr=8000)[0].shape == (8000,)\n"
+        "try:\n"
+        "    timbrefast.nn\n"
+        "except ImportError as exc:\n"
+        "    assert 'timbrefast[torch]' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('timbrefast.nn imported without torch')\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([str(py), "-c", work], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is needed to build the CUDA add-on")

@@ -159,7 +159,9 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, in
   bool was = t_in_worker;
   t_in_worker = true;  // nested calls from the caller's own chunks run serially
   try {
-    pool.run(chunks, threads - 1, chunk_fn);
+    // Never more workers than chunks: a small batch under a large thread count must
+    // not start threads that would find nothing to do.
+    pool.run(chunks, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1, chunk_fn);
   } catch (...) {
     t_in_worker = was;
     throw;

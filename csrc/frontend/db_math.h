@@ -33,13 +33,16 @@ static TF_HD float bits_to_float(int i) {
 // x = 2^e m with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m - 1) / (m + 1),
 // |s| <= 0.1716, summed to s^11 (next term < 1e-11). Accurate to a few float ulps.
 static TF_HD float ln_positive(float x) {
+  // Both sides of every select are computed unconditionally (no branch, so loops vectorise).
   const bool sub = x < 1.17549435e-38f;  // subnormal: scale into the normal range
-  x = sub ? x * 8388608.0f : x;
+  const float scaled = x * 8388608.0f;
+  x = sub ? scaled : x;
   const int bits = float_to_bits(x);
   int e = ((bits >> 23) & 0xff) - 127;
   float m = bits_to_float((bits & 0x007fffff) | 0x3f800000);
   const bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
+  const float half = m * 0.5f;
+  m = big ? half : m;
   e = e + (big ? 1 : 0) - (sub ? 23 : 0);
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;

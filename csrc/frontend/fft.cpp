@@ -14,7 +14,7 @@ FftPlan::FftPlan(int n_fft) {
            kMaxFft, ", got ", n_fft);
   const int m = n_fft / 2;
   const double two_pi = 6.283185307179586476925286766559;
-  const int nc = m / 2 > 0 ? m / 2 : 1;
+  const int nc = m;  // radix-4 passes use W^p, W^2p and W^3p: indices below 3m/4
   cw_re_.resize(nc);
   cw_im_.resize(nc);
   for (int j = 0; j < nc; ++j) {

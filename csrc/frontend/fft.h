@@ -1,4 +1,5 @@
-// The project's own real FFT: power-of-two sizes, radix-2 Stockham on 16 frames at once
+// The project's own real FFT: power-of-two sizes, radix-4 Stockham (plus one radix-2 pass
+// when needed) on 16 frames at once
 // (kernels.h), twiddles precomputed in double precision and cached per size.
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "frontend/frontend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -14,7 +15,7 @@ namespace {
 struct ClipWork {
   StftWork stft;
   MedianWork median;
-  FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p;
+  FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p, lanes;
 };
 
 ClipWork& thread_work() {
@@ -30,6 +31,24 @@ inline float spectrum_value(float v, float power) {
 }
 
 void zero(float* p, std::size_t n) { std::memset(p, 0, sizeof(float) * n); }
+
+// fn(item, workspace) for every item of the batch. Each thread pulls one item at a time
+// from a shared counter, so a thread that the OS sets aside (a busy machine) delays at
+// most one item instead of a whole chunk of the batch.
+template <class Fn>
+void for_each_item(long batch, int num_threads, Fn&& fn) {
+  if (batch <= 0) return;
+  const long wanted = num_threads > 0 ? num_threads : tf::get_num_threads();
+  const long threads = std::max<long>(1, std::min<long>(batch, wanted));
+  std::atomic<long> next{0};
+  tf::parallel_for(
+      threads,
+      [&](int64_t, int64_t) {
+        ClipWork& w = thread_work();
+        for (long b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) fn(b, w);
+      },
+      static_cast<int>(threads), 1);
+}
 
 void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, float* out,
                    ClipWork& w) {
@@ -63,8 +82,10 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
     }
   } else {
     float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
-    float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
     float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    float* lanes = ensure(w.lanes, static_cast<std::size_t>(bins) * kLanes);
+    float* win = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_perc + 1) * kLanes);
+    const Kernels& kern = kernels();
     for (int t0 = 0; t0 < T; t0 += kLanes) {
       stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
       const float* xr = w.stft.fft.xr.data();
@@ -72,36 +93,62 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
       for (int f = 0; f < bins; ++f) {
         const float* a = xr + static_cast<long>(f) * kLanes;
         const float* b = xi + static_cast<long>(f) * kLanes;
+        float* l = lanes + static_cast<long>(f) * kLanes;
         float* dst = mag + static_cast<long>(f) * Tp + t0;
-        for (int l = 0; l < kLanes; ++l) dst[l] = std::sqrt(a[l] * a[l] + b[l] * b[l]);
+        for (int i = 0; i < kLanes; ++i) {
+          l[i] = std::sqrt(a[i] * a[i] + b[i] * b[i]);
+          dst[i] = l[i];
+        }
       }
+      // The percussive median (along frequency) of these 16 frames while they are in cache:
+      // the FFT's lanes are frames and its positions are bins, the layout the kernel wants.
+      kern.median(lanes, kLanes, bins, s.hpss_spec.win_perc, perc + t0, Tp, win);
     }
-    hpss_medians(mag, bins, T, Tp, s.hpss_spec, harm, perc, w.median);
+    // Harmonic median (along time) 16 bins at a time, and straight away the masks and the
+    // mel of those bins, so the harmonic spectrogram never exists in full (the working set
+    // stays mag + perc).
+    float* lin = ensure(w.median.lanes_in, static_cast<std::size_t>(T) * kLanes);
+    float* lout = ensure(w.median.lanes_out, static_cast<std::size_t>(T) * kLanes);
+    float* hwin = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_harm + 1) * kLanes);
+    float* hrow = ensure(w.harm, Tp);
+    std::fill(hrow + T, hrow + Tp, 0.0f);
     float* mh = ensure(w.mask_h, Tp);
     float* mp = ensure(w.mask_p, Tp);
     float* rh = ensure(w.row_h, Tp);
     float* rp = ensure(w.row_p, Tp);
     float* mel_h = mel;
     float* mel_p = mel + static_cast<std::size_t>(M) * Tp;
-    for (int f = 0; f < bins; ++f) {
-      const long off = static_cast<long>(f) * Tp;
-      if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
-      hpss_mask_row(harm + off, perc + off, Tp, s.hpss_spec, mh, mp);
-      const float* m = mag + off;
-      if (s.power == 2.0f) {
-        for (int t = 0; t < T; ++t) {
-          const float a = m[t] * mh[t], b = m[t] * mp[t];
-          rh[t] = a * a;
-          rp[t] = b * b;
-        }
-      } else {
-        for (int t = 0; t < T; ++t) {
-          rh[t] = spectrum_value(m[t] * mh[t], s.power);
-          rp[t] = spectrum_value(m[t] * mp[t], s.power);
-        }
+    for (int f0 = 0; f0 < bins; f0 += kLanes) {
+      const int nr = std::min(kLanes, bins - f0);
+      if (s.bank.start[f0] == s.bank.start[f0 + nr]) continue;  // these bins feed no band
+      if (nr < kLanes) zero(lin, static_cast<std::size_t>(T) * kLanes);
+      for (int l = 0; l < nr; ++l) {
+        const float* src = mag + static_cast<long>(f0 + l) * Tp;
+        for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = src[t];
       }
-      mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
-      mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+      kern.median(lin, kLanes, T, s.hpss_spec.win_harm, lout, kLanes, hwin);
+      for (int l = 0; l < nr; ++l) {
+        const int f = f0 + l;
+        if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
+        for (int t = 0; t < T; ++t) hrow[t] = lout[static_cast<long>(t) * kLanes + l];
+        const long off = static_cast<long>(f) * Tp;
+        hpss_mask_row(hrow, perc + off, Tp, s.hpss_spec, mh, mp);
+        const float* m = mag + off;
+        if (s.power == 2.0f) {
+          for (int t = 0; t < T; ++t) {
+            const float a = m[t] * mh[t], b = m[t] * mp[t];
+            rh[t] = a * a;
+            rp[t] = b * b;
+          }
+        } else {
+          for (int t = 0; t < T; ++t) {
+            rh[t] = spectrum_value(m[t] * mh[t], s.power);
+            rp[t] = spectrum_value(m[t] * mp[t], s.power);
+          }
+        }
+        mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
+        mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+      }
     }
   }
   for (int c = 0; c < C; ++c) {
@@ -119,25 +166,18 @@ void stft_run(const StftSpec& s, const float* y, long batch, long n, std::comple
               int num_threads) {
   const long frames = stft_num_frames(n, s);
   const int bins = s.n_bins();
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        for (int64_t b = b0; b < b1; ++b) {
-          pad_signal(y + b * n, n, s, w.stft);
-          std::complex<float>* o = out + b * bins * frames;
-          for (long t0 = 0; t0 < frames; t0 += kLanes) {
-            const int cnt = static_cast<int>(std::min<long>(kLanes, frames - t0));
-            stft_group(s, w.stft, t0, cnt);
-            const float* xr = w.stft.fft.xr.data();
-            const float* xi = w.stft.fft.xi.data();
-            for (int f = 0; f < bins; ++f)
-              for (int l = 0; l < cnt; ++l)
-                o[f * frames + t0 + l] = {xr[f * kLanes + l], xi[f * kLanes + l]};
-          }
-        }
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads, [&](long b, ClipWork& w) {
+    pad_signal(y + b * n, n, s, w.stft);
+    std::complex<float>* o = out + b * bins * frames;
+    for (long t0 = 0; t0 < frames; t0 += kLanes) {
+      const int cnt = static_cast<int>(std::min<long>(kLanes, frames - t0));
+      stft_group(s, w.stft, t0, cnt);
+      const float* xr = w.stft.fft.xr.data();
+      const float* xi = w.stft.fft.xi.data();
+      for (int f = 0; f < bins; ++f)
+        for (int l = 0; l < cnt; ++l) o[f * frames + t0 + l] = {xr[f * kLanes + l], xi[f * kLanes + l]};
+    }
+  });
 }
 
 void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, float* out,
@@ -146,42 +186,31 @@ void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, flo
            s.stft.n_bins());
   const long frames = stft_num_frames(n, s.stft);
   const long per = static_cast<long>(s.channels()) * s.bank.n_mels * frames;
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        for (int64_t b = b0; b < b1; ++b) frontend_clip(s, y + b * n, n, frames, out + b * per, w);
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads,
+                [&](long b, ClipWork& w) { frontend_clip(s, y + b * n, n, frames, out + b * per, w); });
 }
 
 void hpss_masks_run(const HpssSpec& s, const float* mag, long batch, int bins, int frames,
                     float* mask_harm, float* mask_perc, int num_threads) {
   const int Tp = round_up(frames, kLanes);
   const long per = static_cast<long>(bins) * frames;
-  tf::parallel_for(
-      batch,
-      [&](int64_t b0, int64_t b1) {
-        ClipWork& w = thread_work();
-        float* m = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
-        float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
-        float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
-        for (int64_t b = b0; b < b1; ++b) {
-          const float* src = mag + b * per;
-          for (int f = 0; f < bins; ++f) {
-            float* dst = m + static_cast<long>(f) * Tp;
-            std::memcpy(dst, src + static_cast<long>(f) * frames, sizeof(float) * frames);
-            std::fill(dst + frames, dst + Tp, 0.0f);
-          }
-          hpss_medians(m, bins, frames, Tp, s, harm, perc, w.median);
-          for (int f = 0; f < bins; ++f) {
-            const long off = static_cast<long>(f) * Tp;
-            const long o = b * per + static_cast<long>(f) * frames;
-            hpss_mask_row(harm + off, perc + off, frames, s, mask_harm + o, mask_perc + o);
-          }
-        }
-      },
-      num_threads, 1);
+  for_each_item(batch, num_threads, [&](long b, ClipWork& w) {
+    float* m = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
+    float* harm = ensure(w.harm, static_cast<std::size_t>(bins) * Tp);
+    float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    const float* src = mag + b * per;
+    for (int f = 0; f < bins; ++f) {
+      float* dst = m + static_cast<long>(f) * Tp;
+      std::memcpy(dst, src + static_cast<long>(f) * frames, sizeof(float) * frames);
+      std::fill(dst + frames, dst + Tp, 0.0f);
+    }
+    hpss_medians(m, bins, frames, Tp, s, harm, perc, w.median);
+    for (int f = 0; f < bins; ++f) {
+      const long off = static_cast<long>(f) * Tp;
+      const long o = b * per + static_cast<long>(f) * frames;
+      hpss_mask_row(harm + off, perc + off, frames, s, mask_harm + o, mask_perc + o);
+    }
+  });
 }
 
 void mel_project_run(const MelBank& bank, const float* S, long batch, int frames, float* out,

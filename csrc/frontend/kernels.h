@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "frontend/pad_math.h"
+
 namespace tf::frontend {
 
 constexpr int kLanes = 16;
@@ -17,7 +19,7 @@ constexpr int kLanes = 16;
 struct FftTables {
   int n_fft = 0;
   int m = 0;                     // complex FFT size n_fft / 2
-  const float* cw_re = nullptr;  // exp(-2 pi i j / m), j < m / 2
+  const float* cw_re = nullptr;  // exp(-2 pi i j / m), j < m
   const float* cw_im = nullptr;
   const float* rw_re = nullptr;  // exp(-2 pi i k / n_fft), k <= m
   const float* rw_im = nullptr;
@@ -37,6 +39,12 @@ struct Kernels {
   // Soft masks with power 2 (mask_math.h) of the first n - n % kLanes cells of a row.
   void (*softmask2)(const float* harm, const float* perc, int n, float margin_harm, float margin_perc,
                     bool split_zeros, float* mask_harm, float* mask_perc);
+  // Largest of x[0..n).
+  float (*max)(const float* x, long n);
+  // x = max(db_value(x, amin) - offset, floor_db) (db_math.h), in place.
+  void (*db)(float* x, long n, float amin, float offset, float floor_db);
+  // x = log_clipped(x, lo, hi) (db_math.h), in place.
+  void (*log)(float* x, long n, float lo, float hi);
 };
 
 const Kernels& kernels_scalar();
@@ -49,12 +57,6 @@ const Kernels& kernels_avx512();
 const Kernels& kernels();
 
 // scipy.ndimage "reflect" extension: index i (any integer) of a line of n samples.
-static inline long reflect_index(long i, long n) {
-  if (i >= 0 && i < n) return i;
-  const long period = 2 * n;
-  long r = i % period;
-  if (r < 0) r += period;
-  return r < n ? r : period - 1 - r;
-}
+static inline long median_line_index(long i, long n) { return symmetric_index(i, n); }
 
 }  // namespace tf::frontend

@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include "frontend/kernels.h"
+#include "frontend/db_math.h"
 #include "frontend/mask_math.h"
 
 #if defined(TF_X86)
@@ -12,7 +13,8 @@ namespace isa_avx2 {
 
 const Kernels& kernels_avx2() {
   static const Kernels k{"avx2", &isa_avx2::rfft_impl, &isa_avx2::median_impl,
-                         &isa_avx2::softmask2_impl};
+                         &isa_avx2::softmask2_impl, &isa_avx2::max_impl,
+                         &isa_avx2::db_impl, &isa_avx2::log_impl};
   return k;
 }
 

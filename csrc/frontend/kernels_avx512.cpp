@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include "frontend/kernels.h"
+#include "frontend/db_math.h"
 #include "frontend/mask_math.h"
 
 #if defined(TF_X86)
@@ -12,7 +13,8 @@ namespace isa_avx512 {
 
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512", &isa_avx512::rfft_impl, &isa_avx512::median_impl,
-                         &isa_avx512::softmask2_impl};
+                         &isa_avx512::softmask2_impl, &isa_avx512::max_impl,
+                         &isa_avx512::db_impl, &isa_avx512::log_impl};
   return k;
 }
 

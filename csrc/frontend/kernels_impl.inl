@@ -67,31 +67,64 @@ static inline vf select(const vm& m, const vf& a, const vf& b) {
 static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr,
                       float* xi) {
   const int m = t.m;
-  // Complex FFT of size m, radix-2 Stockham (decimation in frequency, self-sorting):
-  // each pass reads x and writes y, so the result comes out in natural order.
+  // Complex FFT of size m, Stockham (decimation in frequency, self-sorting): radix-4
+  // passes, then one radix-2 pass when log2(m) is odd. Each pass reads x and writes y, so
+  // the result comes out in natural order. Element (q, p) of a pass with stride s and
+  // length n sits at q + s * p; the twiddle W_n^j is cw[j * (m / n)].
   float* ar = zr;
   float* ai = zi;
   float* br = sr;
   float* bi = si;
-  for (int n = m, s = 1; n > 1; n >>= 1, s <<= 1) {
-    const int h = n >> 1;
-    const int tw_step = m / n;
-    for (int p = 0; p < h; ++p) {
-      const vf wr = splat(t.cw_re[p * tw_step]);
-      const vf wi = splat(t.cw_im[p * tw_step]);
-      for (int q = 0; q < s; ++q) {
-        const long ia = static_cast<long>(q + s * p) * kLanes;
-        const long ib = static_cast<long>(q + s * (p + h)) * kLanes;
-        const vf a_r = load(ar + ia), a_i = load(ai + ia);
-        const vf b_r = load(ar + ib), b_i = load(ai + ib);
-        const long o0 = static_cast<long>(q + s * 2 * p) * kLanes;
-        const long o1 = o0 + static_cast<long>(s) * kLanes;
-        store(br + o0, a_r + b_r);
-        store(bi + o0, a_i + b_i);
-        const vf d_r = a_r - b_r, d_i = a_i - b_i;
-        store(br + o1, d_r * wr - d_i * wi);
-        store(bi + o1, d_r * wi + d_i * wr);
+  int n = m, s = 1;
+  while (n > 1) {
+    if (n >= 4) {
+      const int n4 = n >> 2;
+      const int tw_step = m / n;
+      for (int p = 0; p < n4; ++p) {
+        const vf w1r = splat(t.cw_re[p * tw_step]), w1i = splat(t.cw_im[p * tw_step]);
+        const vf w2r = splat(t.cw_re[2 * p * tw_step]), w2i = splat(t.cw_im[2 * p * tw_step]);
+        const vf w3r = splat(t.cw_re[3 * p * tw_step]), w3i = splat(t.cw_im[3 * p * tw_step]);
+        for (int q = 0; q < s; ++q) {
+          const long i0 = static_cast<long>(q + s * p) * kLanes;
+          const long step = static_cast<long>(s) * n4 * kLanes;
+          const vf a_r = load(ar + i0), a_i = load(ai + i0);
+          const vf b_r = load(ar + i0 + step), b_i = load(ai + i0 + step);
+          const vf c_r = load(ar + i0 + 2 * step), c_i = load(ai + i0 + 2 * step);
+          const vf d_r = load(ar + i0 + 3 * step), d_i = load(ai + i0 + 3 * step);
+          const vf apc_r = a_r + c_r, apc_i = a_i + c_i;
+          const vf amc_r = a_r - c_r, amc_i = a_i - c_i;
+          const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
+          // j (b - d), with j the imaginary unit
+          const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;
+          const long o = static_cast<long>(q + s * 4 * p) * kLanes;
+          const long os = static_cast<long>(s) * kLanes;
+          store(br + o, apc_r + bpd_r);
+          store(bi + o, apc_i + bpd_i);
+          const vf x1r = amc_r - jbmd_r, x1i = amc_i - jbmd_i;
+          store(br + o + os, x1r * w1r - x1i * w1i);
+          store(bi + o + os, x1r * w1i + x1i * w1r);
+          const vf x2r = apc_r - bpd_r, x2i = apc_i - bpd_i;
+          store(br + o + 2 * os, x2r * w2r - x2i * w2i);
+          store(bi + o + 2 * os, x2r * w2i + x2i * w2r);
+          const vf x3r = amc_r + jbmd_r, x3i = amc_i + jbmd_i;
+          store(br + o + 3 * os, x3r * w3r - x3i * w3i);
+          store(bi + o + 3 * os, x3r * w3i + x3i * w3r);
+        }
       }
+      n >>= 2;
+      s <<= 2;
+    } else {  // n == 2: the last radix-2 pass, twiddle 1
+      for (int q = 0; q < s; ++q) {
+        const long i0 = static_cast<long>(q) * kLanes, i1 = static_cast<long>(q + s) * kLanes;
+        const vf a_r = load(ar + i0), a_i = load(ai + i0);
+        const vf b_r = load(ar + i1), b_i = load(ai + i1);
+        store(br + i0, a_r + b_r);
+        store(bi + i0, a_i + b_i);
+        store(br + i1, a_r - b_r);
+        store(bi + i1, a_i - b_i);
+      }
+      n = 1;
+      s <<= 1;
     }
     float* tr = ar; ar = br; br = tr;
     float* ti = ai; ai = bi; bi = ti;
@@ -128,7 +161,7 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
   const vf ninf = -inf;
   for (int j = 0; j <= k; ++j) w[j] = inf;
   const int h = k / 2;
-  auto at = [&](long i) { return load(in + reflect_index(i, n) * in_stride); };
+  auto at = [&](long i) { return load(in + median_line_index(i, n) * in_stride); };
   auto slide = [&](vf a, vf b) {
     vf u_prev = ninf;
     vf wj = w[0];
@@ -157,25 +190,107 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
 // fp-contract=off: no fused multiply-adds, so the rounding is the scalar formula's.
 #define TF_NO_FMA __attribute__((optimize("fp-contract=off")))
 
-static inline TF_NO_FMA vf softmask2(const vf& x, const vf& x_ref, const vf& fill) {
+// (1 or q^2) / (1 + q^2) for the cell's side, q^2 the squared min/max ratio.
+static inline TF_NO_FMA vf softmask2_from(const vm& larger, const vm& bad, const vf& q2, const vf& fill) {
   const vf one = splat(1.0f);
-  const vf z = vmax(x, x_ref);
-  const vm bad = z < splat(kFloatTiny);
-  const vf zz = select(bad, one, z);
-  vf a = x / zz;
-  vf b = x_ref / zz;
-  a = a * a;
-  b = b * b;
-  return select(bad, fill, a / (a + b));
+  return select(bad, fill, select(larger, one, q2) / (one + q2));
+}
+
+static inline TF_NO_FMA vf ratio2(const vf& x, const vf& x_ref, vm& x_larger, vm& bad) {
+  x_larger = x_ref <= x;
+  const vf z = select(x_larger, x, x_ref);
+  bad = z < splat(kFloatTiny);
+  const vf q = select(x_larger, x_ref, x) / select(bad, splat(1.0f), z);
+  return q * q;
 }
 
 static TF_NO_FMA void softmask2_impl(const float* harm, const float* perc, int n, float margin_harm,
-                           float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
+                                     float margin_perc, bool split_zeros, float* mask_harm, float* mask_perc) {
   const vf fill = splat(split_zeros ? 0.5f : 0.0f);
   const vf mh = splat(margin_harm), mp = splat(margin_perc);
+  const bool shared = margin_harm == 1.0f && margin_perc == 1.0f;
   for (int i = 0; i + kLanes <= n; i += kLanes) {
     const vf h = load(harm + i), p = load(perc + i);
-    store(mask_harm + i, softmask2(h, p * mh, fill));
-    store(mask_perc + i, softmask2(p, h * mp, fill));
+    vm h_larger, bad;
+    const vf q2 = ratio2(h, p * mh, h_larger, bad);
+    store(mask_harm + i, softmask2_from(h_larger, bad, q2, fill));
+    if (shared) {
+      // Same pair, roles swapped: the percussive side is the larger one where p >= h.
+      const vm p_larger = h <= p;
+      store(mask_perc + i, softmask2_from(p_larger, bad, q2, fill));
+    } else {
+      vm p_larger, bad_p;
+      const vf q2p = ratio2(p, h * mp, p_larger, bad_p);
+      store(mask_perc + i, softmask2_from(p_larger, bad_p, q2p, fill));
+    }
   }
+}
+
+// ---------------------------------------------------------------- scaling
+//
+// Element-wise dB / log of db_math.h; the loops are plain so that the compiler vectorises
+// the branch-free formulas for this instruction set.
+
+static float max_impl(const float* x, long n) {
+  long i = 0;
+  vf m = splat(-__builtin_inff());
+  for (; i + kLanes <= n; i += kLanes) m = vmax(m, load(x + i));
+  float r = -__builtin_inff();
+  for (int p = 0; p < kParts; ++p)
+    for (int l = 0; l < kPartLanes; ++l) r = m.p[p][l] > r ? m.p[p][l] : r;
+  for (; i < n; ++i) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
+// db_math.h's ln_positive, 16 lanes at a time with the same operations in the same order
+// (and no fused multiply-adds), so the results are bit-identical to the scalar formula.
+static inline TF_NO_FMA vf ln_positive_v(const vf& x) {
+  vf r;
+  for (int i = 0; i < kParts; ++i) {
+    nf v = x.p[i];
+    const ni sub = v < (nf{} + 1.17549435e-38f);
+    const nf scaled = v * 8388608.0f;
+    v = sub ? scaled : v;
+    const ni bits = reinterpret_cast<ni>(v);
+    ni e = ((bits >> 23) & 0xff) - 127;
+    nf m = reinterpret_cast<nf>((bits & 0x007fffff) | 0x3f800000);
+    const ni big = m > (nf{} + 1.41421356f);
+    const nf half = m * 0.5f;
+    m = big ? half : m;
+    e = e + (big & 1) - (sub & 23);
+    const nf s = (m - 1.0f) / (m + 1.0f);
+    const nf s2 = s * s;
+    const nf p =
+        s2 * (0.333333333f + s2 * (0.2f + s2 * (0.142857143f + s2 * (0.111111111f + s2 * 0.0909090909f))));
+    const nf ln_m = 2.0f * s + 2.0f * s * p;
+    const nf fe = __builtin_convertvector(e, nf);
+    r.p[i] = fe * 0.693145752f + (fe * 1.42860677e-06f + ln_m);
+  }
+  return r;
+}
+
+static TF_NO_FMA void db_impl(float* x, long n, float amin, float offset, float floor_db) {
+  const vf va = splat(amin), vo = splat(offset), vfl = splat(floor_db), k10 = splat(4.34294481903f);
+  long i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const vf v = load(x + i);
+    const vf d = k10 * ln_positive_v(select(v > va, v, va)) - vo;
+    store(x + i, select(d > vfl, d, vfl));
+  }
+  for (; i < n; ++i) {
+    const float v = db_value(x[i], amin) - offset;
+    x[i] = v > floor_db ? v : floor_db;
+  }
+}
+
+static TF_NO_FMA void log_impl(float* x, long n, float lo, float hi) {
+  const vf vlo = splat(lo), vhi = splat(hi);
+  long i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    vf v = load(x + i);
+    v = select(v < vlo, vlo, v);
+    v = select(v > vhi, vhi, v);
+    store(x + i, ln_positive_v(v));
+  }
+  for (; i < n; ++i) x[i] = log_clipped(x[i], lo, hi);
 }

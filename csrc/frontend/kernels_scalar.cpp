@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include "frontend/kernels.h"
+#include "frontend/db_math.h"
 #include "frontend/mask_math.h"
 
 
@@ -12,7 +13,8 @@ namespace isa_scalar {
 
 const Kernels& kernels_scalar() {
   static const Kernels k{"scalar", &isa_scalar::rfft_impl, &isa_scalar::median_impl,
-                         &isa_scalar::softmask2_impl};
+                         &isa_scalar::softmask2_impl, &isa_scalar::max_impl,
+                         &isa_scalar::db_impl, &isa_scalar::log_impl};
   return k;
 }
 

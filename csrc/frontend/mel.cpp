@@ -12,7 +12,12 @@ std::vector<float> mel_filters(const MelSpec& s) {
   const double fmax = s.fmax < 0 ? s.sr / 2.0 : s.fmax;
   TF_CHECK(s.fmin >= 0 && s.fmin < fmax, "need 0 <= fmin < fmax, got fmin=", s.fmin, ", fmax=", fmax);
   const int n_bins = 1 + s.n_fft / 2;
-  std::vector<float> w(static_cast<std::size_t>(s.n_mels) * n_bins);
+  // A dense bank beyond 2^30 cells (4 GiB) is a mistake in the parameters, not a request
+  // to exhaust memory: refuse it with a ValueError instead of std::bad_alloc.
+  const long long cells = static_cast<long long>(s.n_mels) * n_bins;
+  TF_CHECK(cells <= (1LL << 30), "a dense mel filterbank of n_mels=", s.n_mels, " x ", n_bins,
+           " bins (n_fft=", s.n_fft, ") has ", cells, " cells, more than 2^30 (4 GiB); lower n_mels or n_fft");
+  std::vector<float> w(static_cast<std::size_t>(cells));
   // Band edges once per band (the same values mel_weight() derives per cell).
   std::vector<double> edges(s.n_mels + 2);
   for (int i = 0; i < s.n_mels + 2; ++i) edges[i] = mel_point_hz(i, s.n_mels + 2, s.fmin, fmax, s.htk);

@@ -53,6 +53,7 @@ StftSpec make_stft_spec(int n_fft, int hop, std::vector<float> window, bool cent
   while (hi > lo && s.window[hi - 1] == 0.0f) --hi;
   s.win_lo = lo;
   s.win_hi = hi;
+  s.plan = &fft_plan(n_fft);
   return s;
 }
 
@@ -64,23 +65,8 @@ long stft_num_frames(long n, const StftSpec& s) {
 }
 
 float padded_sample(const float* y, long n, long i, PadMode mode) {
-  if (i >= 0 && i < n) return y[i];
-  switch (mode) {
-    case PadMode::Constant:
-      return 0.0f;
-    case PadMode::Edge:
-      return y[i < 0 ? 0 : n - 1];
-    case PadMode::Reflect: {
-      if (n == 1) return y[0];
-      const long period = 2 * (n - 1);
-      long r = i % period;
-      if (r < 0) r += period;
-      return y[r < n ? r : period - r];
-    }
-    case PadMode::Symmetric:
-      return y[reflect_index(i, n)];
-  }
-  return 0.0f;
+  const long j = pad_index(i, n, mode);
+  return j < 0 ? 0.0f : y[j];
 }
 
 long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
@@ -94,7 +80,7 @@ long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
 }
 
 void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
-  const FftPlan& plan = fft_plan(s.n_fft);
+  const FftPlan& plan = s.plan ? *s.plan : fft_plan(s.n_fft);
   const int m = s.n_fft / 2;
   w.fft.reserve(s.n_fft);
   float* zr = w.fft.zr.data();

@@ -10,11 +10,10 @@
 
 #include "frontend/aligned.h"
 #include "frontend/fft.h"
+#include "frontend/pad_math.h"
 #include "frontend/window_math.h"
 
 namespace tf::frontend {
-
-enum class PadMode : int { Constant = 0, Edge = 1, Reflect = 2, Symmetric = 3 };
 
 // "constant", "edge", "reflect" (numpy: d c b | a b c d -> excludes the edge) or
 // "symmetric" (numpy: c b a | a b c); anything else raises tf::ValueError.
@@ -31,6 +30,7 @@ struct StftSpec {
   PadMode pad = PadMode::Constant;
   std::vector<float> window;  // n_fft samples
   int win_lo = 0, win_hi = 0;  // non-zero part of the window: [win_lo, win_hi)
+  const FftPlan* plan = nullptr;  // the cached plan of n_fft (set by make_stft_spec)
   int n_bins() const { return n_fft / 2 + 1; }
 };
 

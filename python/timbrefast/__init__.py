@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from ._ops import backends, get_num_threads, set_num_threads
 from ._version import __version__
+from . import frontends as _frontends
 from .frontends import Frontend, FrontendConfig, hpss, mel_filters, melspectrogram, power_to_db, stft
 
-__all__ = [
-    "__version__",
-    "backends",
-    "get_num_threads",
-    "set_num_threads",
-    "stft",
-    "mel_filters",
-    "melspectrogram",
-    "hpss",
-    "power_to_db",
-    "Frontend",
-    "FrontendConfig",
-    "nn",
-]
+__all__ = ["__version__", "backends", "get_num_threads", "set_num_threads"]
+__all__ += [name for name in _frontends.__all__ if name != "PRESETS"]  # stft ... FrontendConfig
+__all__ += ["nn"]
 
 # Contrastive losses and evaluation metrics. Neither module imports torch at
 # import time: timbrefast.losses loads it on first use.

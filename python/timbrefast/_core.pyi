@@ -7,14 +7,34 @@ import numpy.typing
 import typing
 def _db_value(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
+def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
+    """
+    (exp(x - c), its sum, max(x)) with the current SIMD level's kernels.
+    """
 def _frontend_kernels() -> str:
     """
     Name of the frontend kernels in use ('scalar', 'avx2' or 'avx512').
     """
+def _gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray:
+    """
+    op(a) @ op(b) with the core's packed GEMM (tests).
+    """
 def _hz_to_mel(hz: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
+    ...
+def _info_nce_logit_grad(s: typing.SupportsFloat | typing.SupportsIndex, lse_row: typing.SupportsFloat | typing.SupportsIndex, g_row: typing.SupportsFloat | typing.SupportsIndex, n_pos_row: typing.SupportsFloat | typing.SupportsIndex, lse_col: typing.SupportsFloat | typing.SupportsIndex, g_col: typing.SupportsFloat | typing.SupportsIndex, n_pos_col: typing.SupportsFloat | typing.SupportsIndex, is_pos: bool) -> float:
     ...
 def _log_clipped(x: typing.SupportsFloat | typing.SupportsIndex, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
+def _lse_blocks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], block: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    log-sum-exp of x by merging the states of blocks (lse_merge).
+    """
+def _lse_merge(max_a: typing.SupportsFloat | typing.SupportsIndex, sum_a: typing.SupportsFloat | typing.SupportsIndex, max_b: typing.SupportsFloat | typing.SupportsIndex, sum_b: typing.SupportsFloat | typing.SupportsIndex) -> tuple[float, float]:
+    ...
+def _lse_stream(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
+    """
+    log-sum-exp of x by pushing one value at a time (lse_push).
+    """
 def _mel_to_hz(mel: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> float:
     ...
 def _mel_weight(m: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, sr: typing.SupportsFloat | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, n_mels: typing.SupportsInt | typing.SupportsIndex, fmin: typing.SupportsFloat | typing.SupportsIndex, fmax: typing.SupportsFloat | typing.SupportsIndex, htk: bool, slaney_norm: bool) -> float:
@@ -40,6 +60,21 @@ def get_num_threads() -> int:
 def hpss_masks(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
     """
     Harmonic and percussive soft masks of (batch, bins, frames) magnitudes.
+    """
+def info_nce_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool, lse_row: numpy.ndarray, lse_col: numpy.ndarray | None, g_row: numpy.ndarray, g_col: numpy.ndarray | None) -> tuple:
+    """
+    Gradients of sum_i g_row[i] loss_row[i] (+ sum_j g_col[j] loss_col[j]) recomputing the logits tile by
+    tile. Returns (dA (n, d), dP (m, d), dW (d, d) or None, d_tau as float).
+    """
+def info_nce_forward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool) -> tuple:
+    """
+    Tiled multi-positive InfoNCE over S = (A W) P^T * inv_tau (W None = identity).
+    Returns (loss_row (n,), lse_row (n,), loss_col (m,) or None, lse_col (m,) or None).
+    """
+def info_nce_forward_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray) -> tuple:
+    """
+    Row-direction InfoNCE and the gradients of sum_i loss_row[i] in one sweep.
+    Returns (loss_row, lse_row, dA, dP, dW or None, d_tau).
     """
 def median_filter(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -84,39 +119,3 @@ def window(name: str, win_length: typing.SupportsInt | typing.SupportsIndex, n_f
     Periodic window of win_length samples centred in n_fft samples (float32).
     """
 __version__: str
-# contrastive losses (csrc/bindings/core_contrastive.cpp)
-def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
-    """
-    (exp(x - c), its sum, max(x)) with the current SIMD level's kernels.
-    """
-def _gemm(a: numpy.ndarray, b: numpy.ndarray, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray:
-    """
-    op(a) @ op(b) with the core's packed GEMM (tests).
-    """
-def _info_nce_logit_grad(s: typing.SupportsFloat | typing.SupportsIndex, lse_row: typing.SupportsFloat | typing.SupportsIndex, g_row: typing.SupportsFloat | typing.SupportsIndex, n_pos_row: typing.SupportsFloat | typing.SupportsIndex, lse_col: typing.SupportsFloat | typing.SupportsIndex, g_col: typing.SupportsFloat | typing.SupportsIndex, n_pos_col: typing.SupportsFloat | typing.SupportsIndex, is_pos: bool) -> float:
-    ...
-def _lse_blocks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], block: typing.SupportsInt | typing.SupportsIndex) -> float:
-    """
-    log-sum-exp of x by merging the states of blocks (lse_merge).
-    """
-def _lse_merge(max_a: typing.SupportsFloat | typing.SupportsIndex, sum_a: typing.SupportsFloat | typing.SupportsIndex, max_b: typing.SupportsFloat | typing.SupportsIndex, sum_b: typing.SupportsFloat | typing.SupportsIndex) -> tuple[float, float]:
-    ...
-def _lse_stream(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
-    """
-    log-sum-exp of x by pushing one value at a time (lse_push).
-    """
-def info_nce_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool, lse_row: numpy.ndarray, lse_col: numpy.ndarray | None, g_row: numpy.ndarray, g_col: numpy.ndarray | None) -> tuple:
-    """
-    Gradients of sum_i g_row[i] loss_row[i] (+ sum_j g_col[j] loss_col[j]) recomputing the logits tile by
-    tile. Returns (dA (n, d), dP (m, d), dW (d, d) or None, d_tau as float).
-    """
-def info_nce_forward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool) -> tuple:
-    """
-    Tiled multi-positive InfoNCE over S = (A W) P^T * inv_tau (W None = identity).
-    Returns (loss_row (n,), lse_row (n,), loss_col (m,) or None, lse_col (m,) or None).
-    """
-def info_nce_forward_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray) -> tuple:
-    """
-    Row-direction InfoNCE and the gradients of sum_i loss_row[i] in one sweep.
-    Returns (loss_row, lse_row, dA, dP, dW or None, d_tau).
-    """

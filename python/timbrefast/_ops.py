@@ -11,6 +11,8 @@ import importlib
 import os
 from typing import Any, Dict, Optional
 
+import numpy as np
+
 from . import _core
 
 __all__ = [
@@ -118,12 +120,17 @@ def get_num_threads() -> int:
     return int(_core.get_num_threads())
 
 
+MAX_THREADS = 4096  # the same bound as every ``num_threads=`` argument
+
+
 def set_num_threads(n: int) -> None:
     """Set the core's global thread count (``n <= 0`` restores the default:
-    ``TIMBREFAST_NUM_THREADS`` or the number of hardware threads)."""
-    if not isinstance(n, int) or isinstance(n, bool):
+    ``TIMBREFAST_NUM_THREADS`` or the number of hardware threads; at most 4096)."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise TypeError(f"num_threads must be an int, got {type(n).__name__}")
-    _core.set_num_threads(n)
+    if n > MAX_THREADS:
+        raise ValueError(f"num_threads must be <= {MAX_THREADS}, got {n}")
+    _core.set_num_threads(max(int(n), 0))
 
 
 def is_tensor(x: Any) -> bool:

@@ -85,13 +85,23 @@ def check_finite(x: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf), first at index {first}")
 
 
+INT32_MAX = 2**31 - 1  # the C++ core takes sizes, hops and counts as 32-bit ints
+
+
 def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
-    """Return ``value`` as an int, refusing bools, floats and out-of-range values."""
+    """Return ``value`` as an int, refusing bools, floats and out-of-range values.
+
+    Without ``maximum`` the bound is :data:`INT32_MAX`, so that no value reaches the C++
+    core that its 32-bit parameters cannot hold (pybind11 would refuse it with an
+    unreadable "incompatible function arguments").
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     v = int(value)
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is None and v > INT32_MAX:
+        raise ValueError(f"{name} must be <= {INT32_MAX} (the C++ core's int range), got {v}")
     if maximum is not None and v > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {v}")
     return v
@@ -101,7 +111,10 @@ def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a finite float > 0 (or >= 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range (e.g. 10**400)
+        raise ValueError(f"{name} must be finite, got an int of {int(value).bit_length()} bits") from None
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value}")
     return v
@@ -116,6 +129,12 @@ def to_numpy_float32(x: Any, name: str, **kwargs: Any) -> Tuple[np.ndarray, Any]
     if is_tensor(x):
         if x.is_cuda:
             raise TypeError(f"{name} is a CUDA tensor; this path runs on the CPU")
+        if x.device.type != "cpu":
+            raise TypeError(f"{name} is on device {x.device}; this path runs on CPU tensors (use .cpu())")
+        import torch  # already loaded: x is a tensor
+
+        if x.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name}: {x.dtype} is not supported, convert to float32 (x.float())")
         if x.requires_grad:
             x = x.detach()
         if x.dtype.is_complex:

@@ -316,18 +316,32 @@ def melspectrogram(
         lead = s_arr.shape[:-2]
         out = _core().mel_project(s_arr.reshape((-1,) + s_arr.shape[-2:]), w, threads)
         return from_numpy_like(out.reshape(lead + out.shape[1:]), like)
-    _refuse_cuda(y, "melspectrogram")
-    cfg = FrontendConfig(
+    cfg = _mel_config(
         sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window if isinstance(window, str) else "hann",
         center=center, pad_mode=pad_mode, power=power, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
-        norm=norm, hpss=False, scale="none",
+        norm=norm,
     )
     fe = Frontend(cfg)
     if not isinstance(window, str):
         fe._window = _window_array(window, cfg.win_length or cfg.n_fft, cfg.n_fft)
+        fe._custom_window = True
     out = fe(y, num_threads=num_threads)
     # Frontend returns (..., 1, n_mels, frames): drop the channel axis.
     return out[..., 0, :, :]
+
+
+# The parameters of melspectrogram that a FrontendConfig holds (its defaults are librosa's).
+_MEL_PARAMS = ("sr", "n_fft", "hop_length", "win_length", "window", "center", "pad_mode", "power", "n_mels",
+              "fmin", "fmax", "htk", "norm")
+
+
+def _mel_config(**params: Any) -> "FrontendConfig":
+    """The FrontendConfig of :func:`melspectrogram` (one power channel, no scaling) for its
+    keyword parameters (:data:`_MEL_PARAMS`, librosa's names and defaults)."""
+    unknown = sorted(set(params) - set(_MEL_PARAMS))
+    if unknown:
+        raise TypeError(f"unexpected melspectrogram parameter(s) {unknown}; known: {list(_MEL_PARAMS)}")
+    return FrontendConfig(**params, hpss=False, scale="none")
 
 
 # --------------------------------------------------------------------------- hpss
@@ -709,6 +723,8 @@ class Frontend:
         self._window = _window_array(c.window, win_length, c.n_fft)
         self._mel = mel_filters(sr=c.sr, n_fft=c.n_fft, n_mels=c.n_mels, fmin=c.fmin, fmax=c.fmax, htk=c.htk,
                                 norm=c.norm)
+        self._config_json = c.to_json()  # the key of the timbrefast::frontend operator
+        self._custom_window = False  # set by melspectrogram for an array window (not in the config)
 
     def __repr__(self) -> str:
         return f"Frontend({self.config!r})"
@@ -724,13 +740,22 @@ class Frontend:
 
     def __call__(self, y: Any, *, num_threads: Optional[int] = None) -> Any:
         """Features of ``y`` (shape ``(..., n)``) -> ``(..., channels, n_mels, frames)``."""
+        threads = _threads(num_threads) if num_threads is not None else (self.num_threads or 0)
+        if _ops.is_tensor(y) and not self._custom_window:
+            from . import _torch_library  # timbrefast::frontend, traceable by torch.compile
+
+            if _torch_library.enabled():
+                return _torch_library.frontend(self, y, threads)
+        return self._compute(y, threads)
+
+    def _compute(self, y: Any, threads: int) -> Any:
+        """The eager computation: CUDA tensors on the CUDA kernels, the rest on the C++ core."""
         if _ops.is_tensor(y) and y.is_cuda:
-            from ._frontends_cuda import frontend_cuda
+            from ._frontends_cuda import frontend_cuda  # the CUDA kernels (issue 5)
 
             return frontend_cuda(self, y)
         c = self.config
         y2, lead, like = _signal_2d(y)
-        threads = _threads(num_threads) if num_threads is not None else (self.num_threads or 0)
         scale_ref_max = c.ref == "max"
         ref = 1.0 if scale_ref_max else float(c.ref)
         out = _core().frontend(

@@ -101,8 +101,9 @@ def _check_same(ref: Any, x: Any, name: str, ref_name: str) -> None:
         raise ValueError(f"{name} is on {x.device} but {ref_name} is on {ref.device}; use one device")
 
 
-def _temperature_tensor(temperature: Any, like: Any, torch) -> Any:
-    """A 0-dim tensor (keeping the graph when the caller's tensor requires grad)."""
+def _temperature_tensor(temperature: Any, like: Any, torch, *, check_value: bool = True) -> Any:
+    """(A 0-dim tensor keeping the graph when the caller's tensor requires grad, its value);
+    with ``check_value=False`` a tensor's value is neither read nor checked (None)."""
     if isinstance(temperature, torch.Tensor):
         if temperature.numel() != 1:
             raise ValueError(f"temperature must hold one value, got shape {tuple(temperature.shape)}")
@@ -110,6 +111,8 @@ def _temperature_tensor(temperature: Any, like: Any, torch) -> Any:
             raise TypeError(f"temperature must be a floating tensor, got {temperature.dtype}")
         if temperature.device != like.device:
             raise ValueError(f"temperature is on {temperature.device} but the embeddings are on {like.device}")
+        if not check_value:  # traced by torch.compile: the timbrefast:: operators check the value
+            return temperature.reshape(()), None
         value = float(temperature.detach().reshape(()))
         tau = temperature
     else:
@@ -224,30 +227,54 @@ _InfoNCE = None
 _FusedInfoNCE = None
 
 
+def _torch_library():
+    from . import _torch_library as lib
+
+    return lib
+
+
 def _info_nce_core(a, p, w, temperature, row_labels, col_labels, symmetric, reduction):
-    """Validated tensors in, reduced loss out: routes to the CPU core or the CUDA kernels."""
+    """Validated tensors in, reduced loss out: routes to the CPU core or the CUDA kernels,
+    through the ``timbrefast::`` operators when this torch has them. ``row_labels`` and
+    ``col_labels`` are int64 numpy arrays, or both None for row i's positive being column i."""
     torch = _torch()
-    tau, tau_value = _temperature_tensor(temperature, a, torch)
+    lib = _torch_library()
+    use_ops = lib.enabled()
+    tau, tau_value = _temperature_tensor(temperature, a, torch, check_value=not (use_ops and lib.is_compiling()))
     if symmetric and reduction == "none" and a.shape[0] != p.shape[0]:
         raise ValueError(
             "reduction='none' with symmetric=True needs as many anchors as positives "
             f"(got {a.shape[0]} and {p.shape[0]}); use 'mean' or 'sum'"
         )
-    if a.device.type != "cpu":
-        if not a.is_cuda:
-            raise ValueError(f"InfoNCE runs on CPU or CUDA tensors, got device {a.device}")
-        from . import _losses_cuda
+    if a.device.type != "cpu" and not a.is_cuda:
+        raise ValueError(f"InfoNCE runs on CPU or CUDA tensors, got device {a.device}")
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (a, p, w, tau))
+    fused = not a.is_cuda and not symmetric and reduction != "none" and needs_grad
+    if use_ops:
+        if row_labels is None:
+            rl = cl = torch.arange(a.shape[0])
+        else:
+            if a.is_cuda:
+                from ._losses_cuda import _check_positives
 
-        loss_row, loss_col = _losses_cuda.info_nce(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels, symmetric)
+                _check_positives(row_labels, col_labels, symmetric)
+            rl, cl = torch.from_numpy(row_labels), torch.from_numpy(col_labels)
+        loss_row, loss_col = lib.info_nce(a, p, w, tau, rl, cl, symmetric, fused)
     else:
-        InfoNCEFn, FusedInfoNCEFn = _functions()
-        needs_grad = torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (a, p, w, tau)
-        )
-        if not symmetric and reduction != "none" and needs_grad:
-            total = FusedInfoNCEFn.apply(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels)
-            return total / a.shape[0] if reduction == "mean" else total
-        loss_row, loss_col = InfoNCEFn.apply(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels, symmetric)
+        if row_labels is None:
+            row_labels = col_labels = np.arange(a.shape[0], dtype=np.int64)
+        if a.is_cuda:
+            from . import _losses_cuda
+
+            loss_row, loss_col = _losses_cuda.info_nce(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels,
+                                                       symmetric)
+        elif fused:
+            loss_row = _functions()[1].apply(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels)
+        else:
+            loss_row, loss_col = _functions()[0].apply(a, p, w, tau, 1.0 / tau_value, row_labels, col_labels,
+                                                       symmetric)
+    if fused:  # loss_row is the summed loss
+        return loss_row / a.shape[0] if reduction == "mean" else loss_row
     return _reduce(loss_row, loss_col if symmetric else None, reduction)
 
 
@@ -325,7 +352,9 @@ def _prepare_pair(anchors, positives, weight, normalize):
     # The C++ core checks CPU inputs for NaN / Inf itself (in parallel, without a torch pass).
     a = _check_embeddings(anchors, "anchors", torch, finite=False)
     p = _check_embeddings(positives, "positives", torch, finite=False)
-    if a.device.type != "cpu" or normalize:
+    # Reading values is a graph break under torch.compile: the operators check them then.
+    compiling = _torch_library().is_compiling()
+    if (a.device.type != "cpu" or normalize) and not compiling:
         _check_embeddings(a, "anchors", torch)
         _check_embeddings(p, "positives", torch)
     _check_same(a, p, "positives", "anchors")
@@ -341,13 +370,25 @@ def _prepare_pair(anchors, positives, weight, normalize):
         d = a.shape[1]
         if tuple(weight.shape) != (d, d):
             raise ValueError(f"weight must have shape ({d}, {d}), got {tuple(weight.shape)}")
-        if weight.device.type != "cpu" and not bool(torch.isfinite(weight.detach()).all()):
+        if weight.device.type != "cpu" and not compiling and not bool(torch.isfinite(weight.detach()).all()):
             raise ValueError("weight contains non-finite value(s) (NaN or Inf)")
         w = weight
     if normalize:
         a = torch.nn.functional.normalize(a, dim=1, eps=1e-12)
         p = torch.nn.functional.normalize(p, dim=1, eps=1e-12)
     return a, p, w
+
+
+def _paired_info_nce(anchors, positives, weight, temperature, symmetric, normalize, reduction):
+    """InfoNCE where row i of ``positives`` is the one positive of row i of ``anchors``."""
+    if _is_numpy_call(anchors, positives, weight):
+        return _numpy_info_nce(anchors, positives, weight, temperature, None, None, symmetric, reduction, normalize)
+    a, p, w = _prepare_pair(anchors, positives, weight, normalize=normalize)
+    if a.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"anchors and positives must have the same batch size, got {a.shape[0]} and {p.shape[0]}"
+        )
+    return _info_nce_core(a, p, w, temperature, None, None, symmetric, reduction)
 
 
 # --------------------------------------------------------------------------- public API
@@ -401,15 +442,7 @@ def bilinear_info_nce(
     reduction = _check_reduction(reduction)
     if weight is None:
         raise ValueError("weight is required for the bilinear InfoNCE (use info_nce for a plain dot product)")
-    if _is_numpy_call(anchors, positives, weight):
-        return _numpy_info_nce(anchors, positives, weight, temperature, None, None, bool(symmetric), reduction, False)
-    a, p, w = _prepare_pair(anchors, positives, weight, normalize=False)
-    if a.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"anchors and positives must have the same batch size, got {a.shape[0]} and {p.shape[0]}"
-        )
-    labels = np.arange(a.shape[0], dtype=np.int64)
-    return _info_nce_core(a, p, w, temperature, labels, labels, bool(symmetric), reduction)
+    return _paired_info_nce(anchors, positives, weight, temperature, bool(symmetric), False, reduction)
 
 
 def info_nce(
@@ -451,16 +484,7 @@ def info_nce(
     True
     """
     reduction = _check_reduction(reduction)
-    if _is_numpy_call(anchors, positives):
-        return _numpy_info_nce(anchors, positives, None, temperature, None, None, bool(symmetric), reduction,
-                               bool(normalize))
-    a, p, _ = _prepare_pair(anchors, positives, None, normalize=bool(normalize))
-    if a.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"anchors and positives must have the same batch size, got {a.shape[0]} and {p.shape[0]}"
-        )
-    labels = np.arange(a.shape[0], dtype=np.int64)
-    return _info_nce_core(a, p, None, temperature, labels, labels, bool(symmetric), reduction)
+    return _paired_info_nce(anchors, positives, None, temperature, bool(symmetric), bool(normalize), reduction)
 
 
 def supervised_info_nce(

@@ -35,7 +35,10 @@ __all__ = [
 
 def _array(x: Any, name: str, *, ndim: Optional[int] = None, finite: bool = True) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if x.dtype.is_floating_point and x.element_size() < 4:
+            x = x.float()  # bfloat16 has no numpy dtype; half scores compare the same in float32
+        x = x.numpy()
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"{name} must be numeric, got an object array")
@@ -89,7 +92,8 @@ def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
     >>> k_way_accuracy(np.array([[0.9, 0.1], [0.8, 0.2]]))
     0.5
     """
-    s = _array(similarity, "similarity")
+    # float64: integer or bool scores must still compare against a -inf mask.
+    s = _array(similarity, "similarity").astype(np.float64)
     if s.ndim == 2:
         if s.shape[0] != s.shape[1]:
             raise ValueError(f"similarity must be square (K, K), got {s.shape}")
@@ -143,6 +147,8 @@ def retrieval_ranks(similarity: Any, targets: Any = None, *, largest: bool = Tru
     [1, 3]
     """
     s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    if not isinstance(largest, (bool, np.bool_)):
+        raise TypeError(f"largest must be a bool, got {type(largest).__name__}")
     n, g = s.shape
     if targets is None:
         if g < n:
@@ -176,12 +182,28 @@ def top_k_retrieval_accuracy(similarity: Any, targets: Any = None, *, k: int = 1
 
 
 def mean_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
-    """Mean 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    """Mean 1-based rank of the correct items (see :func:`retrieval_ranks`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import mean_rank
+    >>> mean_rank(np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7]]), [0, 1])
+    2.0
+    """
     return float(retrieval_ranks(similarity, targets, largest=largest).mean())
 
 
 def median_rank(similarity: Any, targets: Any = None, *, largest: bool = True) -> float:
-    """Median 1-based rank of the correct items (see :func:`retrieval_ranks`)."""
+    """Median 1-based rank of the correct items (see :func:`retrieval_ranks`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import median_rank
+    >>> median_rank(np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7], [0.1, 0.2, 0.3]]), [0, 1, 2])
+    1.0
+    """
     return float(np.median(retrieval_ranks(similarity, targets, largest=largest)))
 
 
@@ -255,7 +277,15 @@ def top_k_accuracy(scores: Any, labels: Any, *, k: int = 1) -> float:
 
 
 def top_k_accuracies(scores: Any, labels: Any, ks: Iterable[int] = (1, 2, 3, 4, 5)) -> Dict[int, float]:
-    """:func:`top_k_accuracy` for each k (default 1..5, as in the two-tower evaluation)."""
+    """:func:`top_k_accuracy` for each k (default 1..5, as in the two-tower evaluation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import top_k_accuracies
+    >>> top_k_accuracies(np.array([[0.1, 0.9, 0.0], [0.5, 0.3, 0.2]]), [1, 1], ks=(1, 2))
+    {1: 0.5, 2: 1.0}
+    """
     s = _array(scores, "scores", ndim=2)
     y = _labels(labels, "labels", s.shape[0])
     if y.min() < 0 or y.max() >= s.shape[1]:
@@ -286,7 +316,13 @@ def f1_score(y_true: Any, y_pred: Any, *, average: str = "weighted", labels: Opt
     p = _labels(y_pred, "y_pred", t.shape[0])
     if average not in ("weighted", "macro"):
         raise ValueError(f"average must be 'weighted' or 'macro', got {average!r}")
-    classes = np.unique(np.concatenate([t, p])) if labels is None else np.asarray(list(labels), dtype=np.int64)
+    if labels is None:
+        classes = np.unique(np.concatenate([t, p]))
+    else:
+        classes = np.asarray(list(labels))
+        if classes.size == 0:
+            raise ValueError("no classes to score: labels is empty")
+        classes = _labels(classes, "labels")
     if classes.size == 0:
         raise ValueError("no classes to score")
     tp = np.array([np.sum((t == c) & (p == c)) for c in classes], dtype=np.float64)

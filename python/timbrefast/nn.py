@@ -1,13 +1,15 @@
 """``torch.nn.Module`` wrappers of the frontends (this module imports torch).
 
 The modules hold no parameters and compute no gradients: features are inputs of the
-models, computed by the C++ core for CPU tensors. CUDA tensors raise a clear error until
-the CUDA kernels are built. A module can sit at the front of an ``nn.Sequential``::
+models, computed by the C++ core for CPU tensors and by the CUDA kernels of
+``timbrefast._cuda`` for CUDA tensors (a RuntimeError says why when that backend is not
+usable). A module can sit at the front of an ``nn.Sequential``::
 
     model = torch.nn.Sequential(timbrefast.nn.Frontend("cocola"), encoder)
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Optional, Union
 
 try:
@@ -28,7 +30,22 @@ def _as_input(y: Any) -> torch.Tensor:
     return y.detach()
 
 
-class Frontend(torch.nn.Module):
+class _FrontendModule(torch.nn.Module):
+    """A module holding a :class:`timbrefast.Frontend` (no parameters, no gradients)."""
+
+    def __init__(self, config: Union[str, "_fe.FrontendConfig"], num_threads: Optional[int]):
+        super().__init__()
+        self.frontend = _fe.Frontend(config, num_threads=num_threads)
+
+    @property
+    def config(self) -> "_fe.FrontendConfig":
+        return self.frontend.config
+
+    def extra_repr(self) -> str:
+        return self.config.to_json()
+
+
+class Frontend(_FrontendModule):
     """Fused frontend (:class:`timbrefast.Frontend`) as a module.
 
     Parameters
@@ -51,22 +68,22 @@ class Frontend(torch.nn.Module):
     """
 
     def __init__(self, config: Union[str, "_fe.FrontendConfig"] = "cocola", *, num_threads: Optional[int] = None):
-        super().__init__()
-        self.frontend = _fe.Frontend(config, num_threads=num_threads)
-
-    @property
-    def config(self) -> "_fe.FrontendConfig":
-        return self.frontend.config
-
-    def extra_repr(self) -> str:
-        return self.config.to_json()
+        super().__init__(config, num_threads)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.frontend(_as_input(y))
 
 
-class MelSpectrogram(torch.nn.Module):
+class MelSpectrogram(_FrontendModule):
     """:func:`timbrefast.melspectrogram` of a waveform as a module (librosa's parameters).
+
+    Parameters
+    ----------
+    sr, n_fft, hop_length, win_length, window, center, pad_mode, power, n_mels, fmin, fmax, htk, norm
+        Keyword-only, as in :func:`timbrefast.melspectrogram` (librosa's names and defaults;
+        ``window`` is a name).
+    num_threads : int, optional
+        Threads per call (default: the global setting).
 
     Shapes
     ------
@@ -80,38 +97,19 @@ class MelSpectrogram(torch.nn.Module):
     torch.Size([64, 101])
     """
 
-    def __init__(
-        self,
-        *,
-        sr: float = 22050,
-        n_fft: int = 2048,
-        hop_length: int = 512,
-        win_length: Optional[int] = None,
-        window: str = "hann",
-        center: bool = True,
-        pad_mode: str = "constant",
-        power: float = 2.0,
-        n_mels: int = 128,
-        fmin: float = 0.0,
-        fmax: Optional[float] = None,
-        htk: bool = False,
-        norm: Any = "slaney",
-        num_threads: Optional[int] = None,
-    ):
-        super().__init__()
-        cfg = _fe.FrontendConfig(
-            sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window, center=center,
-            pad_mode=pad_mode, power=power, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm,
-            hpss=False, scale="none",
-        )
-        self.frontend = _fe.Frontend(cfg, num_threads=num_threads)
-
-    @property
-    def config(self) -> "_fe.FrontendConfig":
-        return self.frontend.config
-
-    def extra_repr(self) -> str:
-        return self.config.to_json()
+    def __init__(self, *, num_threads: Optional[int] = None, **params: Any):
+        super().__init__(_fe._mel_config(**params), num_threads)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.frontend(_as_input(y))[..., 0, :, :]
+
+
+def _mel_signature() -> inspect.Signature:
+    """``MelSpectrogram(*, sr=22050, ..., norm="slaney", num_threads=None)`` for help() and IDEs."""
+    mel = inspect.signature(_fe.melspectrogram).parameters
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [mel[name] for name in _fe._MEL_PARAMS] + [mel["num_threads"]]
+    return inspect.Signature(params)
+
+
+MelSpectrogram.__init__.__signature__ = _mel_signature()  # type: ignore[attr-defined]

@@ -11,6 +11,8 @@ __all__ = ["load_audio", "audio_info", "resample", "save_audio"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+_MAX_CHANNELS = 256  # more rows than this is almost surely (n, channels) passed by mistake
+
 
 def _sf():
     import soundfile
@@ -18,15 +20,62 @@ def _sf():
     return soundfile
 
 
+def _existing_file(path: PathLike) -> str:
+    p = os.fspath(path)
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"expected an audio file, got a directory: {p}")
+    if not os.path.isfile(p):
+        raise FileNotFoundError(f"audio file not found: {p}")
+    return p
+
+
+def _check_rate(value, name: str) -> int:
+    """A sample rate in Hz: a positive int (an integral float such as 16000.0 is accepted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be an int sample rate in Hz, got {type(value).__name__}")
+    if not np.isfinite(value) or value <= 0 or value != int(value):
+        raise ValueError(f"{name} must be a positive whole number of Hz, got {value!r}")
+    return int(value)
+
+
+def _check_index(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _float_audio(y, name: str = "y") -> np.ndarray:
+    """float32 audio of at least one dimension; integer PCM, bool, complex, NaN/Inf refused."""
+    if hasattr(y, "detach") and hasattr(y, "cpu"):  # a torch tensor, without importing torch
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.dtype.kind != "f":
+        hint = "; scale integer PCM explicitly, e.g. y.astype(np.float32) / 32768" if y.dtype.kind in "iu" else ""
+        raise TypeError(f"{name} must be floating-point audio, got dtype {y.dtype}{hint}")
+    if y.ndim == 0:
+        raise ValueError(f"{name} must have at least one (time) dimension, got a scalar")
+    y = y.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or Inf samples")
+    return y
+
+
 def audio_info(path: PathLike) -> Tuple[int, int, int]:
     """``(frames, samplerate, channels)`` of an audio file, reading only its header.
 
-    Raises FileNotFoundError for a missing file and ValueError naming the file when it
-    cannot be decoded.
+    Raises FileNotFoundError for a missing file, IsADirectoryError for a folder and
+    ValueError naming the file when it cannot be decoded.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "a.wav"), np.zeros(800, np.float32), sr=8000)
+    >>> audio_info(path)
+    (800, 8000, 1)
     """
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise FileNotFoundError(f"audio file not found: {p}")
+    p = _existing_file(path)
     sf = _sf()
     try:
         info = sf.info(p)
@@ -47,14 +96,16 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     >>> resample(np.zeros(44100, np.float32), orig_sr=44100, target_sr=16000).shape
     (16000,)
     """
-    if orig_sr <= 0 or target_sr <= 0:
-        raise ValueError(f"sample rates must be positive, got orig_sr={orig_sr}, target_sr={target_sr}")
-    y = np.asarray(y, dtype=np.float32)
+    orig_sr = _check_rate(orig_sr, "orig_sr")
+    target_sr = _check_rate(target_sr, "target_sr")
+    y = _float_audio(y)
     if orig_sr == target_sr:
         return y
+    if y.shape[-1] == 0:
+        return y.copy()
     from scipy.signal import resample_poly
 
-    g = gcd(int(orig_sr), int(target_sr))
+    g = gcd(orig_sr, target_sr)
     return resample_poly(y, int(target_sr) // g, int(orig_sr) // g, axis=-1).astype(np.float32, copy=False)
 
 
@@ -87,17 +138,32 @@ def load_audio(
 
     Raises
     ------
-    FileNotFoundError, ValueError
-        Missing or undecodable file (the message names it).
+    FileNotFoundError, IsADirectoryError, ValueError
+        Missing, folder or undecodable file (the message names it); a file without
+        samples; a rate that is not a positive whole number of Hz.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "a.wav"), np.zeros((2, 4410), np.float32), sr=44100)
+    >>> y, sr = load_audio(path, sr=16000)
+    >>> y.shape, y.dtype, sr
+    ((1600,), dtype('float32'), 16000)
+    >>> load_audio(path, mono=False, start=10, frames=100)[0].shape
+    (2, 100)
     """
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise FileNotFoundError(f"audio file not found: {p}")
+    p = _existing_file(path)
+    if sr is not None:
+        sr = _check_rate(sr, "sr")
+    start = _check_index(start, "start", 0)
+    frames = _check_index(frames, "frames", -1)
     sf = _sf()
     try:
-        data, file_sr = sf.read(p, start=int(start), frames=int(frames), dtype="float32", always_2d=True)
+        data, file_sr = sf.read(p, start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:
         raise ValueError(f"cannot read audio file {p}: {exc}") from None
+    if data.shape[0] == 0 and start == 0 and frames == -1:
+        raise ValueError(f"audio file {p} holds no samples")
     if mono:
         y = np.ascontiguousarray(data[:, 0]) if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
     else:
@@ -106,23 +172,46 @@ def load_audio(
     if not np.all(np.isfinite(y)):
         raise ValueError(f"audio file {p} contains NaN or Inf samples")
     if sr is not None and sr != file_sr:
-        y = resample(y, orig_sr=file_sr, target_sr=int(sr))
-        file_sr = int(sr)
+        y = resample(y, orig_sr=file_sr, target_sr=sr)
+        file_sr = sr
     return y, int(file_sr)
 
 
 def save_audio(path: PathLike, y: np.ndarray, *, sr: int, subtype: Optional[str] = None) -> str:
     """Write mono (n,) or (channels, n) float audio; the format follows the extension
-    (.flac, .wav, .ogg). FLAC and WAV default to 16-bit PCM. Creates parent folders."""
+    (.flac, .wav, .ogg). FLAC and WAV default to 16-bit PCM. Creates parent folders.
+
+    Integer PCM arrays are refused (their scale is ambiguous: divide by 32768 first), as
+    are NaN/Inf samples and an (n, channels) array (pass ``y.T``). Returns the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = save_audio(os.path.join(tempfile.mkdtemp(), "sub", "tone.flac"),
+    ...                   np.sin(np.arange(16000) * 0.1).astype(np.float32), sr=16000)
+    >>> path.endswith("tone.flac")
+    True
+    """
     p = os.fspath(path)
-    y = np.asarray(y, dtype=np.float32)
+    sr = _check_rate(sr, "sr")
+    y = _float_audio(y, f"audio to write to {p}")
     if y.ndim not in (1, 2) or y.size == 0:
         raise ValueError(f"audio to write must be a non-empty (n,) or (channels, n) array, got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError(f"audio to write to {p} contains NaN or Inf")
+    if y.ndim == 2 and y.shape[0] > _MAX_CHANNELS:
+        raise ValueError(
+            f"audio to write must be (channels, n) with at most {_MAX_CHANNELS} channels, got shape {y.shape}; "
+            "pass y.T for (n, channels) data"
+        )
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"cannot write audio over a directory: {p}")
     os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
     data = y if y.ndim == 1 else y.T
     if subtype is None and p.lower().endswith((".flac", ".wav")):
         subtype = "PCM_16"
-    _sf().write(p, data, int(sr), subtype=subtype)
+    try:
+        _sf().write(p, data, sr, subtype=subtype)
+    except (TypeError, ValueError):
+        raise
+    except Exception as exc:  # libsndfile refuses the format / rate / channel count
+        raise ValueError(f"cannot write audio file {p} ({sr} Hz, shape {y.shape}): {exc}") from None
     return p

@@ -12,6 +12,7 @@ from .audio import audio_info, load_audio, resample
 from .families import CAMIL_CLASSES, camil_label
 from .midi import piano_roll
 from .readers.records import Track
+from .samplers import item_index
 
 __all__ = ["CamilPairs"]
 
@@ -102,7 +103,7 @@ class CamilPairs:
             try:
                 seg = piano_roll(s.midi_path)
                 _, file_sr, _ = audio_info(s.audio_path)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 self.skipped.append((s.midi_path, str(exc)))
                 continue
             si = len(self.stems)
@@ -148,19 +149,13 @@ class CamilPairs:
     def _audio_or_none(self, i: int) -> Optional[np.ndarray]:
         try:
             return self.audio(i)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
             warnings.warn(f"CamilPairs: skipping segment {i}: {exc}", stacklevel=3)
             return None
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.entries)
-        if isinstance(index, np.integer):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} segments")
-        index %= n
+        index = item_index(index, n, "segments")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         for _ in range(20):
             label = int(self.labels[index])

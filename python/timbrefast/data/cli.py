@@ -5,28 +5,40 @@ Register with ``timbrefast.data.cli:register`` (adds ``synth stems`` and ``synth
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 __all__ = ["register"]
+
+
+@contextlib.contextmanager
+def _os_errors_as_messages():
+    """File-system errors (a folder where a file belongs, an output path that is a file)
+    become ValueErrors, which the ``timbrefast`` entry point prints as one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _stems(args: argparse.Namespace) -> int:
     from .stems import synthesize_stems
 
-    paths = synthesize_stems(
-        args.out,
-        soundfont=args.soundfont,
-        tracks=args.tracks,
-        seed=args.seed,
-        ensemble=args.ensemble,
-        source=args.source,
-        seconds=args.seconds,
-        drums=args.drums,
-        audio_format=args.format,
-        sr=args.sr,
-        workers=args.workers,
-        start=args.start,
-        progress=not args.quiet,
-    )
+    with _os_errors_as_messages():
+        paths = synthesize_stems(
+            args.out,
+            soundfont=args.soundfont,
+            tracks=args.tracks,
+            seed=args.seed,
+            ensemble=args.ensemble,
+            source=args.source,
+            seconds=args.seconds,
+            drums=args.drums,
+            audio_format=args.format,
+            sr=args.sr,
+            workers=args.workers,
+            start=args.start,
+            progress=not args.quiet,
+        )
     print(f"wrote {len(paths)} track(s) to {args.out}")
     return 0
 
@@ -34,17 +46,18 @@ def _stems(args: argparse.Namespace) -> int:
 def _notes(args: argparse.Namespace) -> int:
     from .notes import synthesize_notes
 
-    ds = synthesize_notes(
-        args.out,
-        soundfont=args.soundfont,
-        notes_per_instrument=args.notes_per_instrument,
-        seed=args.seed,
-        families=args.families,
-        sr=args.sr,
-        seconds=args.seconds,
-        workers=args.workers,
-        progress=not args.quiet,
-    )
+    with _os_errors_as_messages():
+        ds = synthesize_notes(
+            args.out,
+            soundfont=args.soundfont,
+            notes_per_instrument=args.notes_per_instrument,
+            seed=args.seed,
+            families=args.families,
+            sr=args.sr,
+            seconds=args.seconds,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
     print(f"wrote {ds} notes to {args.out}")
     return 0
 

@@ -15,12 +15,14 @@ from typing import Optional
 
 import numpy as np
 
+from .audio import _check_index, _check_rate, _float_audio
 from .synth import _midi_name, load_midi
 
 __all__ = ["PianoRollSegments", "piano_roll", "audio_segment", "PITCH_MIN", "N_PITCHES"]
 
 PITCH_MIN = 24  # C1
 N_PITCHES = 84  # C1..B7
+_MAX_ROLL_CELLS = 2**30  # 4 GiB of float32: far beyond any song at a musical resolution
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ def piano_roll(
     vel = vel / max(float(vel.max()), 1.0) if velocity == "max" else np.ones_like(vel)
     total = int(s1.max())
     n_seg = max(1, -(-total // seg_steps))
+    if n_pitches * n_seg * seg_steps > _MAX_ROLL_CELLS:
+        raise ValueError(
+            f"MIDI {name}: a piano roll of {n_pitches} x {n_seg * seg_steps} cells is too large "
+            f"(steps_per_beat={steps_per_beat}); use fewer steps per beat"
+        )
     flat = np.zeros((n_pitches, n_seg * seg_steps), np.float32)
     keep = (pitch >= pitch_min) & (pitch < pitch_min + n_pitches) & (vel > 0)
     for p, a, b, v in zip(pitch[keep], s0[keep], s1[keep], vel[keep]):
@@ -130,12 +137,27 @@ def piano_roll(
 def audio_segment(y: np.ndarray, *, sr: int, start: float, end: float,
                   n_samples: Optional[int] = None) -> np.ndarray:
     """The audio between ``start`` and ``end`` seconds (float32), zero-padded or cropped
-    to ``n_samples`` when given (the segment always starts at ``start``)."""
-    y = np.asarray(y, np.float32)
+    to ``n_samples`` when given (the segment always starts at ``start``).
+
+    Examples
+    --------
+    >>> y = np.arange(16000, dtype=np.float32)
+    >>> audio_segment(y, sr=16000, start=0.5, end=0.75).shape
+    (4000,)
+    >>> float(audio_segment(y, sr=16000, start=0.9, end=1.2, n_samples=3200)[-1])
+    0.0
+    """
+    y = _float_audio(y)
+    sr = _check_rate(sr, "sr")
     if y.ndim != 1:
         raise ValueError(f"y must be mono (n,), got shape {y.shape}")
+    for nm, v in (("start", start), ("end", end)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{nm} must be a number of seconds, got {type(v).__name__}")
     if not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
         raise ValueError(f"need 0 <= start <= end, got start={start}, end={end}")
+    if n_samples is not None:
+        n_samples = _check_index(n_samples, "n_samples", 0)
     a = int(round(start * sr))
     b = int(round(end * sr))
     seg = y[a:b]

@@ -26,6 +26,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def instrument_slug(family: str) -> str:
+    """Folder-name form of a family name: ``"Chromatic Percussion"`` → ``"chromatic_percussion"``."""
     return family.lower().replace(" ", "_")
 
 
@@ -119,6 +120,8 @@ def synthesize_notes(
     if not presets:
         raise ValueError(f"soundfont {soundfont} has no melodic preset in families {families}")
     out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(f"the output folder {out} is an existing file")
     os.makedirs(out, exist_ok=True)
     kwargs = dict(notes_per_instrument=int(notes_per_instrument), seed=int(seed), families=families,
                   sr=int(sr), seconds=float(seconds))

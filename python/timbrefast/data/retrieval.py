@@ -17,6 +17,7 @@ import numpy as np
 from .families import FAMILY_PITCH_RANGES, GM_FAMILIES, draw_note
 from .scores import generate_phrase
 from .soundfont import Preset
+from .samplers import item_index
 from .synth import Note, Synthesizer
 
 __all__ = ["InstrumentPairs", "Mixtures", "reference_pitch", "render_references"]
@@ -199,13 +200,7 @@ class InstrumentPairs:
         return _fit(synth.render_notes(seq, preset=preset), self.n_samples), first
 
     def __getitem__(self, index: int) -> Dict[str, np.ndarray]:
-        if isinstance(index, np.integer):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -self.batches <= index < self.batches:
-            raise IndexError(f"index {index} out of range for {self.batches} batches")
-        index %= self.batches
+        index = item_index(index, self.batches, "batches")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         ids = self.draw_instruments(rng)
         audio = np.zeros((self.batch_size, self.n_samples), np.float32)
@@ -269,13 +264,7 @@ class Mixtures:
         self.epoch = int(epoch)
 
     def __getitem__(self, index: int) -> Dict[str, object]:
-        if isinstance(index, np.integer):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -self.mixtures <= index < self.mixtures:
-            raise IndexError(f"index {index} out of range for {self.mixtures} mixtures")
-        index %= self.mixtures
+        index = item_index(index, self.mixtures, "mixtures")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         fams = rng.choice(np.unique(self.families), size=self.n_instruments, replace=False)
         ids = np.array([int(rng.choice(np.flatnonzero(self.families == f))) for f in fams], np.int64)

@@ -31,6 +31,11 @@ def window_starts(length: int, *, window: int, max_overlap: float) -> np.ndarray
     >>> window_starts(200, window=80, max_overlap=0.5)
     array([  0,  40,  80, 120])
     """
+    for nm, v in (("length", length), ("window", window)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{nm} must be an int number of samples, got {type(v).__name__}")
+    if isinstance(max_overlap, bool) or not isinstance(max_overlap, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_overlap must be a number, got {type(max_overlap).__name__}")
     if window < 1 or length < 0:
         raise ValueError(f"need window >= 1 and length >= 0, got window={window}, length={length}")
     if not 0.0 <= max_overlap < 1.0:
@@ -44,6 +49,18 @@ def _check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     return int(seed)
+
+
+def item_index(index, n: int, what: str) -> int:
+    """``index`` as an int in ``0..n-1`` (negative counts from the end, as for a list);
+    TypeError for a non-int, IndexError naming ``what`` when out of range."""
+    if isinstance(index, np.integer):
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"index must be an int, got {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"index {index} out of range for {n} {what}")
+    return index % n
 
 
 def _sum_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -158,7 +175,7 @@ class CocolaPairs:
                         frames, file_sr, _ = audio_info(path)
                         files.append((path, frames, file_sr))
                     info.append(files)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 self._bad(t.path, str(exc), on_error)
                 continue
             length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
@@ -204,20 +221,14 @@ class CocolaPairs:
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         n = len(self.windows)
-        if isinstance(index, (np.integer,)):
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} windows")
-        index %= n
+        index = item_index(index, n, "windows")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         w = index
         for _ in range(self.max_redraws):
             track, start = (int(v) for v in self.windows[w])
             try:
                 stems = self.load_window(track, start)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
                 # a file that went bad after indexing: report it and draw another window
                 warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
                               stacklevel=2)

@@ -98,6 +98,8 @@ def list_presets(soundfont: PathLike) -> List[Preset]:
     ('Piano 1', 'Piano')
     """
     path = os.fspath(soundfont)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"expected a soundfont file (.sf2/.sf3), got a directory: {path}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"soundfont not found: {path}")
     size = os.path.getsize(path)

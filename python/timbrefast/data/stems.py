@@ -344,6 +344,8 @@ def synthesize_stems(
 
     list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
     out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(f"the output folder {out} is an existing file")
     os.makedirs(out, exist_ok=True)
     chorale_list = corpus_paths("bach") if source != "phrases" else None
     kwargs = dict(seed=int(seed), ensemble=ensemble, source=source, seconds=float(seconds), drums=bool(drums),

@@ -18,10 +18,11 @@ import numpy as np
 
 from .soundfont import DRUM_BANK, Preset, find_preset, list_presets
 
-__all__ = ["Note", "Synthesizer", "import_fluidsynth"]
+__all__ = ["Note", "Synthesizer", "import_fluidsynth", "load_midi"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _BLOCK = 64  # FluidSynth's internal block size
+_MAX_RENDER_SAMPLES = 2**30  # one render: 18.6 h at 16 kHz, 3.1 h at 96 kHz (two 4 GiB buffers)
 
 
 def import_fluidsynth():
@@ -258,6 +259,11 @@ class Synthesizer:
         end = int(round(duration * sr))
         tail = int(round(self.max_tail * sr))
         total = end + tail + _BLOCK
+        if total > _MAX_RENDER_SAMPLES:
+            raise ValueError(
+                f"cannot render {duration:.6g} s at {sr} Hz in one call (more than {_MAX_RENDER_SAMPLES} "
+                "samples); render it in parts"
+            )
         left = np.zeros(total, np.float32)
         right = np.zeros(total, np.float32)
         pos = 0
@@ -419,9 +425,11 @@ def load_midi(midi):
     if isinstance(midi, pretty_midi.PrettyMIDI):
         return midi
     p = os.fspath(midi)
+    if os.path.isdir(p):
+        raise IsADirectoryError(f"expected a MIDI file, got a directory: {p}")
     if not os.path.isfile(p):
         raise FileNotFoundError(f"MIDI file not found: {p}")
     try:
         return pretty_midi.PrettyMIDI(p)
-    except Exception as exc:
-        raise ValueError(f"cannot read MIDI file {p}: {exc}") from None
+    except Exception as exc:  # mido raises bare EOFError / IndexError on truncated files
+        raise ValueError(f"cannot read MIDI file {p}: {type(exc).__name__}: {str(exc) or 'truncated or corrupt'}") from None

@@ -64,6 +64,8 @@ def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
     root = os.fspath(root)
+    if os.path.isfile(root):
+        raise NotADirectoryError(f"{layout}: the dataset root must be a folder, got a file: {root}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{layout}: dataset root not found: {root}")
     mod = importlib.import_module(f".{LAYOUTS[layout]}", __name__)

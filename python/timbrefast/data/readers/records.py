@@ -134,7 +134,7 @@ def check_audio(path: str, skips: Skips, verify: bool) -> bool:
 
         try:
             audio_info(path)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
             skips.add(path, str(exc))
             return False
     return True

@@ -1,0 +1,360 @@
+"""The timbrefast:: torch.library operators: registration, opcheck, torch.compile without
+graph breaks (same values and gradients as eager), and the autograd.Function fallback."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import timbrefast  # noqa: E402
+import timbrefast.nn as tnn  # noqa: E402
+from timbrefast import _ops, _torch_library, losses  # noqa: E402
+
+HAVE_OPS = _torch_library.supported()
+needs_ops = pytest.mark.skipif(not HAVE_OPS, reason="torch.library.custom_op needs torch >= 2.4")
+needs_gpu = pytest.mark.skipif(not _ops.cuda_available(), reason="no CUDA device (or no timbrefast._cuda build)")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dynamo():
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+@pytest.fixture
+def fallback(monkeypatch):
+    """Force the torch < 2.4 path: the autograd.Function / direct calls."""
+    monkeypatch.setattr(_torch_library, "_FORCE_FALLBACK", True)
+    torch._dynamo.reset()
+    assert not _torch_library.enabled()
+
+
+def _compile(fn, **kw):
+    return torch.compile(fn, backend="aot_eager", fullgraph=True, **kw)
+
+
+def _music(n, seed=0):
+    """A harmonic tone with a percussive click train plus a little noise (deterministic)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 16000.0
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 330 * t)
+    y[:: 2000] += 0.8
+    return torch.from_numpy((y + 0.01 * rng.standard_normal(n)).astype(np.float32))
+
+
+def _embeddings(n=6, d=8, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, d, generator=g, dtype=dtype, requires_grad=True)
+    p = (a.detach() + 0.5 * torch.randn(n, d, generator=g, dtype=dtype)).requires_grad_()
+    return a, p
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _run_python(code, **env):
+    full_env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), **env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120)
+
+
+@needs_ops
+def test_ops_register_lazily_on_first_tensor():
+    code = (
+        "import sys, timbrefast\n"
+        "assert 'torch' not in sys.modules, 'import timbrefast imported torch'\n"
+        "import torch\n"
+        "assert not hasattr(torch.ops.timbrefast, 'frontend')\n"
+        "timbrefast.Frontend('cola')(torch.zeros(2000))\n"
+        "assert hasattr(torch.ops.timbrefast, 'frontend') and hasattr(torch.ops.timbrefast, 'info_nce')\n"
+        "print('ok')\n"
+    )
+    r = _run_python(code)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_environment_variable_disables_the_ops():
+    code = (
+        "import torch, timbrefast\n"
+        "from timbrefast import _torch_library, losses\n"
+        "assert not _torch_library.enabled()\n"
+        "timbrefast.Frontend('cola')(torch.zeros(2000))\n"
+        "losses.info_nce(torch.randn(3, 4), torch.randn(3, 4))\n"
+        "assert not hasattr(torch.ops.timbrefast, 'frontend')\n"
+        "print('ok')\n"
+    )
+    r = _run_python(code, TIMBREFAST_NO_CUSTOM_OPS="1")
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+# --------------------------------------------------------------------------- opcheck
+
+
+@needs_ops
+@pytest.mark.parametrize("preset", ["cocola", "cocola_mel", "camil", "cola"])
+def test_opcheck_frontend(preset):
+    assert _torch_library.enabled()
+    fe = timbrefast.Frontend(preset)
+    for y in (torch.randn(2, 3000), _music(2500)):
+        torch.library.opcheck(torch.ops.timbrefast.frontend.default, (y, fe._config_json, 0))
+
+
+def _loss_inputs(with_w, dtype=torch.float64):
+    a, p = _embeddings(5, 4, dtype=dtype)
+    w = (0.3 * torch.randn(4, 4, dtype=dtype)).requires_grad_() if with_w else None
+    tau = torch.tensor(0.5, dtype=dtype, requires_grad=True)
+    return a, p, w, tau
+
+
+@needs_ops
+@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("with_w", [False, True])
+def test_opcheck_info_nce(symmetric, with_w):
+    assert _torch_library.enabled()
+    a, p, w, tau = _loss_inputs(with_w)
+    for labels in (torch.arange(5), torch.tensor([0, 0, 1, 1, 2])):
+        torch.library.opcheck(torch.ops.timbrefast.info_nce.default, (a, p, w, tau, labels, labels, symmetric))
+        fn = lambda a, p, w, tau: torch.ops.timbrefast.info_nce(a, p, w, tau, labels, labels, symmetric)[:2]  # noqa
+        assert torch.autograd.gradcheck(fn, (a, p, w, tau))
+
+
+@needs_ops
+@pytest.mark.parametrize("with_w", [False, True])
+def test_opcheck_info_nce_fused_and_backward(with_w):
+    assert _torch_library.enabled()
+    a, p, w, tau = _loss_inputs(with_w)
+    labels = torch.arange(5)
+    torch.library.opcheck(torch.ops.timbrefast.info_nce_fused.default, (a, p, w, tau, labels, labels))
+    assert torch.autograd.gradcheck(
+        lambda a, p, w, tau: torch.ops.timbrefast.info_nce_fused(a, p, w, tau, labels, labels)[0], (a, p, w, tau)
+    )
+    _, _, aux_r, aux_c = torch.ops.timbrefast.info_nce(a, p, w, tau, labels, labels, True)
+    g = torch.linspace(0.5, 1.5, 5, dtype=torch.float64)
+    det = [x.detach() if x is not None else None for x in (a, p, w, tau)]
+    torch.library.opcheck(torch.ops.timbrefast.info_nce_backward.default,
+                          (*det, labels, labels, True, aux_r.detach(), aux_c.detach(), g, g))
+
+
+# --------------------------------------------------------------------------- compile: frontends
+
+
+@needs_ops
+@pytest.mark.parametrize("preset", ["cocola", "cocola_mel", "camil", "cola"])
+def test_compiled_frontend_module_matches_eager(preset):
+    fe = tnn.Frontend(preset)
+    y = torch.stack([_music(8000, seed=1), torch.randn(8000) * 0.1])
+    expected = fe(y)
+    got = _compile(fe)(y)
+    assert got.shape == expected.shape and got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+@needs_ops
+def test_compiled_plain_frontend_and_melspectrogram_match_eager():
+    fe = timbrefast.Frontend("cocola")
+    mel = tnn.MelSpectrogram(sr=16000, n_fft=512, hop_length=128, n_mels=40)
+    y = _music(6000)
+    torch.testing.assert_close(_compile(lambda x: fe(x) * 1.0)(y), fe(y), rtol=0, atol=0)
+    torch.testing.assert_close(_compile(mel)(y), mel(y), rtol=0, atol=0)
+    # The numpy result of the C++ core is the reference of the tensor path.
+    np.testing.assert_array_equal(mel(y).numpy(), timbrefast.melspectrogram(
+        y.numpy(), sr=16000, n_fft=512, hop_length=128, n_mels=40))
+
+
+@needs_ops
+def test_compiled_frontend_refuses_a_too_short_uncentred_signal():
+    fe = tnn.Frontend("cola")  # center=False, n_fft=1024
+    with pytest.raises(ValueError, match="fewer than n_fft=1024"):
+        fe(torch.randn(2, 1000))
+    # Without fullgraph, dynamo falls back to running the raising frame: the same ValueError.
+    with pytest.raises(ValueError, match="fewer than n_fft=1024"):
+        torch.compile(fe, backend="aot_eager")(torch.randn(2, 1000))
+
+
+@needs_ops
+def test_compiled_frontend_refuses_integer_audio():
+    with pytest.raises(TypeError, match="integer PCM"):
+        _compile(tnn.Frontend("cola"))(torch.zeros(2, 2000, dtype=torch.int16))
+
+
+@needs_ops
+def test_compiled_frontend_with_dynamic_length():
+    fe = tnn.Frontend("cola")
+    compiled = _compile(fe, dynamic=True)
+    for n in (4000, 5123, 7000):
+        y = torch.randn(2, n)
+        torch.testing.assert_close(compiled(y), fe(y), rtol=0, atol=0)
+
+
+@needs_ops
+def test_model_with_frontend_and_loss_has_no_graph_break():
+    torch.manual_seed(0)
+    fe = tnn.Frontend("cola")
+    encoder = torch.nn.Sequential(torch.nn.Flatten(1), torch.nn.Linear(64 * 19, 16))
+    loss_fn = losses.BilinearInfoNCE(16, generator=torch.Generator().manual_seed(0))
+
+    def step(ya, yp):
+        return loss_fn(encoder(fe(ya)), encoder(fe(yp)))
+
+    ya, yp = torch.randn(4, 4000), torch.randn(4, 4000)
+    explanation = torch._dynamo.explain(step)(ya, yp)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1
+
+
+# --------------------------------------------------------------------------- compile: losses
+
+
+def _grads(fn, *tensors):
+    for t in tensors:
+        t.grad = None
+    loss = fn()
+    loss.backward()
+    return loss.detach(), [t.grad.clone() for t in tensors]
+
+
+def _assert_compiled_matches_eager(fn, *tensors):
+    """Loss and gradients of ``torch.compile(fn)`` equal those of eager ``fn`` on the
+    autograd.Function path (the implementation that predates the operators)."""
+    _torch_library._FORCE_FALLBACK = True
+    try:
+        eager = _grads(fn, *tensors)
+    finally:
+        _torch_library._FORCE_FALLBACK = False
+    compiled = _grads(_compile(fn), *tensors)
+    torch.testing.assert_close(compiled[0], eager[0])
+    for ge, gc in zip(eager[1], compiled[1]):
+        torch.testing.assert_close(gc, ge)
+
+
+@needs_ops
+@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_compiled_bilinear_info_nce_matches_eager(symmetric, reduction):
+    a, p = _embeddings(7, 8)
+    w = (0.1 * torch.randn(8, 8)).requires_grad_()
+
+    def f():
+        return losses.bilinear_info_nce(a, p, w, temperature=0.7, symmetric=symmetric, reduction=reduction)
+
+    _assert_compiled_matches_eager(f, a, p, w)
+
+
+@needs_ops
+def test_compiled_info_nce_with_learned_temperature_matches_eager():
+    a, p = _embeddings(6, 5)
+    tau = torch.tensor(0.2, requires_grad=True)
+
+    def f():
+        return losses.info_nce(a, p, temperature=tau)
+
+    _assert_compiled_matches_eager(f, a, p, tau)
+
+
+@needs_ops
+def test_compiled_loss_modules_match_eager():
+    a, p = _embeddings(8, 6, seed=3)
+    bil = losses.BilinearInfoNCE(6, generator=torch.Generator().manual_seed(1))
+    clip = losses.InfoNCE(learnable=True)
+    for module, params in ((bil, [bil.weight]), (clip, [clip.logit_scale])):
+        _assert_compiled_matches_eager(lambda: module(a, p), a, p, *params)
+
+
+@needs_ops
+def test_compiled_unreduced_loss_matches_eager():
+    a, p = _embeddings(5, 4)
+    f = lambda a, p: losses.info_nce(a, p, reduction="none", symmetric=False)  # noqa: E731
+    torch.testing.assert_close(_compile(f)(a, p), f(a, p))
+
+
+@needs_ops
+def test_compiled_bad_temperature_raises():
+    a, p = _embeddings(4, 3)
+    with pytest.raises(ValueError, match="temperature must be finite and > 0"):
+        _compile(lambda a, p, t: losses.info_nce(a, p, temperature=t))(a, p, torch.tensor(-1.0))
+
+
+@pytest.mark.slow  # inductor's C++ codegen: about 30 s on a shared 2-core machine
+@needs_ops
+def test_inductor_compiles_frontend_and_loss():
+    fe = tnn.Frontend("cola")
+    proj = torch.nn.Linear(64 * 19, 8)
+    torch.manual_seed(0)
+
+    def f(ya, yp):
+        return losses.info_nce(proj(fe(ya).flatten(1)), proj(fe(yp).flatten(1)))
+
+    ya, yp = torch.randn(3, 4000), torch.randn(3, 4000)
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(ya, yp), f(ya, yp))
+
+
+# --------------------------------------------------------------------------- fallback (torch < 2.4)
+
+
+def test_fallback_frontend_matches_ops_path(fallback):
+    fe = timbrefast.Frontend("cocola")
+    y = _music(6000)
+    got = fe(y)
+    assert isinstance(got, torch.Tensor) and got.shape == (2, 64, 38)
+    np.testing.assert_array_equal(got.numpy(), fe(y.numpy()))
+    mel = tnn.MelSpectrogram(sr=16000, n_fft=512, hop_length=128, n_mels=40)
+    # Eager torch.compile still works (graph breaks are allowed on the fallback path).
+    torch.testing.assert_close(torch.compile(mel, backend="eager")(y), mel(y), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_fallback_losses_match_ops_path(monkeypatch, symmetric):
+    a, p = _embeddings(6, 5, dtype=torch.float64)
+    w = (0.2 * torch.randn(5, 5, dtype=torch.float64)).requires_grad_()
+    tau = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    results = {}
+    for forced in (False, True):
+        monkeypatch.setattr(_torch_library, "_FORCE_FALLBACK", forced)
+        if not forced and not _torch_library.enabled():
+            continue
+        results[forced] = [
+            _grads(lambda: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), a, p, w, tau),
+            _grads(lambda: losses.info_nce(a, p, temperature=tau, symmetric=symmetric), a, p, tau),
+        ]
+    assert True in results
+    assert torch.autograd.gradcheck(
+        lambda a, p, w, tau: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), (a, p, w, tau)
+    )
+    if False in results:
+        for (le, ge), (lf, gf) in zip(results[False], results[True]):
+            torch.testing.assert_close(le, lf)
+            for x, y in zip(ge, gf):
+                torch.testing.assert_close(x, y)
+
+
+# --------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.gpu
+@needs_ops
+@needs_gpu
+def test_opcheck_on_cuda():
+    fe = timbrefast.Frontend("cocola")
+    torch.library.opcheck(torch.ops.timbrefast.frontend.default, (torch.randn(2, 4000, device="cuda"),
+                                                                  fe._config_json, 0))
+    a, p, w, tau = (x.detach().cuda().requires_grad_() for x in _loss_inputs(True, dtype=torch.float32))
+    labels = torch.arange(5)
+    torch.library.opcheck(torch.ops.timbrefast.info_nce.default, (a, p, w, tau, labels, labels, True))
+
+
+@pytest.mark.gpu
+@needs_ops
+@needs_gpu
+def test_compiled_cuda_loss_matches_cpu():
+    a, p = _embeddings(16, 8)
+    w = (0.1 * torch.randn(8, 8)).requires_grad_()
+    cpu = _grads(lambda: losses.bilinear_info_nce(a, p, w, symmetric=True), a, p, w)
+    ac, pc, wc = (x.detach().cuda().requires_grad_() for x in (a, p, w))
+    gpu = _grads(lambda: _compile(losses.bilinear_info_nce)(ac, pc, wc, symmetric=True), ac, pc, wc)
+    torch.testing.assert_close(gpu[0].cpu(), cpu[0], rtol=1e-4, atol=1e-4)
+    for gc, gg in zip(cpu[1], gpu[1]):
+        torch.testing.assert_close(gg.cpu(), gc, rtol=1e-4, atol=1e-4)
