@@ -168,8 +168,13 @@ def test_ddp_two_processes_gloo(tmp_path):
     script.write_text(_DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
+    import socket
+
+    with socket.socket() as sock:  # a free port: a fixed one can collide with other jobs
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
          str(script), str(tmp_path / "ddp"), str(Path(__file__).parent)],
         capture_output=True, text=True, env=env, timeout=240,
     )
