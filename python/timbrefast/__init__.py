@@ -40,3 +40,33 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
+
+# --- COCOLA: coherence scorer and models (torch), loaded on first use -------------------
+_COCOLA_LAZY = {
+    "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),
+    "models": ("timbrefast.models", None),
+    "checkpoints": ("timbrefast.checkpoints", None),
+}
+_getattr_before_cocola = globals().get("__getattr__")
+_dir_before_cocola = globals().get("__dir__")
+
+
+def __getattr__(name):  # noqa: F811 - chains the lazy loader defined above
+    if name in _COCOLA_LAZY:
+        import importlib
+
+        module, attr = _COCOLA_LAZY[name]
+        mod = importlib.import_module(module)
+        return mod if attr is None else getattr(mod, attr)
+    if _getattr_before_cocola is not None:
+        return _getattr_before_cocola(name)
+    raise AttributeError(f"module 'timbrefast' has no attribute {name!r}")
+
+
+def __dir__():  # noqa: F811
+    before = _dir_before_cocola() if _dir_before_cocola is not None else globals()
+    return sorted(set(before) | set(_COCOLA_LAZY))
+
+
+__all__ += ["CoherenceScorer", "models", "checkpoints"]

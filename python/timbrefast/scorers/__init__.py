@@ -1,0 +1,1 @@
+"""Scorers built on trained models (they need torch): ``coherence`` (COCOLA)."""

@@ -1,0 +1,207 @@
+"""Trainer + COCOLA recipe: tiny models, 1 s clips, a few steps (seconds)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from timbrefast.checkpoints import load_model  # noqa: E402
+from timbrefast.models import CocolaConfig  # noqa: E402
+from timbrefast.train import Trainer, TrainerConfig  # noqa: E402
+from timbrefast.train.cocola import CocolaRecipe, CocolaRecipeConfig, split_tracks  # noqa: E402
+
+SR = 16000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pairs(n, seed):
+    """(anchor, positive) sub-mixes sharing a pitch and a pulse (1 s at 16 kHz)."""
+    g = np.random.default_rng(seed)
+    t = np.arange(SR) / SR
+    out = []
+    for _ in range(n):
+        f0 = 110 * 2 ** (g.integers(0, 24) / 12)
+        pulse = (np.sin(2 * np.pi * g.uniform(1, 4) * t) > 0.9).astype(np.float32)
+        a = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.01 * g.standard_normal(SR)
+        p = 0.3 * np.sin(2 * np.pi * 1.5 * f0 * t) * (0.5 + pulse) + 0.01 * g.standard_normal(SR)
+        out.append((a.astype(np.float32), p.astype(np.float32)))
+    return out
+
+
+TINY = CocolaConfig(widths=(4, 8), embedding_dim=16)
+RECIPE = CocolaRecipeConfig(batch_size=4, seconds=1.0, val_pairs=8, seed=3)
+
+
+def _trainer(out, steps, *, recipe_cfg=RECIPE, model_cfg=TINY):
+    recipe = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=model_cfg, config=recipe_cfg)
+    cfg = TrainerConfig(out_dir=str(out), steps=steps, lr=1e-3, seed=recipe_cfg.seed,
+                        val_every=2, ckpt_every=2, log_every=1, progress=False)
+    return Trainer(recipe, cfg)
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_training_runs_logs_validates_and_saves(tmp_path):
+    trainer = _trainer(tmp_path / "run", steps=4)
+    before = _weights(trainer.model)
+    result = trainer.fit()
+    assert result["step"] == 4 and not result["stopped_early"]
+    assert set(result["validation"]) == {"k2", "k8"}
+    assert all(0.0 <= v <= 1.0 for v in result["validation"].values())
+    after = trainer.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss" in r] == [1, 2, 3, 4]
+    assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)
+    assert any("val_k2" in r for r in log)
+    ckpt = tmp_path / "run" / "checkpoint"
+    assert {p.name for p in ckpt.iterdir()} == {"model.safetensors", "optimizer.safetensors", "trainer.json"}
+    model = load_model(tmp_path / "run" / "model")
+    for k, v in trainer.model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v)
+
+
+def test_deterministic_under_seed(tmp_path):
+    a = _trainer(tmp_path / "a", steps=3)
+    a.fit()
+    b = _trainer(tmp_path / "b", steps=3)
+    b.fit()
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    straight = _trainer(tmp_path / "s", steps=4)
+    straight.fit()
+    first = _trainer(tmp_path / "r", steps=2)
+    first.fit()
+    resumed = _trainer(tmp_path / "r", steps=4)
+    assert resumed.load_checkpoint() and resumed.step == 2
+    resumed = _trainer(tmp_path / "r", steps=4)
+    resumed.fit()
+    assert resumed.step == 4
+    for k, v in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_channel_masking_uses_silence(tmp_path):
+    recipe = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=TINY, config=RECIPE)
+    batch = recipe.batch(0, 0, 1)
+    keep = batch["keep"]
+    assert keep.shape == (4, 2) and keep.any(dim=1).all()  # never both dropped
+    seen = {}
+
+    class Spy(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+            self.head = inner.head
+
+        def forward(self, a, p):
+            seen["a"], seen["p"] = a, p
+            return self.inner(a, p)
+
+    recipe.loss(Spy(recipe.model), batch, 0)
+    for i in range(4):
+        for c in range(2):
+            for x, raw in ((seen["a"], batch["anchors"]), (seen["p"], batch["positives"])):
+                if keep[i, c]:
+                    assert torch.equal(x[i, c], raw[i, c])
+                else:  # the same channel is dropped in anchor and positive, set to silence
+                    assert bool((x[i, c] == -80.0).all())
+
+
+def test_masking_choice_per_batch_or_per_pair():
+    per_batch = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=TINY, config=RECIPE)
+    cfg = CocolaRecipeConfig(batch_size=4, seconds=1.0, val_pairs=8, seed=3, masking_per="pair")
+    per_pair = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=TINY, config=cfg)
+    patterns_batch, patterns_pair = set(), set()
+    for step in range(12):
+        kb = per_batch.batch(step, 0, 1)["keep"]
+        assert bool((kb == kb[0]).all())  # one choice for the whole batch
+        patterns_batch.add(tuple(kb[0].tolist()))
+        patterns_pair.update(tuple(r) for r in per_pair.batch(step, 0, 1)["keep"].tolist())
+    assert patterns_batch == patterns_pair == {(False, True), (True, False), (True, True)}
+    with pytest.raises(ValueError, match="masking_per"):
+        CocolaRecipeConfig(masking_per="clip")
+
+
+def test_config_validation(tmp_path):
+    with pytest.raises(ValueError, match="batch_size"):
+        CocolaRecipeConfig(batch_size=1)
+    with pytest.raises(ValueError, match="steps"):
+        TrainerConfig(out_dir=str(tmp_path), steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainerConfig(out_dir=str(tmp_path), lr=-1.0)
+    with pytest.raises(ValueError, match="2 tracks"):
+        split_tracks(["only"], val_fraction=0.1, seed=0)
+    train, val = split_tracks(list(range(20)), val_fraction=0.1, seed=0)
+    assert len(val) == 2 and sorted(train + val) == list(range(20))
+    assert split_tracks(list(range(20)), val_fraction=0.1, seed=0) == (train, val)
+    with pytest.raises(ValueError, match="empty"):
+        CocolaRecipe([], [], model_config=TINY, config=RECIPE)
+
+
+_DDP_SCRIPT = r"""
+import sys, json, numpy as np, torch, torch.distributed as dist
+sys.path.insert(0, sys.argv[2])
+from test_train import _trainer
+t = _trainer(sys.argv[1], steps=2)
+res = t.fit(resume=False)
+w = torch.cat([p.detach().flatten() for p in t.model.parameters()])
+ws = [torch.zeros_like(w) for _ in range(dist.get_world_size())]
+dist.all_gather(ws, w)
+with open(f"{sys.argv[1]}.rank{dist.get_rank()}.json", "w") as f:
+    json.dump({"rank": dist.get_rank(), "same": bool(all(torch.equal(ws[0], x) for x in ws)), "step": res["step"]}, f)
+"""
+
+
+def test_ddp_two_processes_gloo(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(_DDP_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
+    import socket
+
+    with socket.socket() as sock:  # a free port: a fixed one can collide with other jobs
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+         str(script), str(tmp_path / "ddp"), str(Path(__file__).parent)],
+        capture_output=True, text=True, env=env, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads((tmp_path / f"ddp.rank{r}.json").read_text()) for r in range(2)]
+    assert len(lines) == 2 and all(r["same"] and r["step"] == 2 for r in lines)
+    assert (tmp_path / "ddp" / "model" / "model.safetensors").exists()
+
+
+def test_feature_cache_pool(tmp_path):
+    cfg = CocolaRecipeConfig(batch_size=4, seconds=1.0, val_pairs=8, seed=3, cache_pairs=10)
+    recipe = CocolaRecipe(_pairs(6, 0), _pairs(8, 1), model_config=TINY, config=cfg,
+                          cache_dir=tmp_path / "cache", progress=False)
+    a, p = recipe._cache
+    assert a.shape == (10, 2, 64, 101) and a.dtype == np.float16
+    # pair j of the pool is item j % len of the sampler: its features, to float16 precision
+    src = _pairs(6, 0)
+    for j in (4, 9):  # pool entry j is sampler item j % 6
+        direct = recipe.features(np.stack([recipe._fit_length(src[j % 6][0])])).numpy()[0]
+        np.testing.assert_allclose(a[j].astype(np.float32), direct, atol=0.05)
+    batch = recipe.batch(0, 0, 1)
+    assert batch["anchors"].shape == (4, 2, 64, 101) and batch["anchors"].dtype == torch.float32
+    # a second recipe with the same configuration reuses the files
+    again = CocolaRecipe(_pairs(6, 0), _pairs(8, 1), model_config=TINY, config=cfg,
+                         cache_dir=tmp_path / "cache", progress=False)
+    assert isinstance(again._cache[0], np.memmap)
+    np.testing.assert_array_equal(np.asarray(again._cache[1]), np.asarray(p))
+    out = tmp_path / "run"
+    t = Trainer(again, TrainerConfig(out_dir=str(out), steps=2, val_every=2, ckpt_every=0, progress=False, seed=3))
+    assert t.fit()["step"] == 2
