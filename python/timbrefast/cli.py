@@ -13,6 +13,9 @@ from typing import List, Optional
 
 # (module, registering function) for every feature that has subcommands.
 _REGISTRARS = [
+    ("timbrefast.demo", "register"),  # timbrefast demo (the README's main job)
+    ("timbrefast.scorers.cli", "register"),  # timbrefast coherence CONTEXT CANDIDATE...
+    ("timbrefast.train.cli", "register"),  # timbrefast train cocola --data DIR
     ("timbrefast.data.cli", "register"),  # timbrefast synth stems|notes
 ]
 
