@@ -103,8 +103,6 @@ def test_with_the_camil_frontend(tracks):
     import timbrefast
     from timbrefast.data import CamilPairs
 
-    if not hasattr(timbrefast, "Frontend"):
-        pytest.skip("timbrefast.Frontend not in this build")
     pairs = CamilPairs(tracks, frontend=timbrefast.Frontend("camil"), seed=0)
     it = pairs[0]
     assert it["audio"].shape == it["negative_audio"].shape == (1, 128, 282)  # the paper's 128 x 282

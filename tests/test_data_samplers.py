@@ -219,8 +219,6 @@ def test_file_damaged_after_indexing_does_not_stop_the_epoch(tmp_path):
 def test_items_feed_the_cocola_frontend(tmp_path):
     import timbrefast
 
-    if not hasattr(timbrefast, "Frontend"):
-        pytest.skip("timbrefast.Frontend not in this build")
     t = _track(tmp_path, "R", VALUES[:3], seconds=6.0)
     it = CocolaPairs([t], sr=16000, seconds=5.0, seed=0)[0]
     feats = timbrefast.Frontend("cocola")(np.stack([it["anchor"], it["positive"]]))
