@@ -205,3 +205,30 @@ def test_feature_cache_pool(tmp_path):
     out = tmp_path / "run"
     t = Trainer(again, TrainerConfig(out_dir=str(out), steps=2, val_every=2, ckpt_every=0, progress=False, seed=3))
     assert t.fit()["step"] == 2
+
+
+def test_train_cocola_command_end_to_end(tmp_path):
+    """`timbrefast train cocola` on a tiny synthesized Slakh-layout set: trains, validates,
+    writes a loadable model, and a second call resumes from the checkpoint."""
+    pytest.importorskip("fluidsynth", reason="needs the [synth] extra to synthesize stems")
+    sf2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+    if not sf2.is_file():
+        pytest.skip("TimGM6mb.sf2 is not installed (scripts/install_system_deps.sh)")
+    from timbrefast.cli import main
+    from timbrefast.data import synthesize_stems
+
+    data = tmp_path / "stems"
+    synthesize_stems(data, soundfont=sf2, tracks=6, seed=3, seconds=8.0, progress=False)
+    out = tmp_path / "run"
+    args = ["--threads", "1", "train", "cocola", "--data", str(data), "--out", str(out),
+            "--batch-size", "4", "--val-fraction", "0.34", "--val-pairs", "4", "--val-every", "2",
+            "--ckpt-every", "2", "--no-progress", "--head-init-std", "0.005"]
+    assert main(args + ["--steps", "2"]) == 0
+    state = json.loads((out / "checkpoint" / "trainer.json").read_text())
+    assert state["step"] == 2
+    model = load_model(out / "model")
+    assert model.config.encoder == "small"
+    assert main(args + ["--steps", "3"]) == 0  # resumes at step 2, stops at 3
+    assert json.loads((out / "checkpoint" / "trainer.json").read_text())["step"] == 3
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert any("val_k2" in rec for rec in log)
