@@ -7,7 +7,6 @@ import operator
 import sys
 import types
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -61,7 +61,6 @@ def test_frontend_and_resampling(tracks):
 
 
 def test_errors(tracks, tmp_path):
-    import os
 
     from timbrefast.data import CamilPairs, Stem, Track
 

@@ -3,7 +3,6 @@ gradients to 1e-4, float64 gradcheck, streams, device index, O(B d) memory. Skip
 a reason where no CUDA device (or no CUDA build) is present."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -1,7 +1,6 @@
 """Encoders, bilinear head and the COCOLA model (tiny inputs, CPU)."""
 import json
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -15,13 +15,13 @@ the same result as its items one by one.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _ops
+from ._config import JsonConfig
 from ._validate import check_bool, check_int, warn_not_differentiable, check_positive, from_numpy_like, to_numpy_float32
 
 __all__ = [
@@ -511,7 +511,7 @@ def power_to_db(
 
 
 @dataclasses.dataclass(frozen=True)
-class FrontendConfig:
+class FrontendConfig(JsonConfig):
     """Configuration of a fused frontend: waveform -> STFT -> (HPSS) -> mel -> scale.
 
     Frozen; saved and loaded as JSON (:meth:`to_json`, :meth:`from_json`). The defaults are
@@ -536,6 +536,8 @@ class FrontendConfig:
     ref : "max" or float
         dB reference ("max" = each channel's maximum of each example).
     """
+
+    _TUPLE_FIELDS = ("kernel_size", "margin", "log_range")
 
     sr: float = 22050
     n_fft: int = 2048
@@ -628,34 +630,7 @@ class FrontendConfig:
     def _hop(self) -> int:
         return self.hop_length if self.hop_length is not None else (self.win_length or self.n_fft) // 4
 
-    # ---- serialisation
-    def to_dict(self) -> Dict[str, Any]:
-        d = dataclasses.asdict(self)
-        for k in ("kernel_size", "margin", "log_range"):
-            d[k] = list(d[k])
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "FrontendConfig":
-        if not isinstance(d, dict):
-            raise TypeError(f"expected a dict, got {type(d).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown FrontendConfig fields: {unknown}")
-        d = dict(d)
-        for k in ("kernel_size", "margin", "log_range"):
-            if k in d and isinstance(d[k], list):
-                d[k] = tuple(d[k])
-        return cls(**d)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "FrontendConfig":
-        return cls.from_dict(json.loads(text))
-
+    # ---- serialisation: to_dict / from_dict / to_json / from_json from JsonConfig
     def replace(self, **changes: Any) -> "FrontendConfig":
         return dataclasses.replace(self, **changes)
 

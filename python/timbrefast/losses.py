@@ -33,7 +33,7 @@ numpy out (the loss value only, no gradients).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 import numpy as np
 

@@ -2,7 +2,6 @@
 and a negative audio segment (random, or from another class)."""
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 

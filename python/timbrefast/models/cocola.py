@@ -1,14 +1,13 @@
 """The COCOLA model: encoder + bilinear head, its configuration and channel modes."""
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from dataclasses import dataclass
+from typing import Tuple
 
 import torch
 from torch import nn
 
+from .._config import JsonConfig
 from .efficientnet import EfficientNetEncoder
 from .heads import BilinearHead
 from .small import SmallEncoder
@@ -27,7 +26,7 @@ _ENCODERS = ("small", "efficientnet-b0")
 
 
 @dataclass(frozen=True)
-class CocolaConfig:
+class CocolaConfig(JsonConfig):
     """Configuration of a :class:`CocolaModel` (stored as JSON beside the weights).
 
     Parameters
@@ -53,6 +52,9 @@ class CocolaConfig:
         Samples per window (5 s at 16 kHz).
     """
 
+    _TUPLE_FIELDS = ("widths",)
+    _JSON_INDENT = 2
+
     encoder: str = "small"
     in_channels: int = 2
     embedding_dim: int = 512
@@ -77,27 +79,6 @@ class CocolaConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
 
-    def to_dict(self) -> Dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["widths"] = list(self.widths)
-        return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "CocolaConfig":
-        if not isinstance(d, dict):
-            raise TypeError(f"a CocolaConfig needs a dict, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown CocolaConfig field(s): {unknown}")
-        return cls(**d)
-
-    @classmethod
-    def from_json(cls, text: str) -> "CocolaConfig":
-        return cls.from_dict(json.loads(text))
 
 
 def mask_channels(features: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,6 @@ fixed set of pairs from held-out tracks, with both channels.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
