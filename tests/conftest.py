@@ -25,3 +25,17 @@ def simd(request):
         pytest.skip(f"this CPU has no {request.param}")
     yield level
     _core.set_simd_cap(before)
+
+
+def subprocess_pythonpath(*extra: str) -> str:
+    """PYTHONPATH for child processes that must import the same timbrefast as this one:
+    the installed package in CI, the working tree (``python/``) in development."""
+    import os
+    from pathlib import Path
+
+    import timbrefast
+
+    parts = [str(Path(timbrefast.__file__).resolve().parents[1]), *extra]
+    if os.environ.get("PYTHONPATH"):
+        parts.append(os.environ["PYTHONPATH"])
+    return os.pathsep.join(parts)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import subprocess_pythonpath
 
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
@@ -100,7 +101,7 @@ def runs(tmp_path_factory):
     np.savez(tmp / "data.npz", **data)
     script = tmp / "worker.py"
     script.write_text(f"CASES = {CASES!r}\n" + WORKER)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    env = dict(os.environ, PYTHONPATH=subprocess_pythonpath(),
                TIMBREFAST_NUM_THREADS="1", OMP_NUM_THREADS="1")
     procs = [
         subprocess.Popen([sys.executable, str(script), str(r), str(WORLD), str(tmp / "init"), str(tmp / "data.npz"),

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import subprocess_pythonpath
 
 torch = pytest.importorskip("torch")
 
@@ -58,7 +59,7 @@ def _embeddings(n=6, d=8, dtype=torch.float32, seed=0):
 
 
 def _run_python(code, **env):
-    full_env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), **env)
+    full_env = dict(os.environ, PYTHONPATH=subprocess_pythonpath(), **env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120)
 
 

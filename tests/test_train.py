@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import subprocess_pythonpath
 
 torch = pytest.importorskip("torch")
 
@@ -166,7 +167,7 @@ with open(f"{sys.argv[1]}.rank{dist.get_rank()}.json", "w") as f:
 def test_ddp_two_processes_gloo(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(_DDP_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]),
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath(),
            "OMP_NUM_THREADS": "1"}
     import socket
 
