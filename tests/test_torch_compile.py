@@ -321,7 +321,7 @@ def test_fallback_losses_match_ops_path(monkeypatch, symmetric):
             _grads(lambda: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), a, p, w, tau),
             _grads(lambda: losses.info_nce(a, p, temperature=tau, symmetric=symmetric), a, p, tau),
         ]
-    assert True in results, "the forced fallback path must have run"
+    assert results.keys() >= {True}, "the forced fallback path must have run"
     assert torch.autograd.gradcheck(
         lambda a, p, w, tau: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), (a, p, w, tau)
     )
