@@ -453,7 +453,7 @@ def bilinear_info_nce(
     reduction = _check_reduction(reduction)
     if weight is None:
         raise ValueError("weight is required for the bilinear InfoNCE (use info_nce for a plain dot product)")
-    return _paired_info_nce(anchors, positives, weight, temperature, check_bool(symmetric, "symmetric"), False, reduction)
+    return _paired_info_nce(anchors, positives, weight, temperature, symmetric, False, reduction)
 
 
 def info_nce(
@@ -495,7 +495,7 @@ def info_nce(
     True
     """
     reduction = _check_reduction(reduction)
-    return _paired_info_nce(anchors, positives, None, temperature, check_bool(symmetric, "symmetric"), check_bool(normalize, "normalize"), reduction)
+    return _paired_info_nce(anchors, positives, None, temperature, symmetric, normalize, reduction)
 
 
 def supervised_info_nce(
@@ -542,14 +542,15 @@ def supervised_info_nce(
     True
     """
     reduction = _check_reduction(reduction)
+    symmetric, normalize = check_bool(symmetric, "symmetric"), check_bool(normalize, "normalize")
     if _is_numpy_call(anchors, positives):
         a_np, p_np = np.asarray(anchors), np.asarray(positives)
         rl = _labels_numpy(labels, "labels", a_np.shape[0] if a_np.ndim >= 1 else 0)
         cl = rl if positive_labels is None else _labels_numpy(positive_labels, "positive_labels", p_np.shape[0])
         if positive_labels is None and p_np.shape[0] != a_np.shape[0]:
             raise ValueError("positive_labels is required when anchors and positives differ in batch size")
-        return _numpy_info_nce(a_np, p_np, weight, temperature, rl, cl, check_bool(symmetric, "symmetric"), reduction, check_bool(normalize, "normalize"))
-    a, p, w = _prepare_pair(anchors, positives, weight, normalize=check_bool(normalize, "normalize"))
+        return _numpy_info_nce(a_np, p_np, weight, temperature, rl, cl, symmetric, reduction, normalize)
+    a, p, w = _prepare_pair(anchors, positives, weight, normalize=normalize)
     rl = _labels_numpy(labels, "labels", a.shape[0])
     if positive_labels is None:
         if p.shape[0] != a.shape[0]:
@@ -560,7 +561,7 @@ def supervised_info_nce(
         cl = rl
     else:
         cl = _labels_numpy(positive_labels, "positive_labels", p.shape[0])
-    return _info_nce_core(a, p, w, temperature, rl, cl, check_bool(symmetric, "symmetric"), reduction)
+    return _info_nce_core(a, p, w, temperature, rl, cl, symmetric, reduction)
 
 
 def mixture_info_nce(
@@ -600,16 +601,17 @@ def mixture_info_nce(
     0
     """
     reduction = _check_reduction(reduction)
+    symmetric, normalize = check_bool(symmetric, "symmetric"), check_bool(normalize, "normalize")
     if _is_numpy_call(mixtures, stems):
         m_np, s_np = np.asarray(mixtures), np.asarray(stems)
         idx = _labels_numpy(stem_to_mixture, "stem_to_mixture", s_np.shape[0] if s_np.ndim else 0)
         _check_mixture_index(idx, m_np.shape[0])
         return _numpy_info_nce(s_np, m_np, None, temperature, idx, np.arange(m_np.shape[0], dtype=np.int64),
-                               check_bool(symmetric, "symmetric"), reduction, check_bool(normalize, "normalize"))
-    s, m, _ = _prepare_pair(stems, mixtures, None, normalize=check_bool(normalize, "normalize"))
+                               symmetric, reduction, normalize)
+    s, m, _ = _prepare_pair(stems, mixtures, None, normalize=normalize)
     idx = _labels_numpy(stem_to_mixture, "stem_to_mixture", s.shape[0])
     _check_mixture_index(idx, m.shape[0])
-    return _info_nce_core(s, m, None, temperature, idx, np.arange(m.shape[0], dtype=np.int64), check_bool(symmetric, "symmetric"),
+    return _info_nce_core(s, m, None, temperature, idx, np.arange(m.shape[0], dtype=np.int64), symmetric,
                           reduction)
 
 
