@@ -205,8 +205,17 @@ def test_evaluate_matches_manual_kway(scorer):
     assert res["k2"] == pytest.approx(kway_accuracy(full, k=2, seed=0))
     assert res["k4"] == pytest.approx(kway_accuracy(full, k=4, seed=0))
     assert res["pairs"] == 8 and res["mode"] == "both"
+    from timbrefast.metrics import expected_k_way_accuracy
+
+    assert res["k2_mean"] == pytest.approx(expected_k_way_accuracy(full, k=2))
+    assert res["k4_mean"] == pytest.approx(expected_k_way_accuracy(full, k=4))
     with pytest.raises(ValueError, match="K=16"):
         scorer.evaluate(pairs, k=(16,), progress=False)
+    # a limit draws a seeded subset of the whole dataset, not its first items
+    sub = scorer.evaluate(pairs, k=(2,), limit=4, seed=1, progress=False)
+    idx = np.sort(np.random.default_rng(1).choice(8, size=4, replace=False))
+    part = full[np.ix_(idx, idx)]
+    assert sub["pairs"] == 4 and sub["k2_mean"] == pytest.approx(expected_k_way_accuracy(part, k=2))
 
 
 def _cli(register, argv):

@@ -202,3 +202,50 @@ def test_half_precision_tensors():
     for dtype in (torch.bfloat16, torch.float16):
         assert metrics.top_k_retrieval_accuracy(s.to(dtype), [0, 1], k=1) == 0.5
         assert metrics.k_way_accuracy(torch.eye(3, dtype=dtype, requires_grad=True)) == 1.0
+
+
+def _exhaustive_expected_kway(s, k):
+    """Mean k-way accuracy over every choice of k - 1 negatives per anchor (brute force)."""
+    from itertools import combinations
+
+    n = s.shape[0]
+    per_anchor = []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        wins = [all(s[i, i] > s[i, j] for j in neg) for neg in combinations(others, k - 1)]
+        per_anchor.append(np.mean(wins))
+    return float(np.mean(per_anchor))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 7), st.integers(0, 2**31 - 1), st.booleans())
+def test_expected_k_way_accuracy_is_the_mean_over_all_groupings(n, seed, ties):
+    g = np.random.default_rng(seed)
+    s = g.integers(0, 3, size=(n, n)).astype(float) if ties else g.standard_normal((n, n))
+    for k in range(2, n + 1):
+        assert metrics.expected_k_way_accuracy(s, k=k) == pytest.approx(_exhaustive_expected_kway(s, k))
+
+
+def test_expected_k_way_accuracy_agrees_with_random_groupings_on_average():
+    g = np.random.default_rng(3)
+    n, k = 64, 8
+    s = g.standard_normal((n, n)) + 1.5 * np.eye(n)
+    sampled = []
+    for _ in range(300):
+        order = g.permutation(n)
+        sampled.append(metrics.k_way_accuracy(s[np.ix_(order, order)], k=k))
+    assert metrics.expected_k_way_accuracy(s, k=k) == pytest.approx(np.mean(sampled), abs=0.01)
+
+
+def test_expected_k_way_accuracy_edges_and_errors():
+    assert metrics.expected_k_way_accuracy(np.eye(5), k=5) == 1.0
+    assert metrics.expected_k_way_accuracy(-np.eye(5), k=2) == 0.0
+    assert metrics.expected_k_way_accuracy(np.zeros((4, 4)), k=2) == 0.0  # ties are misses
+    with pytest.raises(ValueError, match="square"):
+        metrics.expected_k_way_accuracy(np.zeros((3, 4)), k=2)
+    with pytest.raises(ValueError, match="exceeds"):
+        metrics.expected_k_way_accuracy(np.eye(3), k=4)
+    with pytest.raises(ValueError, match="k must"):
+        metrics.expected_k_way_accuracy(np.eye(3), k=1)
+    with pytest.raises(ValueError, match="finite"):
+        metrics.expected_k_way_accuracy(np.full((3, 3), np.nan), k=2)

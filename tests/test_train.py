@@ -38,10 +38,10 @@ TINY = CocolaConfig(widths=(4, 8), embedding_dim=16)
 RECIPE = CocolaRecipeConfig(batch_size=4, seconds=1.0, val_pairs=8, seed=3)
 
 
-def _trainer(out, steps, *, recipe_cfg=RECIPE, model_cfg=TINY):
+def _trainer(out, steps, *, recipe_cfg=RECIPE, model_cfg=TINY, **trainer_options):
     recipe = CocolaRecipe(_pairs(12, 0), _pairs(8, 1), model_config=model_cfg, config=recipe_cfg)
     cfg = TrainerConfig(out_dir=str(out), steps=steps, lr=1e-3, seed=recipe_cfg.seed,
-                        val_every=2, ckpt_every=2, log_every=1, progress=False)
+                        val_every=2, ckpt_every=2, log_every=1, progress=False, **trainer_options)
     return Trainer(recipe, cfg)
 
 
@@ -54,7 +54,7 @@ def test_training_runs_logs_validates_and_saves(tmp_path):
     before = _weights(trainer.model)
     result = trainer.fit()
     assert result["step"] == 4 and not result["stopped_early"]
-    assert set(result["validation"]) == {"k2", "k8"}
+    assert set(result["validation"]) == {"k2", "k8", "k2_mean", "k8_mean"}
     assert all(0.0 <= v <= 1.0 for v in result["validation"].values())
     after = trainer.model.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
@@ -90,6 +90,57 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert resumed.step == 4
     for k, v in straight.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_learning_rate_schedules(tmp_path):
+    const = TrainerConfig(out_dir=str(tmp_path), steps=100, lr=1e-3)
+    assert [const.learning_rate(s) for s in (0, 50, 99)] == [1e-3] * 3
+    warm = TrainerConfig(out_dir=str(tmp_path), steps=100, lr=1e-3, warmup_steps=4)
+    np.testing.assert_allclose([warm.learning_rate(s) for s in range(5)], [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3])
+    cos = TrainerConfig(out_dir=str(tmp_path), steps=110, lr=1e-3, min_lr=1e-5, lr_schedule="cosine", warmup_steps=10)
+    assert cos.learning_rate(10) == pytest.approx(1e-3)
+    assert cos.learning_rate(60) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert cos.learning_rate(110) == pytest.approx(1e-5)
+    rates = [cos.learning_rate(s) for s in range(10, 111)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainerConfig(out_dir=str(tmp_path), lr_schedule="step")
+    with pytest.raises(ValueError, match="min_lr"):
+        TrainerConfig(out_dir=str(tmp_path), lr=1e-3, min_lr=1e-2)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        TrainerConfig(out_dir=str(tmp_path), warmup_steps=-1)
+
+
+def test_optimizer_follows_the_schedule_and_resume_keeps_it(tmp_path):
+    opts = dict(lr_schedule="cosine", warmup_steps=1, min_lr=1e-5)
+    straight = _trainer(tmp_path / "s", steps=4, **opts)
+    straight.fit()
+    log = [json.loads(line) for line in (tmp_path / "s" / "log.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in log if "lr" in r]
+    np.testing.assert_allclose(lrs, [straight.config.learning_rate(s) for s in range(4)])
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] < lrs[1]
+    _trainer(tmp_path / "r", steps=2, **opts).fit()  # a shorter run, then resumed to 4 with the same curve
+    resumed = _trainer(tmp_path / "r", steps=4, **opts)
+    resumed.fit()
+    for k, v in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_keep_best_saves_the_best_validated_model(tmp_path):
+    trainer = _trainer(tmp_path / "run", steps=6, keep_best="k2_mean")
+    result = trainer.fit()
+    vals = [(r["step"], r["val_k2_mean"]) for r in map(json.loads, (tmp_path / "run" / "log.jsonl").read_text().splitlines())
+            if "val_k2_mean" in r]
+    best_step, best_value = max(vals, key=lambda sv: (sv[1], -sv[0]))
+    assert result["best"] == {"metric": "k2_mean", "value": best_value, "step": best_step}
+    info = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
+    assert info["step"] == best_step and info["validation"]["k2_mean"] == best_value
+    assert load_model(tmp_path / "run" / "best").config == TINY
+    # the best record survives a resume
+    again = _trainer(tmp_path / "run", steps=6, keep_best="k2_mean")
+    assert again.load_checkpoint() and again.best == result["best"]
+    with pytest.raises(KeyError, match="k3"):
+        _trainer(tmp_path / "bad", steps=2, keep_best="k3").fit()
 
 
 def test_channel_masking_uses_silence(tmp_path):
@@ -233,3 +284,23 @@ def test_train_cocola_command_end_to_end(tmp_path):
     assert json.loads((out / "checkpoint" / "trainer.json").read_text())["step"] == 3
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert any("val_k2" in rec for rec in log)
+
+    # a separate validation set, warm start from the model above, cosine schedule, best model kept
+    val = tmp_path / "val"
+    synthesize_stems(val, soundfont=sf2, tracks=2, seed=4, seconds=8.0, progress=False)
+    fine = tmp_path / "fine"
+    args2 = ["--threads", "1", "train", "cocola", "--data", str(data), "--val-data", str(val),
+             "--out", str(fine), "--init-from", str(out / "model"), "--batch-size", "4", "--val-pairs", "4",
+             "--val-every", "1", "--ckpt-every", "0", "--log-every", "1", "--no-progress", "--lr-schedule", "cosine",
+             "--keep-best", "k2_mean", "--steps", "2"]
+    assert main(args2 + ["--lr", "1e-12", "--min-lr", "0"]) == 0
+    log2 = [json.loads(line) for line in (fine / "log.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in log2 if "lr" in r]
+    assert lrs[0] == pytest.approx(1e-12) and lrs[-1] < lrs[0]
+    assert any("val_k2_mean" in r for r in log2)
+    assert (fine / "best" / "best.json").is_file() and load_model(fine / "best").config == model.config
+    tuned = dict(load_model(fine / "model").named_parameters())  # a vanishing learning rate:
+    for k, v in load_model(out / "model").named_parameters():  # still the initial weights
+        torch.testing.assert_close(tuned[k], v, rtol=0, atol=1e-6)
+    with pytest.raises(SystemExit, match="contradicts"):
+        main(args2 + ["--encoder", "efficientnet-b0", "--out", str(tmp_path / "x")])

@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "k_way_accuracy",
+    "expected_k_way_accuracy",
     "retrieval_ranks",
     "top_k_retrieval_accuracy",
     "mean_rank",
@@ -119,6 +120,52 @@ def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
     off[:, np.arange(kk), np.arange(kk)] = -np.inf
     correct = diag > off.max(axis=2) if kk > 1 else np.ones_like(diag, dtype=bool)
     return float(correct.mean())
+
+
+def expected_k_way_accuracy(similarity: Any, *, k: int) -> float:
+    """K-way accuracy averaged over *every* way of drawing the K - 1 negatives.
+
+    :func:`k_way_accuracy` over one random grouping of ``n`` pairs into blocks of
+    ``K`` is a noisy estimate (each anchor meets only ``K - 1`` negatives). This is
+    its exact expectation over random groupings: anchor ``i`` with ``b_i`` of the
+    ``n - 1`` other positives scoring strictly below its own is correct with
+    probability ``C(b_i, K-1) / C(n-1, K-1)`` (a tie counts as a miss, as in
+    :func:`k_way_accuracy`). For ``K = 2`` it is the fraction of all
+    (anchor, negative) comparisons won. Deterministic; uses all ``n (n - 1)`` pairs.
+
+    Parameters
+    ----------
+    similarity : array-like, shape (n, n)
+        Anchor ``i`` (row) against positive ``j`` (column); the coherent pairs lie
+        on the diagonal; larger is better.
+    k : int
+        Group size, ``2 <= k <= n``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import expected_k_way_accuracy
+    >>> expected_k_way_accuracy(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), k=2)
+    0.8333333333333334
+    """
+    s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    n = s.shape[0]
+    if s.shape[1] != n:
+        raise ValueError(f"similarity must be square (n, n), got {s.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be an int >= 2, got {k!r}")
+    if k > n:
+        raise ValueError(f"k = {k} exceeds the {n} pairs")
+    below = (s < np.diag(s)[:, None]).sum(axis=1).astype(np.float64)  # the diagonal is never below itself
+    prob = np.ones(n)
+    for t in range(k - 1):  # C(b, k-1) / C(n-1, k-1) as a product; zero once b < k - 1
+        prob *= np.clip(below - t, 0.0, None) / (n - 1 - t)
+    return float(prob.mean())
 
 
 def retrieval_ranks(similarity: Any, targets: Any = None, *, largest: bool = True) -> np.ndarray:

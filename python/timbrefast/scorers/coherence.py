@@ -383,12 +383,18 @@ class CoherenceScorer:
             ``K``; within a group every anchor is classified against the ``K``
             positives (chance = 1/K); the accuracy is averaged over all anchors.
         limit : int, optional
-            Use only the first ``limit`` pairs.
+            Use only ``limit`` pairs, drawn without replacement with ``seed``
+            from the whole dataset (not its first items, which would come from
+            few tracks).
 
         Returns
         -------
         dict
-            ``{"k2": acc, ..., "pairs": n, "mode": mode}``.
+            ``{"k2": acc, "k2_mean": acc, ..., "pairs": n, "mode": mode}``:
+            ``kK`` over one seeded grouping (the paper's protocol) and
+            ``kK_mean``, its exact expectation over all groupings
+            (:func:`timbrefast.metrics.expected_k_way_accuracy`), which has far
+            less sampling noise.
         """
         torch = _torch()
         n = len(pairs) if limit is None else min(len(pairs), check_int(limit, "limit", minimum=1))
@@ -396,6 +402,9 @@ class CoherenceScorer:
         if n < max(ks):
             raise ValueError(f"need at least {max(ks)} pairs for K={max(ks)}, the dataset has {n}")
         anchors, positives = [], []
+        order = np.arange(n)
+        if n < len(pairs):
+            order = np.sort(np.random.default_rng(seed).choice(len(pairs), size=n, replace=False))
         rng = range(n)
         if progress:
             from tqdm.auto import tqdm
@@ -404,7 +413,7 @@ class CoherenceScorer:
         chunk_a: List[np.ndarray] = []
         chunk_p: List[np.ndarray] = []
         for i in rng:
-            a, p = _pair(pairs[i])
+            a, p = _pair(pairs[int(order[i])])
             chunk_a.append(self._windows(self._one(a, self.sample_rate, "anchor"))[:1])
             chunk_p.append(self._windows(self._one(p, self.sample_rate, "positive"))[:1])
             if len(chunk_a) == self.batch_size or i == n - 1:
@@ -414,9 +423,13 @@ class CoherenceScorer:
         a_emb, p_emb = torch.cat(anchors), torch.cat(positives)
         with torch.inference_mode():
             sims = self.model.head(a_emb, p_emb)
+        from ..metrics import expected_k_way_accuracy
+
         result: Dict[str, Any] = {"pairs": n, "mode": self.mode}
+        sims_np = sims.cpu().numpy()
         for kk in ks:
-            result[f"k{kk}"] = kway_accuracy(sims.cpu().numpy(), k=kk, seed=seed)
+            result[f"k{kk}"] = kway_accuracy(sims_np, k=kk, seed=seed)
+            result[f"k{kk}_mean"] = expected_k_way_accuracy(sims_np, k=kk)
         return result
 
 

@@ -26,16 +26,31 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", required=True, help="dataset root (stems in the Slakh layout)")
     p.add_argument("--layout", default="slakh", help="dataset layout for timbrefast.data.read_dataset (default: slakh)")
     p.add_argument("--out", required=True, help="output folder: checkpoint/, log.jsonl, model/")
-    p.add_argument("--encoder", default="small", choices=["small", "efficientnet-b0"])
-    p.add_argument("--channels", type=int, default=2, choices=[1, 2], help="2: harmonic/percussive mel, 1: mel")
+    p.add_argument("--encoder", default=None, choices=["small", "efficientnet-b0"], help="default: small")
+    p.add_argument("--channels", type=int, default=None, choices=[1, 2],
+                   help="2: harmonic/percussive mel (default), 1: mel")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from the weights of a saved model (directory or .safetensors; its config "
+                        "decides encoder and channels); ignored when resuming from out/checkpoint")
     p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--batch-size", type=int, default=32, help="global batch of pairs (default 32)")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                   help="cosine: decay from --lr to --min-lr over --steps (after the warm-up)")
+    p.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up")
+    p.add_argument("--min-lr", type=float, default=0.0, help="final learning rate of the cosine schedule")
+    p.add_argument("--keep-best", default=None, metavar="METRIC",
+                   help="also save the model with the best value of this validation metric to out/best "
+                        "(e.g. k2_mean, k2, k8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--val-pairs", type=int, default=256)
-    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="fraction of the tracks held out for validation (ignored with --val-data)")
+    p.add_argument("--val-data", default=None, metavar="DIR",
+                   help="validation tracks from a separate dataset root (same layout); all of --data trains")
     p.add_argument("--ckpt-every", type=int, default=250)
+    p.add_argument("--log-every", type=int, default=10, help="steps between lines of out/log.jsonl")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops with a checkpoint")
     p.add_argument("--no-masking", action="store_true", help="disable HPS channel masking")
     p.add_argument("--masking-per", default="batch", choices=["batch", "pair"],
@@ -59,12 +74,29 @@ def run_cocola(args: argparse.Namespace) -> int:
     from .trainer import Trainer, TrainerConfig
 
     tracks = list(read_dataset(args.data, layout=args.layout))
-    train_tracks, val_tracks = split_tracks(tracks, val_fraction=args.val_fraction, seed=args.seed)
-    model_config = CocolaConfig(
-        encoder=args.encoder,
-        in_channels=args.channels,
-        frontend="cocola" if args.channels == 2 else "cocola_mel",
-    )
+    if args.val_data is not None:
+        train_tracks, val_tracks = tracks, list(read_dataset(args.val_data, layout=args.layout))
+        if not val_tracks:
+            raise SystemExit(f"--val-data {args.val_data}: no tracks found")
+    else:
+        train_tracks, val_tracks = split_tracks(tracks, val_fraction=args.val_fraction, seed=args.seed)
+    init = None
+    if args.init_from is not None:
+        from ..checkpoints import load_model
+
+        init = load_model(args.init_from)
+        model_config = init.config
+        for flag, value, have in (("--encoder", args.encoder, model_config.encoder),
+                                  ("--channels", args.channels, model_config.in_channels)):
+            if value is not None and value != have:
+                raise SystemExit(f"{flag} {value} contradicts --init-from {args.init_from} ({have})")
+    else:
+        channels = args.channels or 2
+        model_config = CocolaConfig(
+            encoder=args.encoder or "small",
+            in_channels=channels,
+            frontend="cocola" if channels == 2 else "cocola_mel",
+        )
     recipe_config = CocolaRecipeConfig(
         batch_size=args.batch_size,
         val_fraction=args.val_fraction,
@@ -87,6 +119,8 @@ def run_cocola(args: argparse.Namespace) -> int:
                             max_overlap=recipe_config.max_overlap, seed=args.seed + 1)
     recipe = CocolaRecipe(train_pairs, val_pairs, model_config=model_config, config=recipe_config,
                           cache_dir=args.cache_dir, progress=not args.no_progress)
+    if init is not None:
+        recipe.model.load_state_dict(init.state_dict())
     trainer = Trainer(
         recipe,
         TrainerConfig(
@@ -96,13 +130,19 @@ def run_cocola(args: argparse.Namespace) -> int:
             seed=args.seed,
             val_every=args.val_every,
             ckpt_every=args.ckpt_every,
+            log_every=args.log_every,
             max_minutes=args.max_minutes,
             progress=not args.no_progress,
+            lr_schedule=args.lr_schedule,
+            warmup_steps=args.warmup_steps,
+            min_lr=args.min_lr,
+            keep_best=args.keep_best,
         ),
     )
     if trainer.rank == 0:
         print(f"{len(train_tracks)} training tracks ({len(train_pairs)} pairs), "
-              f"{len(val_tracks)} validation tracks; encoder {args.encoder}")
+              f"{len(val_tracks)} validation tracks; encoder {model_config.encoder}"
+              + (f", initialised from {args.init_from}" if init is not None else ""))
     result = trainer.fit(resume=not args.no_resume)
     if trainer.rank == 0:
         print(json.dumps(result, indent=1))

@@ -54,6 +54,19 @@ class TrainerConfig:
         Wall-clock budget: stop early (with a checkpoint) once it is spent.
     progress : bool
         Show a tqdm progress bar (rank 0 only).
+    lr_schedule : {"constant", "cosine"}
+        ``"cosine"``: after ``warmup_steps`` of linear warm-up the learning rate
+        follows half a cosine from ``lr`` down to ``min_lr`` at ``steps``. The
+        rate is a function of the step alone, so a resumed run follows the same
+        curve.
+    warmup_steps : int
+        Linear warm-up from ``lr / warmup_steps`` (both schedules).
+    min_lr : float
+        Final learning rate of the cosine schedule.
+    keep_best : str, optional
+        A validation metric (e.g. ``"k2"``, higher is better): whenever it
+        improves, the model is also saved to ``out_dir/best`` (early stopping
+        without stopping); ``trainer.json`` remembers the best value and step.
     """
 
     out_dir: str
@@ -65,9 +78,13 @@ class TrainerConfig:
     log_every: int = 10
     max_minutes: Optional[float] = None
     progress: bool = True
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr: float = 0.0
+    keep_best: Optional[str] = None
 
     def __post_init__(self) -> None:
-        for name in ("steps", "val_every", "ckpt_every", "log_every"):
+        for name in ("steps", "val_every", "ckpt_every", "log_every", "warmup_steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {v!r}")
@@ -77,6 +94,22 @@ class TrainerConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be positive, got {self.max_minutes!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not (isinstance(self.min_lr, (int, float)) and 0 <= self.min_lr <= self.lr):
+            raise ValueError(f"min_lr must be in [0, lr], got {self.min_lr!r}")
+        if self.keep_best is not None and (not isinstance(self.keep_best, str) or not self.keep_best):
+            raise ValueError(f"keep_best must be a metric name, got {self.keep_best!r}")
+
+    def learning_rate(self, step: int) -> float:
+        """Learning rate of optimiser step ``step`` (0-based)."""
+        if self.warmup_steps and step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return self.lr
+        span = max(1, self.steps - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1.0 + float(np.cos(np.pi * progress)))
 
 
 def seed_everything(seed: int) -> None:
@@ -144,6 +177,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.step = 0
         self.history: List[Dict[str, Any]] = []
+        self.best: Optional[Dict[str, Any]] = None
 
     # -- checkpoints -----------------------------------------------------------------
 
@@ -171,6 +205,7 @@ class Trainer:
             "config": dataclasses.asdict(self.config),
             "optimizer": opt_meta,
             "history": self.history,
+            "best": self.best,
         }
         (tmp / "trainer.json").write_text(json.dumps(state, indent=1))
         if self.checkpoint_dir.exists():
@@ -193,6 +228,7 @@ class Trainer:
         self.optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
         self.step = int(state["step"])
         self.history = list(state.get("history", []))
+        self.best = state.get("best")
         return True
 
     # -- loop ------------------------------------------------------------------------
@@ -215,6 +251,18 @@ class Trainer:
 
             dist.barrier()
         return metrics
+
+    def _keep_best(self, metrics: Dict[str, Any]) -> None:
+        name = self.config.keep_best
+        if name is None or self.rank != 0 or not metrics:
+            return
+        if name not in metrics:
+            raise KeyError(f"keep_best={name!r} is not a validation metric; the recipe reports {sorted(metrics)}")
+        value = float(metrics[name])
+        if self.best is None or value > float(self.best["value"]):
+            self.best = {"metric": name, "value": value, "step": self.step}
+            self.recipe.save_model(self.model, self.out / "best")
+            (self.out / "best" / "best.json").write_text(json.dumps({**self.best, "validation": metrics}, indent=1))
 
     def fit(self, *, resume: bool = True) -> Dict[str, Any]:
         """Train to ``config.steps``; returns the last validation metrics and timings."""
@@ -239,6 +287,9 @@ class Trainer:
         last_val: Dict[str, Any] = {}
         stopped_early = False
         while self.step < cfg.steps:
+            lr = cfg.learning_rate(self.step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
             batch = self.recipe.batch(self.step, self.rank, self.world)
             loss, metrics = self.recipe.loss(train_model, batch, self.step)
             if not torch.isfinite(loss):
@@ -252,11 +303,12 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in metrics.items()})
             elapsed = time.perf_counter() - start
             if cfg.log_every and self.step % cfg.log_every == 0:
-                self._log({"step": self.step, "loss": float(loss.item()), "seconds": round(elapsed, 2), **metrics})
+                self._log({"step": self.step, "loss": float(loss.item()), "lr": lr, "seconds": round(elapsed, 2), **metrics})
             out_of_time = cfg.max_minutes is not None and elapsed > 60.0 * cfg.max_minutes
             if cfg.val_every and (self.step % cfg.val_every == 0 or self.step == cfg.steps or out_of_time):
                 last_val = self._validate()
                 if last_val:
+                    self._keep_best(last_val)
                     self._log({"step": self.step, "seconds": round(elapsed, 2), **{f"val_{k}": v for k, v in last_val.items()}})
                     if bar is not None:
                         bar.write(f"step {self.step}: " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in last_val.items()))
@@ -275,4 +327,5 @@ class Trainer:
             "seconds": time.perf_counter() - start,
             "stopped_early": stopped_early,
             "validation": last_val,
+            "best": self.best,
         }
