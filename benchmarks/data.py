@@ -72,7 +72,7 @@ def main() -> None:
     sf2 = args.soundfont
     tmp = tempfile.mkdtemp(prefix="tf-bench-data-")
     print(f"soundfont: {os.path.basename(sf2)}; one process, FluidSynth single-threaded; "
-          f"machine shared with other jobs, best of {args.repeats}\n")
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores, best of {args.repeats}\n")
     rows = []
     try:
         # -- rendering --------------------------------------------------------------
