@@ -28,6 +28,7 @@ import numpy as np
 
 from .._ops import is_tensor
 from .._validate import as_float32_array, check_int
+from ..metrics import expected_k_way_accuracy, k_way_accuracy
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -423,8 +424,6 @@ class CoherenceScorer:
         a_emb, p_emb = torch.cat(anchors), torch.cat(positives)
         with torch.inference_mode():
             sims = self.model.head(a_emb, p_emb)
-        from ..metrics import expected_k_way_accuracy
-
         result: Dict[str, Any] = {"pairs": n, "mode": self.mode}
         sims_np = sims.cpu().numpy()
         for kk in ks:
@@ -474,7 +473,6 @@ def kway_accuracy(similarity: Any, *, k: int, seed: int = 0) -> float:
         raise ValueError(f"K={k} needs at least {k} pairs, got {n}")
     if not np.all(np.isfinite(s)):
         raise ValueError("similarity contains NaN or Inf")
-    from ..metrics import k_way_accuracy
 
     order = np.random.default_rng(seed).permutation(n)[: (n // k) * k]
     return float(k_way_accuracy(s[np.ix_(order, order)], k=k))

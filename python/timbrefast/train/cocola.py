@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..metrics import expected_k_way_accuracy
 from ..models import CocolaConfig, CocolaModel, mask_channels
 from ..scorers.coherence import _pair, kway_accuracy
 
@@ -335,8 +336,6 @@ class CocolaRecipe:
             embs_a.append(ea)
             embs_p.append(ep)
         sims = model.head(torch.cat(embs_a), torch.cat(embs_p)).cpu().numpy()
-        from ..metrics import expected_k_way_accuracy
-
         out = {}
         for k in (2, 8, 16, 64):
             if sims.shape[0] >= k:
