@@ -19,6 +19,8 @@ __all__ = [
     "check_positive",
     "to_numpy_float32",
     "from_numpy_like",
+    "require",
+    "require_torch",
 ]
 
 _FLOAT_KINDS = ("f",)
@@ -186,3 +188,22 @@ def from_numpy_like(arr: np.ndarray, like: Any) -> Any:
 
         return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
     return arr
+
+
+def require(module: str, feature: str, extra: str) -> Any:
+    """Import an optional dependency, or raise an ImportError that names the extra.
+
+    ``require("matplotlib", "timbrefast.plot", "plot")`` returns the module, or raises
+    ``ImportError: timbrefast.plot needs matplotlib: pip install 'timbrefast[plot]'``.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{feature} needs {module}: pip install 'timbrefast[{extra}]'") from exc
+
+
+def require_torch(feature: str) -> Any:
+    """``import torch`` for ``feature``, or an ImportError naming the ``[torch]`` extra."""
+    return require("torch", feature, "torch")
