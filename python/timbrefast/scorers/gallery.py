@@ -331,24 +331,23 @@ class Gallery:
         best_key = np.empty((m, kk), dtype=np.float32)
         for q0 in range(0, m, bq):
             q1 = min(q0 + bq, m)
-            top_i = np.empty((q1 - q0, 0), dtype=np.int64)
-            top_k = np.empty((q1 - q0, 0), dtype=np.float32)
+            keys_parts, cols_parts = [], []
             for g0 in range(0, n, bg):
                 g1 = min(g0 + bg, n)
                 keys = self._score_block(qv[q0:q1], cand, g0, g1)
-                cols = np.arange(g0, g1)
                 if keys.shape[1] > kk:
-                    part = np.argpartition(-keys, kk - 1, axis=1)[:, :kk]
-                    keys = np.take_along_axis(keys, part, axis=1)
-                    cols = cols[part]
+                    part = np.argpartition(keys, keys.shape[1] - kk, axis=1)[:, -kk:]  # the kk largest
+                    keys_parts.append(np.take_along_axis(keys, part, axis=1))
+                    cols_parts.append(part + g0)
                 else:
-                    cols = np.broadcast_to(cols, keys.shape)
-                top_k = np.concatenate([top_k, keys], axis=1)
-                top_i = np.concatenate([top_i, cols], axis=1)
-                if top_k.shape[1] > kk:
-                    part = np.argpartition(-top_k, kk - 1, axis=1)[:, :kk]
-                    top_k = np.take_along_axis(top_k, part, axis=1)
-                    top_i = np.take_along_axis(top_i, part, axis=1)
+                    keys_parts.append(keys)
+                    cols_parts.append(np.broadcast_to(np.arange(g0, g1), keys.shape))
+            top_k = keys_parts[0] if len(keys_parts) == 1 else np.concatenate(keys_parts, axis=1)
+            top_i = cols_parts[0] if len(cols_parts) == 1 else np.concatenate(cols_parts, axis=1)
+            if top_k.shape[1] > kk:
+                part = np.argpartition(top_k, top_k.shape[1] - kk, axis=1)[:, -kk:]
+                top_k = np.take_along_axis(top_k, part, axis=1)
+                top_i = np.take_along_axis(top_i, part, axis=1)
             # Best first; ties broken by the lower gallery index (deterministic).
             order = np.lexsort((top_i, -top_k), axis=1)
             best_key[q0:q1] = np.take_along_axis(top_k, order, axis=1)

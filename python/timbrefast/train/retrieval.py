@@ -1,0 +1,241 @@
+"""Timbre-retrieval training recipe (Le Vaillant & Molle) for :class:`~timbrefast.train.Trainer`.
+
+Trains a :class:`~timbrefast.models.retrieval.RetrievalModel` on a *feature bank*: log-mel
+features of ``notes`` rendered notes per instrument (soundfont presets and synthesizer
+patches), ``features`` float16 ``(n_instruments, notes, n_mels, frames)`` with a family per
+instrument (see :func:`build_feature_bank` and ``scripts/bundled_retrieval/``).
+
+A batch holds ``batch_size / 2`` distinct instruments x 2 different notes each (rows ``2j``,
+``2j+1``); a ``hard_negative_ratio`` share of the instruments comes from one family (the
+paper's hard negatives). Loss: symmetric InfoNCE on L2-normalised embeddings, temperature
+0.1 (the paper's). Validation: single-note retrieval on held-out instruments, note 0 of
+each (the gallery's reference note) as the gallery and the other notes as queries.
+Every batch is a pure function of ``(seed, step, rank)``: resumed runs see the same data.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validate import check_int, check_positive
+from ..models.retrieval import RetrievalConfig, RetrievalModel
+
+__all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "draw_pair_instruments"]
+
+
+@dataclass(frozen=True)
+class RetrievalRecipeConfig:
+    """Options of :class:`RetrievalRecipe`.
+
+    batch_size : even number of rows (instruments x 2); hard_negative_ratio : share of the
+    batch's instruments drawn from one family; temperature : InfoNCE temperature;
+    freq_shift : augmentation, a random shift of the features by up to this many mel bands
+    (0 disables); seed : data order.
+    """
+
+    batch_size: int = 64
+    hard_negative_ratio: float = 0.5
+    temperature: float = 0.1
+    freq_shift: int = 0
+    time_mask: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int(self.batch_size, "batch_size", minimum=2, maximum=65536)
+        if self.batch_size % 2:
+            raise ValueError(f"batch_size must be even, got {self.batch_size}")
+        if not 0.0 <= float(self.hard_negative_ratio) <= 1.0:
+            raise ValueError(f"hard_negative_ratio must be in [0, 1], got {self.hard_negative_ratio}")
+        check_positive(self.temperature, "temperature")
+        check_int(self.freq_shift, "freq_shift", minimum=0, maximum=16)
+        check_int(self.time_mask, "time_mask", minimum=0, maximum=1000)
+        check_int(self.seed, "seed", minimum=0)
+
+
+@dataclass
+class FeatureBank:
+    """Features of rendered notes: ``features`` ``(n_instruments, notes, n_mels, frames)``
+    (float16 or float32), ``ids`` and ``families`` per instrument."""
+
+    features: np.ndarray
+    ids: List[str]
+    families: List[str]
+
+    def __post_init__(self) -> None:
+        if self.features.ndim != 4:
+            raise ValueError(f"features must be (instruments, notes, n_mels, frames), got {self.features.shape}")
+        if not (len(self.ids) == len(self.families) == self.features.shape[0]):
+            raise ValueError("ids, families and features disagree on the number of instruments")
+
+    def save(self, folder: Any) -> Path:
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / "features.npy", self.features)
+        (out / "instruments.json").write_text(json.dumps({"ids": self.ids, "families": self.families}))
+        return out
+
+    @classmethod
+    def load(cls, folder: Any, *, mmap: bool = True) -> "FeatureBank":
+        folder = Path(folder)
+        meta = json.loads((folder / "instruments.json").read_text())
+        feats = np.load(folder / "features.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+        return cls(feats, list(meta["ids"]), list(meta["families"]))
+
+    @classmethod
+    def concatenate(cls, banks: Sequence["FeatureBank"]) -> "FeatureBank":
+        banks = list(banks)
+        return cls(
+            np.concatenate([np.asarray(b.features) for b in banks]),
+            [i for b in banks for i in b.ids],
+            [f for b in banks for f in b.families],
+        )
+
+
+def build_feature_bank(instruments: Sequence[Any], *, model_config: RetrievalConfig = RetrievalConfig(),
+                       notes_per_instrument: int = 8, seed: int = 0, chunk: int = 64,
+                       progress: bool = False) -> FeatureBank:
+    """Render notes of ``instruments`` (:func:`timbrefast.data.instruments.render_note_bank`) and
+    turn them into the model's features, ``chunk`` instruments at a time (float16)."""
+    from ..data.instruments import render_note_bank
+    from ..frontends import Frontend
+
+    frontend = Frontend(model_config.frontend_config())
+    sr = int(model_config.frontend["sr"])
+    insts = list(instruments)
+    parts = []
+    it = range(0, len(insts), chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="feature bank", unit="chunk")
+    for start in it:
+        bank = render_note_bank(insts[start:start + chunk], notes_per_instrument=notes_per_instrument,
+                                seconds=model_config.seconds, sr=sr, seed=seed)
+        feats = np.asarray(frontend(bank.audio))  # (chunk, notes, 1, n_mels, frames)
+        parts.append(feats[:, :, 0].astype(np.float16))
+    return FeatureBank(np.concatenate(parts), [i.id for i in insts], [i.family for i in insts])
+
+
+def draw_pair_instruments(families: np.ndarray, half: int, hard_ratio: float, rng: np.random.Generator) -> np.ndarray:
+    """``half`` distinct instrument indices; ``round(hard_ratio * half)`` of them from one family
+    (a family with at least two instruments), the rest uniform over the remaining ones."""
+    n_hard = int(round(hard_ratio * half))
+    chosen: List[int] = []
+    if n_hard >= 2:
+        fams, counts = np.unique(families, return_counts=True)
+        ok = fams[counts >= 2]
+        if ok.size:
+            fam = rng.choice(ok)
+            pool = np.flatnonzero(families == fam)
+            chosen = list(rng.choice(pool, size=min(n_hard, pool.size), replace=False))
+    rest = np.setdiff1d(np.arange(len(families)), chosen)
+    chosen += list(rng.choice(rest, size=half - len(chosen), replace=False))
+    return np.array(chosen, np.int64)
+
+
+class RetrievalRecipe:
+    """Recipe: see the module docstring. ``train`` and ``val`` are :class:`FeatureBank` s."""
+
+    def __init__(self, train: FeatureBank, val: Optional[FeatureBank] = None, *,
+                 model_config: RetrievalConfig = RetrievalConfig(),
+                 config: RetrievalRecipeConfig = RetrievalRecipeConfig()) -> None:
+        if train.features.shape[1] < 2:
+            raise ValueError("each instrument needs at least 2 notes to form a positive pair")
+        if config.batch_size // 2 > train.features.shape[0]:
+            raise ValueError(f"batch_size {config.batch_size} needs {config.batch_size // 2} instruments, "
+                             f"the bank has {train.features.shape[0]}")
+        self.train, self.val = train, val
+        self.config = config
+        self.model_config = model_config
+        torch.manual_seed(config.seed)
+        self.model = RetrievalModel(model_config)
+        fam_names = sorted(set(train.families))
+        self._families = np.array([fam_names.index(f) for f in train.families], np.int64)
+
+    def batch(self, step: int, rank: int, world_size: int) -> Dict[str, torch.Tensor]:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, step, rank])
+        ids = draw_pair_instruments(self._families, cfg.batch_size // 2, cfg.hard_negative_ratio, rng)
+        n_notes = self.train.features.shape[1]
+        notes = np.stack([rng.choice(n_notes, size=2, replace=False) for _ in ids])
+        rows = np.repeat(ids, 2)
+        x = np.asarray(self.train.features[rows, notes.reshape(-1)], dtype=np.float32)  # (B, mels, frames)
+        if cfg.freq_shift:
+            shifts = rng.integers(-cfg.freq_shift, cfg.freq_shift + 1, size=len(x))
+            for i, s in enumerate(shifts):
+                if s:
+                    x[i] = np.roll(x[i], int(s), axis=0)
+                    if s > 0:
+                        x[i, :s] = -80.0
+                    else:
+                        x[i, s:] = -80.0
+        if cfg.time_mask:
+            for i in range(len(x)):
+                w = int(rng.integers(0, cfg.time_mask + 1))
+                t0 = int(rng.integers(0, max(1, x.shape[2] - w)))
+                x[i, :, t0:t0 + w] = -80.0
+        return {"features": torch.from_numpy(x).unsqueeze(1), "instrument": torch.from_numpy(rows)}
+
+    def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
+        from ..losses import info_nce
+
+        emb = model(batch["features"])
+        a, p = emb[0::2], emb[1::2]
+        loss = info_nce(a, p, temperature=self.config.temperature, symmetric=True, normalize=False)
+        with torch.no_grad():
+            acc = ((a @ p.T).argmax(dim=1) == torch.arange(a.shape[0])).float().mean().item()
+        return loss, {"acc": acc}
+
+    @torch.no_grad()
+    def embed_bank(self, model: nn.Module, bank: FeatureBank, batch: int = 256) -> np.ndarray:
+        """Embeddings ``(n_instruments, notes, d)`` of every note of a bank."""
+        f = bank.features
+        flat = f.reshape(-1, f.shape[2], f.shape[3])
+        out = []
+        for s in range(0, flat.shape[0], batch):
+            x = torch.from_numpy(np.asarray(flat[s:s + batch], dtype=np.float32)).unsqueeze(1)
+            out.append(model(x).cpu().numpy())
+        return np.concatenate(out).reshape(f.shape[0], f.shape[1], -1)
+
+    def validate(self, model: nn.Module) -> Dict[str, float]:
+        """Top-1/5 single-note retrieval on the validation bank (note 0 = gallery)."""
+        if self.val is None or self.val.features.shape[1] < 2:
+            return {}
+        from ..eval.retrieval import single_instrument_retrieval
+        from ..scorers.gallery import Gallery
+
+        core = model.module if hasattr(model, "module") else model
+        emb = self.embed_bank(core, self.val)
+        gallery = Gallery(emb[:, 0], self.val.ids, families=self.val.families)
+        q = emb[:, 1:].reshape(-1, emb.shape[2])
+        qids = [i for i in self.val.ids for _ in range(emb.shape[1] - 1)]
+        res = single_instrument_retrieval(gallery, q, qids, ks=(1, 5), by_family=False)
+        return {"top1": res["top1"], "top5": res["top5"], "mean_rank": res["mean_rank"]}
+
+    def save_model(self, model: nn.Module, path: Path) -> Path:
+        core = model.module if hasattr(model, "module") else model
+        return save_retrieval_model(core, path)
+
+
+def save_retrieval_model(model: RetrievalModel, path: Any) -> Path:
+    """``path/model.safetensors`` + ``path/config.json`` (``model_type: "retrieval"``)."""
+    try:  # the generic, registry-based saver when it knows this model type
+        from ..checkpoints import save_model
+
+        return save_model(model, path)
+    except TypeError:
+        from safetensors.torch import save_file
+
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        text = model.config.to_json()
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, str(out / "model.safetensors"), metadata={"format": "timbrefast.retrieval/1", "config": text})
+        (out / "config.json").write_text(text + "\n")
+        return out
