@@ -270,7 +270,7 @@ def test_hf_adapter_names_missing_files(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         HFClapTwoTower(tmp_path)
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(FileNotFoundError, match="preprocessor_config.json is missing"):
+    with pytest.raises(FileNotFoundError, match=r"preprocessor_config.json \(or processor_config.json\) is missing"):
         HFClapTwoTower(tmp_path)
     (tmp_path / "preprocessor_config.json").write_text("{}")
     monkeypatch.setitem(sys.modules, "transformers", None)
@@ -288,13 +288,14 @@ def _tiny_hf_clap(path):
     (path / "merges.txt").write_text("#version: 0.2\n")
     tok = transformers.RobertaTokenizer(str(path / "vocab.json"), str(path / "merges.txt"), model_max_length=32)
     fe = transformers.ClapFeatureExtractor(feature_size=16, sampling_rate=8000, hop_length=80, max_length_s=1,
-                                           fft_window_size=256, frequency_min=0, frequency_max=4000)
+                                           fft_window_size=256, frequency_min=0, frequency_max=4000,
+                                           truncation="rand_trunc")
     proc = transformers.ClapProcessor(feature_extractor=fe, tokenizer=tok)
     cfg = transformers.ClapConfig(
         text_config=dict(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=16, max_position_embeddings=40, projection_dim=8),
-        audio_config=dict(spec_size=32, num_mel_bins=16, patch_stride=[4, 4], patch_embeds_hidden_size=8,
-                          hidden_size=64, depths=[1, 1], num_attention_heads=[2, 2], window_size=2,
+        audio_config=dict(spec_size=64, num_mel_bins=16, patch_stride=[4, 4], patch_embeds_hidden_size=8,
+                          hidden_size=16, depths=[1, 1], num_attention_heads=[2, 2], window_size=2,
                           projection_dim=8, enable_fusion=False, patch_size=4),
         projection_dim=8,
     )

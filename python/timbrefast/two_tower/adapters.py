@@ -274,7 +274,8 @@ class HFClapTwoTower(_Base):
     ----------
     path : directory
         Holds ``config.json``, the weights and the processor files
-        (``preprocessor_config.json`` and the tokenizer), as ``save_pretrained`` writes them.
+        (``preprocessor_config.json`` or ``processor_config.json``, and the tokenizer), as
+        ``save_pretrained`` writes them.
     device : str, default "cpu"
     resample : bool, default False
         Resample arrays not at the feature extractor's rate (48 kHz for CLAP).
@@ -289,9 +290,13 @@ class HFClapTwoTower(_Base):
         p = os.fspath(path)
         if not os.path.isdir(p):
             raise FileNotFoundError(f"HFClapTwoTower: the model directory {p} does not exist")
-        for f in ("config.json", "preprocessor_config.json"):
-            if not os.path.isfile(os.path.join(p, f)):
-                raise FileNotFoundError(f"HFClapTwoTower: {os.path.join(p, f)} is missing (save_pretrained writes it)")
+        if not os.path.isfile(os.path.join(p, "config.json")):
+            raise FileNotFoundError(f"HFClapTwoTower: {os.path.join(p, 'config.json')} is missing (save_pretrained writes it)")
+        if not any(os.path.isfile(os.path.join(p, f)) for f in ("preprocessor_config.json", "processor_config.json")):
+            raise FileNotFoundError(
+                f"HFClapTwoTower: {os.path.join(p, 'preprocessor_config.json')} (or processor_config.json) is missing "
+                "(the processor's save_pretrained writes it)"
+            )
         transformers = require("transformers", "HFClapTwoTower", "hf")
         self.torch = require("torch", "HFClapTwoTower", "hf")
         with _offline():
