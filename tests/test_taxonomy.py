@@ -308,3 +308,12 @@ def test_bundled_tree_orders_tinysol_like_the_published_matrix():
     # same strict triplets: the bundled tree ranks every pair as the published tree does
     assert np.array_equal(metrics.ontology_triplets(mine), metrics.ontology_triplets(d))
     assert np.array_equal(np.isinf(mine), d < 0)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import timbrefast.taxonomy as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -195,3 +195,30 @@ def test_family_prompts():
     assert TINYSOL_FAMILIES["accordion"] == "key" and TINYSOL_FAMILIES["alto saxophone"] == "woodwind"
     with pytest.raises(ValueError, match="placeholder"):
         family_prompt_texts("A track")
+
+
+@pytest.mark.parametrize("name", ["zero_shot", "adapters", "prompts"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"timbrefast.two_tower.{name}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_evaluate_prompt_sets_table():
+    from timbrefast.two_tower import evaluate_prompt_sets
+
+    bands = [0, 1, 2, 3, 4, 5, 6, 7] * 2
+    x = np.stack([sine_in_band(b, SR, amplitude=0.3 + 0.05 * i) for i, b in enumerate(bands)])
+    y = np.array(bands)
+    model = _Recorder()
+    table = evaluate_prompt_sets(model, x, y, BANDS, sr=SR,
+                                 prompt_sets=["muscall_prompt", "negative_muscall_prompts"])
+    assert list(table) == ["muscall_prompt", "negative_muscall_prompts", "audio_only", "audio_only_loo"]
+    clf = ZeroShotClassifier(model, BANDS, prompt="A no {x} track")
+    assert table["negative_muscall_prompts"] == clf.evaluate(x, y, sr=SR)
+    assert table["muscall_prompt"]["top1"] == 1.0 and table["audio_only_loo"]["top1"] == 1.0
+    with pytest.raises(ValueError, match="unknown prompt set"):
+        evaluate_prompt_sets(model, x, y, BANDS, sr=SR, prompt_sets=["nope"])

@@ -25,7 +25,7 @@ from .prompts import (
     remove_label_words,
 )
 from .protocol import TwoTower
-from .zero_shot import ZeroShotClassifier
+from .zero_shot import ZeroShotClassifier, evaluate_prompt_sets
 
 __all__ = [
     "TwoTower",
@@ -34,6 +34,7 @@ __all__ = [
     "MSClapTwoTower",
     "HFClapTwoTower",
     "ZeroShotClassifier",
+    "evaluate_prompt_sets",
     "PROMPT_SETS",
     "DEFINITIONS",
     "RANDOM_SENTENCES",

@@ -9,7 +9,7 @@ from .._ops import is_tensor
 from .protocol import TwoTower, normalize_rows
 from .prompts import _check_classes, prompt_texts
 
-__all__ = ["ZeroShotClassifier"]
+__all__ = ["ZeroShotClassifier", "evaluate_prompt_sets"]
 
 Prompt = Union[str, Sequence[str], Mapping[str, Union[str, Sequence[str]]]]
 
@@ -135,7 +135,11 @@ class ZeroShotClassifier:
 
     def similarity(self, audio: Any, *, sr: Optional[int] = None) -> Any:
         """(n, n_classes) cosine similarity of each clip with each class; numpy or a tensor like ``audio``."""
-        a = self.model.embed_audio(audio, sr=sr)
+        return self.similarity_from_embeddings(self.model.embed_audio(audio, sr=sr))
+
+    def similarity_from_embeddings(self, audio_embeddings: Any) -> Any:
+        """:meth:`similarity` of audio embeddings ``(n, d)`` computed before (by ``model.embed_audio``)."""
+        a = audio_embeddings
         text = self.text_embeddings
         if is_tensor(a):
             import torch
@@ -182,3 +186,45 @@ class ZeroShotClassifier:
     def __repr__(self) -> str:
         n = sum(len(p) for p in self.prompts)
         return f"ZeroShotClassifier({type(self.model).__name__}, {len(self.classes)} classes, {n} prompt texts)"
+
+
+def evaluate_prompt_sets(
+    model: Any,
+    audio: Any,
+    labels: Any,
+    classes: Sequence[str],
+    *,
+    sr: Optional[int] = None,
+    prompt_sets: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    compat: Optional[str] = None,
+    audio_only: bool = True,
+) -> Dict[str, Dict[str, float]]:
+    """The paper's table: :func:`~timbrefast.metrics.zero_shot_metrics` per prompt set.
+
+    The audio is embedded once. ``prompt_sets`` default to all of
+    :data:`~timbrefast.two_tower.PROMPT_SETS`; ``labels`` are int indices into ``classes``
+    (or one-hot). With ``audio_only`` the table also has the rows ``"audio_only"``
+    (class prototypes including the query, as published) and ``"audio_only_loo"``
+    (leave-one-out), see :func:`~timbrefast.metrics.prototype_similarity`.
+    """
+    from ..metrics import prototype_similarity, zero_shot_metrics
+    from .prompts import PROMPT_SETS
+
+    classes = _check_classes(classes)
+    names = list(PROMPT_SETS) if prompt_sets is None else list(prompt_sets)
+    emb = model.embed_audio(audio, sr=sr)
+    if is_tensor(emb):
+        emb = emb.detach().cpu().float().numpy()
+    emb = np.asarray(emb)
+    table: Dict[str, Dict[str, float]] = {}
+    for name in names:
+        clf = ZeroShotClassifier.from_prompt_set(model, classes, name, seed=seed, compat=compat)
+        table[name] = zero_shot_metrics(clf.similarity_from_embeddings(emb), labels)
+    if audio_only:
+        n_classes = len(classes)
+        table["audio_only"] = zero_shot_metrics(prototype_similarity(emb, labels, n_classes=n_classes), labels)
+        table["audio_only_loo"] = zero_shot_metrics(
+            prototype_similarity(emb, labels, n_classes=n_classes, leave_one_out=True), labels
+        )
+    return table
