@@ -581,33 +581,36 @@ def ontology_triplets(
     if enumeration not in _ENUMERATIONS:
         raise ValueError(f"enumeration must be one of {_ENUMERATIONS}, got {enumeration!r}")
     no_path = (d < 0) | np.isinf(d)
-    a, p, q = np.meshgrid(np.arange(n), np.arange(n), np.arange(n), indexing="ij")
-    if enumeration == "ordered":
-        valid = (a != p) & (a != q) & (p != q)
-    else:
-        valid = (a < p) & (a < q) & (p != q)
     if mode == "vasilakis2024":
         if not (isinstance(cross_family, str) and cross_family == "farthest"):
             raise ValueError("cross_family applies to mode='strict' only (the published rule fixes it)")
-        dv = np.where(no_path, -1.0, d)
-        keep = (dv[a, p] > -1) & (dv[a, p] > dv[a, q])
+        dm = np.where(no_path, -1.0, d)
+    elif isinstance(cross_family, str):
+        if cross_family not in ("farthest", "exclude"):
+            raise ValueError(f"cross_family must be 'farthest', 'exclude' or a number, got {cross_family!r}")
+        dm = np.where(no_path, np.inf, d)
     else:
-        if isinstance(cross_family, str):
-            if cross_family not in ("farthest", "exclude"):
-                raise ValueError(f"cross_family must be 'farthest', 'exclude' or a number, got {cross_family!r}")
-            ds = np.where(no_path, np.inf, d)
-            keep = ds[a, p] < ds[a, q]
-            if cross_family == "exclude":
-                keep &= ~no_path[a, p] & ~no_path[a, q]
+        if isinstance(cross_family, bool) or not isinstance(cross_family, (int, float, np.integer, np.floating)):
+            raise TypeError(f"cross_family must be 'farthest', 'exclude' or a number, got {type(cross_family).__name__}")
+        if not np.isfinite(cross_family) or cross_family < 0:
+            raise ValueError(f"a numeric cross_family must be finite and >= 0, got {cross_family}")
+        dm = np.where(no_path, float(cross_family), d)
+    idx = np.arange(n)
+    parts = []
+    for a in range(n):  # one (n, n) slab per anchor: memory O(n^2)
+        dp, dq = dm[a][:, None], dm[a][None, :]
+        valid = (idx[:, None] != idx[None, :]) & (idx[:, None] != a) & (idx[None, :] != a)
+        if enumeration == "vasilakis2024":
+            valid &= (idx[:, None] > a) & (idx[None, :] > a)
+        if mode == "vasilakis2024":
+            keep = (dp > -1) & (dp > dq)
         else:
-            if isinstance(cross_family, bool) or not isinstance(cross_family, (int, float, np.integer, np.floating)):
-                raise TypeError(f"cross_family must be 'farthest', 'exclude' or a number, got {type(cross_family).__name__}")
-            if not np.isfinite(cross_family) or cross_family < 0:
-                raise ValueError(f"a numeric cross_family must be finite and >= 0, got {cross_family}")
-            ds = np.where(no_path, float(cross_family), d)
-            keep = ds[a, p] < ds[a, q]
-    sel = valid & keep
-    return np.stack([a[sel], p[sel], q[sel]], axis=1).astype(np.int64)
+            keep = dp < dq
+            if isinstance(cross_family, str) and cross_family == "exclude":
+                keep &= ~no_path[a][:, None] & ~no_path[a][None, :]
+        p, q = np.nonzero(valid & keep)
+        parts.append(np.stack([np.full(p.size, a), p, q], axis=1))
+    return np.concatenate(parts).astype(np.int64)
 
 
 def ontology_triplet_accuracy(
