@@ -222,3 +222,23 @@ def test_evaluate_prompt_sets_table():
     assert table["muscall_prompt"]["top1"] == 1.0 and table["audio_only_loo"]["top1"] == 1.0
     with pytest.raises(ValueError, match="unknown prompt set"):
         evaluate_prompt_sets(model, x, y, BANDS, sr=SR, prompt_sets=["nope"])
+
+
+def test_family_prompts_evaluation():
+    from timbrefast.two_tower import evaluate_family_prompts
+
+    # four "families" = bands 0..3; classes band0..band7 map class k to family k // 2
+    classes = BANDS
+    family_of = {b: f"band{int(b[-1]) // 2}" for b in classes}
+    families = ["band0", "band1", "band2", "band3"]
+    y = np.arange(8)
+    x = np.stack([sine_in_band(int(family_of[c][-1]), SR) for c in classes])  # each clip in its family's band
+    table = evaluate_family_prompts(_Recorder(), x, y, classes, sr=SR, family_of=family_of, families=families)
+    assert list(table) == list(FAMILY_TEMPLATES)
+    assert all(row["top1"] == 1.0 for row in table.values())
+    with pytest.raises(ValueError, match="no family"):
+        evaluate_family_prompts(_Recorder(), x, y, classes, sr=SR, family_of={}, families=families)
+    with pytest.raises(ValueError, match="not in families"):
+        evaluate_family_prompts(_Recorder(), x, y, classes, sr=SR, family_of=family_of, families=["band0"])
+    # the TinySOL defaults cover every class
+    assert set(TINYSOL_FAMILIES.values()) == {"key", "brass", "woodwind", "string"}

@@ -25,7 +25,7 @@ from .prompts import (
     remove_label_words,
 )
 from .protocol import TwoTower
-from .zero_shot import ZeroShotClassifier, evaluate_prompt_sets
+from .zero_shot import ZeroShotClassifier, evaluate_family_prompts, evaluate_prompt_sets
 
 __all__ = [
     "TwoTower",
@@ -35,6 +35,7 @@ __all__ = [
     "HFClapTwoTower",
     "ZeroShotClassifier",
     "evaluate_prompt_sets",
+    "evaluate_family_prompts",
     "PROMPT_SETS",
     "DEFINITIONS",
     "RANDOM_SENTENCES",

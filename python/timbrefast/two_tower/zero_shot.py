@@ -9,7 +9,7 @@ from .._ops import is_tensor
 from .protocol import TwoTower, normalize_rows
 from .prompts import _check_classes, prompt_texts
 
-__all__ = ["ZeroShotClassifier", "evaluate_prompt_sets"]
+__all__ = ["ZeroShotClassifier", "evaluate_prompt_sets", "evaluate_family_prompts"]
 
 Prompt = Union[str, Sequence[str], Mapping[str, Union[str, Sequence[str]]]]
 
@@ -227,4 +227,50 @@ def evaluate_prompt_sets(
         table["audio_only_loo"] = zero_shot_metrics(
             prototype_similarity(emb, labels, n_classes=n_classes, leave_one_out=True), labels
         )
+    return table
+
+
+def evaluate_family_prompts(
+    model: Any,
+    audio: Any,
+    labels: Any,
+    classes: Sequence[str],
+    *,
+    sr: Optional[int] = None,
+    family_of: Optional[Mapping[str, str]] = None,
+    families: Optional[Sequence[str]] = None,
+    templates: Optional[Sequence[str]] = None,
+) -> Dict[str, Dict[str, float]]:
+    """Family-level zero-shot: each clip against one prompt per family.
+
+    ``labels`` index ``classes``; ``family_of`` maps each class to its family (default
+    :data:`~timbrefast.two_tower.TINYSOL_FAMILIES`), ``families`` fixes their order
+    (default :data:`~timbrefast.two_tower.FAMILIES`). Returns one
+    :func:`~timbrefast.metrics.zero_shot_metrics` row per template of
+    :data:`~timbrefast.two_tower.FAMILY_TEMPLATES` (or ``templates``).
+    """
+    from ..metrics import _array, zero_shot_metrics
+    from .prompts import FAMILIES, FAMILY_TEMPLATES, TINYSOL_FAMILIES
+
+    classes = _check_classes(classes)
+    family_of = TINYSOL_FAMILIES if family_of is None else family_of
+    fams = _check_classes(FAMILIES if families is None else families)
+    missing = [c for c in classes if c not in family_of]
+    if missing:
+        raise ValueError(f"family_of has no family for class(es) {missing}")
+    unknown = sorted({family_of[c] for c in classes} - set(fams))
+    if unknown:
+        raise ValueError(f"family_of names families {unknown} that are not in families {fams}")
+    y = _array(labels, "labels")
+    if y.ndim == 2:
+        y = y.argmax(axis=1)
+    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= len(classes):
+        raise ValueError(f"labels must be integer indices into the {len(classes)} classes")
+    fam_index = {f: i for i, f in enumerate(fams)}
+    fam_labels = np.array([fam_index[family_of[classes[int(i)]]] for i in y])
+    emb = model.embed_audio(audio, sr=sr)
+    table: Dict[str, Dict[str, float]] = {}
+    for template in (FAMILY_TEMPLATES if templates is None else templates):
+        clf = ZeroShotClassifier(model, fams, prompt=template)
+        table[template] = zero_shot_metrics(clf.similarity_from_embeddings(emb), fam_labels)
     return table
