@@ -506,3 +506,298 @@ def pearson(x: Any, y: Any) -> Tuple[float, float]:
         raise ValueError("Pearson r is undefined when x or y is constant")
     res = pearsonr(a, b)
     return float(res[0]), float(res[1])
+
+
+# --------------------------------------------------------------------------- two-tower evaluation
+# (ontology triplets, zero-shot metrics, audio-only class prototypes; issue 14)
+
+__all__ += [
+    "ontology_triplets",
+    "ontology_triplet_accuracy",
+    "zero_shot_metrics",
+    "class_prototypes",
+    "prototype_similarity",
+    "top2_gap",
+]
+
+_TRIPLET_MODES = ("strict", "vasilakis2024")
+_ENUMERATIONS = ("ordered", "vasilakis2024")
+
+
+def _distance_matrix(distances: Any) -> np.ndarray:
+    d = _array(distances, "distances", ndim=2, finite=False).astype(np.float64)
+    if d.shape[0] != d.shape[1]:
+        raise ValueError(f"distances must be square (n, n), got {d.shape}")
+    if np.isnan(d).any():
+        raise ValueError("distances contains NaN (use a negative value or inf for 'no path')")
+    return d
+
+
+def ontology_triplets(
+    distances: Any,
+    *,
+    mode: str = "strict",
+    enumeration: Optional[str] = None,
+    cross_family: Any = "farthest",
+) -> np.ndarray:
+    """(anchor, positive, negative) index triplets of a class distance matrix.
+
+    Parameters
+    ----------
+    distances : array-like, shape (n, n)
+        Tree (path) distance between classes; a negative value or ``inf`` means "no
+        path" (the two classes are in different top families).
+    mode : {"strict", "vasilakis2024"}
+        ``"strict"``: keep a triplet when ``d(a, p) < d(a, n)`` (the positive strictly
+        closer). ``"vasilakis2024"``: the published rule, ``d(a, p) > -1 and
+        d(a, p) > d(a, n)`` with -1 for "no path" -- the positive is the *farther* one.
+    enumeration : {"ordered", "vasilakis2024"}, optional
+        ``"ordered"``: every ordered triplet of three distinct classes.
+        ``"vasilakis2024"``: the published loops, ``a < p``, ``a < n``, ``p != n``.
+        Default: ``"ordered"`` for ``mode="strict"``, ``"vasilakis2024"`` otherwise.
+    cross_family : "farthest", "exclude" or a number (strict mode only)
+        How a "no path" pair counts: farther than any path (default), excluded from
+        every triplet, or this finite distance.
+
+    Returns
+    -------
+    np.ndarray of int64, shape (m, 3)
+        In lexicographic (a, p, n) order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import ontology_triplets
+    >>> d = np.array([[0, 2, -1], [2, 0, -1], [-1, -1, 0]])
+    >>> ontology_triplets(d).tolist()
+    [[0, 1, 2], [1, 0, 2]]
+    """
+    d = _distance_matrix(distances)
+    n = d.shape[0]
+    if mode not in _TRIPLET_MODES:
+        raise ValueError(f"mode must be one of {_TRIPLET_MODES}, got {mode!r}")
+    if enumeration is None:
+        enumeration = "ordered" if mode == "strict" else "vasilakis2024"
+    if enumeration not in _ENUMERATIONS:
+        raise ValueError(f"enumeration must be one of {_ENUMERATIONS}, got {enumeration!r}")
+    no_path = (d < 0) | np.isinf(d)
+    if mode == "vasilakis2024":
+        if not (isinstance(cross_family, str) and cross_family == "farthest"):
+            raise ValueError("cross_family applies to mode='strict' only (the published rule fixes it)")
+        dm = np.where(no_path, -1.0, d)
+    elif isinstance(cross_family, str):
+        if cross_family not in ("farthest", "exclude"):
+            raise ValueError(f"cross_family must be 'farthest', 'exclude' or a number, got {cross_family!r}")
+        dm = np.where(no_path, np.inf, d)
+    else:
+        if isinstance(cross_family, bool) or not isinstance(cross_family, (int, float, np.integer, np.floating)):
+            raise TypeError(f"cross_family must be 'farthest', 'exclude' or a number, got {type(cross_family).__name__}")
+        if not np.isfinite(cross_family) or cross_family < 0:
+            raise ValueError(f"a numeric cross_family must be finite and >= 0, got {cross_family}")
+        dm = np.where(no_path, float(cross_family), d)
+    idx = np.arange(n)
+    parts = []
+    for a in range(n):  # one (n, n) slab per anchor: memory O(n^2)
+        dp, dq = dm[a][:, None], dm[a][None, :]
+        valid = (idx[:, None] != idx[None, :]) & (idx[:, None] != a) & (idx[None, :] != a)
+        if enumeration == "vasilakis2024":
+            valid &= (idx[:, None] > a) & (idx[None, :] > a)
+        if mode == "vasilakis2024":
+            keep = (dp > -1) & (dp > dq)
+        else:
+            keep = dp < dq
+            if isinstance(cross_family, str) and cross_family == "exclude":
+                keep &= ~no_path[a][:, None] & ~no_path[a][None, :]
+        p, q = np.nonzero(valid & keep)
+        parts.append(np.stack([np.full(p.size, a), p, q], axis=1))
+    return np.concatenate(parts).astype(np.int64)
+
+
+def ontology_triplet_accuracy(
+    embeddings: Any,
+    distances: Any,
+    *,
+    mode: str = "strict",
+    enumeration: Optional[str] = None,
+    cross_family: Any = "farthest",
+    return_count: bool = False,
+) -> Any:
+    """Fraction of ontology triplets with ``cos(a, p) > cos(a, n)`` (ties fail).
+
+    ``embeddings`` (n_classes, d) are e.g. text embeddings of "A {x} track" per class;
+    ``distances`` (n_classes, n_classes) the tree distances (negative or inf = no path).
+    Triplets from :func:`ontology_triplets` (same ``mode``, ``enumeration``,
+    ``cross_family``); the accuracy is :func:`triplet_accuracy` over them. With
+    ``return_count`` returns ``(accuracy, n_triplets)``.
+
+    ``mode="vasilakis2024"`` reproduces the published figures (its reversed inequality);
+    ``mode="strict"`` is the corrected evaluation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import ontology_triplet_accuracy
+    >>> e = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    >>> d = np.array([[0, 2, -1], [2, 0, -1], [-1, -1, 0]])
+    >>> ontology_triplet_accuracy(e, d)
+    1.0
+    """
+    e = _array(embeddings, "embeddings", ndim=2).astype(np.float64)
+    d = _distance_matrix(distances)
+    if d.shape[0] != e.shape[0]:
+        raise ValueError(f"distances is {d.shape} but there are {e.shape[0]} embeddings")
+    if not isinstance(return_count, (bool, np.bool_)):
+        raise TypeError(f"return_count must be a bool, got {type(return_count).__name__}")
+    t = ontology_triplets(d, mode=mode, enumeration=enumeration, cross_family=cross_family)
+    if t.shape[0] == 0:
+        raise ValueError("no triplet satisfies the distance rule: the accuracy is undefined")
+    acc = triplet_accuracy(e[t[:, 0]], e[t[:, 1]], e[t[:, 2]])
+    return (acc, int(t.shape[0])) if return_count else acc
+
+
+def zero_shot_metrics(similarity: Any, labels: Any, *, ks: Iterable[int] = (1, 2, 3, 4, 5)) -> Dict[str, float]:
+    """The two-tower zero-shot table row, as scikit-learn computes it.
+
+    Parameters
+    ----------
+    similarity : array-like, shape (n, n_classes)
+        Audio-text (or audio-prototype) similarities.
+    labels : int labels (n,) or one-hot (n, n_classes)
+
+    Returns
+    -------
+    dict
+        ``top1`` .. ``top5`` (:func:`top_k_accuracies`), ``f1_weighted`` (F1 of the
+        argmax, weighted by support), ``roc_auc`` and ``pr_auc`` (macro over classes,
+        one-hot labels against the similarities; PR-AUC = average precision).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import zero_shot_metrics
+    >>> s = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.5, 0.1, 0.4]])
+    >>> m = zero_shot_metrics(s, [0, 1, 2], ks=(1, 2))
+    >>> m["top1"], m["top2"], m["roc_auc"]
+    (0.6666666666666666, 1.0, 1.0)
+    """
+    s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    y = _array(labels, "labels")
+    if y.ndim == 2:
+        if y.shape != s.shape:
+            raise ValueError(f"one-hot labels {y.shape} must match similarity {s.shape}")
+        if not np.isin(y, (0, 1)).all() or not (y.sum(axis=1) == 1).all():
+            raise ValueError("one-hot labels must hold exactly one 1 per row")
+        y = y.argmax(axis=1)
+    y = _labels(y, "labels", s.shape[0])
+    if y.min() < 0 or y.max() >= s.shape[1]:
+        raise ValueError(f"labels must lie in 0..{s.shape[1] - 1}")
+    out: Dict[str, float] = {f"top{k}": v for k, v in top_k_accuracies(s, y, ks=ks).items()}
+    out["f1_weighted"] = f1_score(y, s.argmax(axis=1), average="weighted")
+    out["roc_auc"] = roc_auc(y, s)
+    out["pr_auc"] = pr_auc(y, s)
+    return out
+
+
+def _embeddings_and_labels(embeddings: Any, labels: Any, n_classes: Optional[int]) -> Tuple[np.ndarray, np.ndarray, int]:
+    x = _array(embeddings, "embeddings", ndim=2).astype(np.float64)
+    y = _array(labels, "labels")
+    if y.ndim == 2:  # one-hot
+        if y.shape[0] != x.shape[0] or not np.isin(y, (0, 1)).all() or not (y.sum(axis=1) == 1).all():
+            raise ValueError(f"one-hot labels must be ({x.shape[0]}, n_classes) with one 1 per row")
+        n_classes = y.shape[1] if n_classes is None else n_classes
+        y = y.argmax(axis=1)
+    y = _labels(y, "labels", x.shape[0])
+    if y.min() < 0:
+        raise ValueError("labels must be >= 0")
+    if n_classes is None:
+        n_classes = int(y.max()) + 1
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
+    if y.max() >= n_classes:
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    counts = np.bincount(y, minlength=n_classes)
+    if (counts == 0).any():
+        raise ValueError(f"class(es) {np.nonzero(counts == 0)[0].tolist()} have no embedding: no prototype")
+    return x, y, int(n_classes)
+
+
+def _unit_rows(x: np.ndarray, what: str) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    if (norm == 0).any():
+        raise ValueError(f"{what}: an all-zero vector has no direction (cosine undefined)")
+    return x / norm
+
+
+def class_prototypes(
+    embeddings: Any, labels: Any, *, n_classes: Optional[int] = None, normalize_inputs: bool = False
+) -> np.ndarray:
+    """(n_classes, d) L2-normalised mean embedding of each class (float64).
+
+    ``normalize_inputs`` L2-normalises each embedding before the mean (the published
+    audio-only check averages the embeddings as they are). Labels are ints (n,) or one-hot.
+    """
+    x, y, c = _embeddings_and_labels(embeddings, labels, n_classes)
+    if normalize_inputs:
+        x = _unit_rows(x, "embeddings")
+    sums = np.zeros((c, x.shape[1]))
+    np.add.at(sums, y, x)
+    return _unit_rows(sums / np.bincount(y, minlength=c)[:, None], "class prototypes")
+
+
+def prototype_similarity(
+    embeddings: Any,
+    labels: Any,
+    *,
+    leave_one_out: bool = False,
+    n_classes: Optional[int] = None,
+    normalize_inputs: bool = False,
+) -> np.ndarray:
+    """Audio-only check: cosine of each embedding with each class prototype, (n, n_classes).
+
+    The prototype of a class is its L2-normalised mean embedding (:func:`class_prototypes`).
+    The published check includes the query in its own class's mean; with
+    ``leave_one_out=True`` a query's own class prototype is the mean of the *other*
+    members (a class of one member then raises). Feed the result to
+    :func:`zero_shot_metrics`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import prototype_similarity
+    >>> x = np.array([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0], [0.1, 0.9]])
+    >>> prototype_similarity(x, [0, 0, 1, 1], leave_one_out=True).argmax(1).tolist()
+    [0, 0, 1, 1]
+    """
+    if not isinstance(leave_one_out, (bool, np.bool_)):
+        raise TypeError(f"leave_one_out must be a bool, got {type(leave_one_out).__name__}")
+    x, y, c = _embeddings_and_labels(embeddings, labels, n_classes)
+    if normalize_inputs:
+        x = _unit_rows(x, "embeddings")
+    xu = _unit_rows(x, "embeddings")
+    counts = np.bincount(y, minlength=c)
+    sums = np.zeros((c, x.shape[1]))
+    np.add.at(sums, y, x)
+    sim = xu @ _unit_rows(sums / counts[:, None], "class prototypes").T
+    if leave_one_out:
+        if (counts[y] < 2).any():
+            raise ValueError("leave_one_out needs at least 2 embeddings in every class that has a query")
+        own = (sums[y] - x) / (counts[y] - 1)[:, None]
+        sim[np.arange(x.shape[0]), y] = (xu * _unit_rows(own, "leave-one-out prototypes")).sum(axis=1)
+    return sim
+
+
+def top2_gap(similarity: Any) -> np.ndarray:
+    """(n,) difference between the highest and the second-highest similarity of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import top2_gap
+    >>> top2_gap(np.array([[0.9, 0.1, 0.5], [0.2, 0.2, 0.0]])).round(3).tolist()
+    [0.4, 0.0]
+    """
+    s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    if s.shape[1] < 2:
+        raise ValueError(f"the top-2 gap needs at least 2 columns, got {s.shape}")
+    top = np.sort(s, axis=1)[:, -2:]
+    return top[:, 1] - top[:, 0]
