@@ -25,6 +25,7 @@ A word may have both an EQ curve and reverb settings ("warm"): pass ``effect=``.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,7 +272,16 @@ def builtin_descriptors() -> DescriptorTable:
     "hall" (RT60 2.8 s, darker), "distant" (late-dominated, 3 kHz low-pass), "echo"
     (long 150 ms combs). "dry" is not expressible: no parametric effect removes
     reverberation a source already has.
+
+    Returns a fresh copy each call.
     """
+    t = _builtin()
+    return DescriptorTable(eq={k: v.copy() for k, v in t.eq.items()}, reverb=dict(t.reverb), source=t.source)
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin() -> DescriptorTable:
+    """The cached built-in table (see :func:`builtin_descriptors`)."""
     F = AUDEALIZE_FREQS
     targets = {
         "bright": _shelf_curve(F, 2000, 12.0, True),

@@ -217,17 +217,20 @@ def lowpass(y: Any, *, sr: float, freq: float, q: float = 1.0 / math.sqrt(2.0)) 
 
 
 def response_db(gains_db: Any, at: Any, *, sr: float, freqs: Sequence[float] = AUDEALIZE_FREQS, q: float = AUDEALIZE_Q) -> np.ndarray:
-    """Magnitude (dB) of the :func:`eq` cascade with ``gains_db`` at the frequencies ``at`` (Hz)."""
-    from scipy import signal
-
+    """Magnitude (dB) of the :func:`eq` cascade with ``gains_db`` at the frequencies ``at``
+    (Hz): the sum over bands of each biquad's closed-form |H(e^jw)| in dB."""
     sr = check_sr(sr)
     q = check_positive(q, "q")
     sos = _eq_sos(gains_db, freqs, q, sr)
     at = np.asarray(at, dtype=np.float64)
     if sos.shape[0] == 0:
         return np.zeros(at.shape)
-    _, H = signal.sosfreqz(sos, worN=at, fs=sr)
-    return 20.0 * np.log10(np.abs(H))
+    w = 2.0 * np.pi * at.reshape(-1)[:, None] / sr
+    c1, c2 = np.cos(w), np.cos(2 * w)
+    b0, b1, b2, _, a1, a2 = (sos[:, k][None, :] for k in range(6))
+    num = b0**2 + b1**2 + b2**2 + 2 * (b0 * b1 + b1 * b2) * c1 + 2 * b0 * b2 * c2
+    den = 1.0 + a1**2 + a2**2 + 2 * (a1 + a1 * a2) * c1 + 2 * a2 * c2
+    return (10.0 * np.log10(num / den)).sum(axis=1).reshape(at.shape)
 
 
 def graphic_eq_gains(
