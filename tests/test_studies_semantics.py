@@ -301,3 +301,24 @@ def test_ccmusic_reader_errors(tmp_path, case, match):
 def test_ccmusic_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="Chinese.csv"):
         S.read_ccmusic_timbre(tmp_path)
+
+
+def test_effect_trends_restricted_to_one_effect_and_custom_strengths():
+    rows = S.effect_trends(ToyTwoTower(), _sources(), effects=["reverb"], strengths=(0.0, 0.5, 1.0), sr=SR)
+    assert {r["effect_type"] for r in rows} == {"reverb"}
+    assert sorted({r["scale"] for r in rows}) == [0.0, 0.5, 1.0]
+    zero = [r for r in rows if r["scale"] == 0.0]
+    assert all(abs(r["delta_target_sim"]) < 1e-6 for r in zero)  # strength 0 = the original
+    with pytest.raises(ValueError, match="unknown effect type 'chorus'"):
+        S.effect_trends(ToyTwoTower(), _sources(), effects=["chorus"], sr=SR)
+
+
+def test_studies_package_is_lazy_and_torch_free():
+    import subprocess
+    import sys
+
+    from conftest import subprocess_pythonpath
+
+    code = ("import sys, timbrefast.studies as st; st.semantics; st.run_semantics_study; "
+            "assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": subprocess_pythonpath(), "PATH": "/usr/bin:/bin"})

@@ -211,7 +211,7 @@ def load_audealize_descriptors(path: Union[str, Path]) -> DescriptorTable:
     """Read descriptor -> settings JSON (a file, or a directory of ``*.json``) that the
     user brings; see the module docstring for the accepted layouts. Returns a
     :class:`DescriptorTable`. Errors name the file and the entry."""
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"descriptor file or directory not found: {p}")
     files = sorted(p.glob("*.json")) if p.is_dir() else [p]

@@ -63,7 +63,7 @@ def read_ccmusic_timbre(root: Union[str, Path], *, splits: Sequence[str] = ("Chi
     not a number, an id without a recording, a recording without a ratings row, a
     duplicate id, or descriptor columns that differ between the splits.
     """
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"CCMusic folder not found: {root}")
     descriptors: List[str] = []

@@ -91,7 +91,7 @@ def load_sources(directory: PathLike, *, sr: int, seconds: Optional[float] = Non
     its stem, resampled to ``sr`` (cut or zero-padded to ``seconds`` if given)."""
     from ..data.audio import load_audio
 
-    d = Path(directory)
+    d = Path(directory).expanduser()
     if not d.is_dir():
         raise FileNotFoundError(f"sources folder not found: {d}")
     files = sorted(p for p in d.iterdir() if p.suffix.lower() in _AUDIO_EXT)

@@ -364,16 +364,21 @@ def effect_trends(
     col = {w: i for i, w in enumerate(words)}
     rows: List[Dict[str, Any]] = []
     t_fx = t_audio = 0.0
+    conditions = [(e, w, s) for e, w in plan for s in strengths]
     for name, y in src.items():
-        t0 = time.perf_counter()
-        clips = [y]
-        for e, w in plan:
-            for s in strengths:
-                clips.append(np.asarray(fx.apply_descriptor(y, sr, w, s, table, effect=e), dtype=np.float32))
-        t_fx += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        emb = _embed_audio(model, np.stack(clips), sr, batch_size)
-        t_audio += time.perf_counter() - t0
+        # Clips are made and embedded one batch at a time (memory: one batch of audio).
+        embs = []
+        for start in [None, *range(0, len(conditions), batch_size)]:
+            t0 = time.perf_counter()
+            batch = [y] if start is None else [
+                np.asarray(fx.apply_descriptor(y, sr, w, s, table, effect=e), dtype=np.float32)
+                for e, w, s in conditions[start : start + batch_size]
+            ]
+            t_fx += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            embs.append(_embed_audio(model, np.stack(batch), sr, batch_size))
+            t_audio += time.perf_counter() - t0
+        emb = np.concatenate(embs, axis=0)
         sims = cosine_matrix(emb, text)
         k = 1
         for e, w in plan:
