@@ -16,9 +16,9 @@ Signal flow, for a mono input x (every leading dimension is a batch dimension):
   late gain cos(h 3 pi / 8), both scaled by 0.4 / (their sum);
 * wet/dry with the equal-power law: dry cos(wet pi / 2), wet sin(wet pi / 2).
 
-The comb and all-pass recursions are run block-wise with ``scipy.signal.lfilter``
-along the block axis (a delay of D samples is a one-pole recursion across blocks of D),
-so the cost is independent of the delay length. No clipping is applied (the effect is
+The comb and all-pass recursions are run block-wise (a delay of D samples is a one-pole
+recursion across blocks of D samples, vectorised over the D positions of a block), so
+the cost does not grow with the delay length. No clipping is applied (the effect is
 linear in its input); the output has the input's length unless ``tail`` seconds of
 decay are asked for.
 """
@@ -86,14 +86,28 @@ def reverb_delays(*, sr: float, d: float, g: float, m: float = 0.0, mindelay: fl
 
 
 def _feedback(x: np.ndarray, D: int, b0: float, fb: float) -> np.ndarray:
-    """y[n] = b0 x[n] + x[n - D] + fb y[n - D] along the last axis of x (B, N)."""
-    from scipy import signal
+    """y[n] = b0 x[n] + x[n - D] + fb y[n - D] along the last axis of x (B, N).
 
+    Viewed as blocks of D samples this is a one-pole recursion across blocks,
+    Y_k = b0 X_k + X_(k-1) + fb Y_(k-1): a loop over the blocks with vector operations
+    when there are few blocks (long delays), ``lfilter`` along the block axis otherwise.
+    """
     B, N = x.shape
     K = -(-N // D)
-    xb = np.zeros((B, K * D))
-    xb[:, :N] = x
-    yb = signal.lfilter([b0, 1.0], [1.0, -fb], xb.reshape(B, K, D), axis=1)
+    xb = np.zeros((B, K, D))
+    xb.reshape(B, K * D)[:, :N] = x
+    if K <= 4096:
+        yb = np.empty_like(xb)
+        yb[:, 0] = b0 * xb[:, 0]
+        for k in range(1, K):
+            np.multiply(yb[:, k - 1], fb, out=yb[:, k])
+            yb[:, k] += xb[:, k - 1]
+            if b0:
+                yb[:, k] += b0 * xb[:, k]
+    else:
+        from scipy import signal
+
+        yb = signal.lfilter([b0, 1.0], [1.0, -fb], xb, axis=1)
     return yb.reshape(B, K * D)[:, :N]
 
 
@@ -146,10 +160,14 @@ def reverb(
     g_late = math.cos(h * 3 * math.pi / 8)
     scale = 0.4 / (g_early + g_late)
     dry_gain, wet_gain = math.cos(wet * math.pi / 2), math.sin(wet * math.pi / 2)
+    base = dry_gain * xs
+    base += (wet_gain * scale * g_early) * early  # the dry signal and the early path
     outs = []
     for D in p["allpass_delays"]:
         late = signal.sosfilt(lp, _feedback(combs, D, -_ALLPASS_GAIN, _ALLPASS_GAIN), axis=-1)
-        outs.append(dry_gain * xs + wet_gain * scale * (g_late * late + g_early * early))
+        late *= wet_gain * scale * g_late
+        late += base
+        outs.append(late)
     if channels == 1:
         out = 0.5 * (outs[0] + outs[1])
         return out.reshape(lead + (N,)).astype(x.dtype, copy=False)
