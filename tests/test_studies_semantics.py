@@ -322,3 +322,17 @@ def test_studies_package_is_lazy_and_torch_free():
     code = ("import sys, timbrefast.studies as st; st.semantics; st.run_semantics_study; "
             "assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": subprocess_pythonpath(), "PATH": "/usr/bin:/bin"})
+
+
+def test_csv_errors_name_the_line(tmp_path):
+    rows = S.effect_trends(ToyTwoTower(), _sources(), descriptors=["bright"], sr=SR)
+    rows[3]["delta_target_sim"] = float("nan")
+    path = S.write_rows(rows, tmp_path / "bad.csv", columns=S.ROW_COLUMNS)
+    with pytest.raises(ValueError, match=r"bad.csv line 5: delta_target_sim is not"):
+        S.summarize_trends(path)
+    rows[3]["delta_target_sim"] = rows[3]["manip_target_sim"] - rows[3]["orig_target_sim"]
+    rows[3]["scale"] = rows[2]["scale"]
+    with pytest.raises(ValueError, match=r"repeated strength \(at \['row 2', 'row 3'\]\)"):
+        S.summarize_trends(rows)
+    with pytest.raises(ValueError, match="no rows"):
+        S.summarize_trends([])

@@ -147,18 +147,23 @@ def _as_rows(rows: Union[str, Path, Iterable[Mapping[str, Any]]]) -> Tuple[List[
         return read_rows(rows), str(rows), 2
     if isinstance(rows, Mapping):
         raise TypeError("rows must be a CSV path or an iterable of dict rows, got a single dict")
-    return list(rows), "rows", 0
+    return list(rows), "", 0
+
+
+def _at(where: str, i: int) -> str:
+    """'FILE line N' for a CSV, 'row N' (0-based) for an iterable of rows."""
+    return f"{where} line {i}" if where else f"row {i}"
 
 
 def _num(row: Mapping[str, Any], key: str, where: str, i: int) -> float:
     if key not in row:
-        raise ValueError(f"{where} row {i}: missing column {key!r}")
+        raise ValueError(f"{_at(where, i)}: missing column {key!r}")
     try:
         v = float(row[key])
     except (TypeError, ValueError):
-        raise ValueError(f"{where} row {i}: {key} is not a number: {row[key]!r}") from None
+        raise ValueError(f"{_at(where, i)}: {key} is not a number: {row[key]!r}") from None
     if not math.isfinite(v):
-        raise ValueError(f"{where} row {i}: {key} is not finite ({row[key]!r})")
+        raise ValueError(f"{_at(where, i)}: {key} is not finite ({row[key]!r})")
     return v
 
 
@@ -166,43 +171,44 @@ def _trajectories(rows, *, check: bool = True):
     """Group rows into {(model, effect, source, descriptor): [(scale, delta, orig, i)]}."""
     rows, where, first = _as_rows(rows)
     if not rows:
-        raise ValueError(f"{where}: no rows")
+        raise ValueError(f"{where or 'rows'}: no rows")
     groups: Dict[Tuple[str, str, str, str], List[Tuple[float, float, Optional[float], int]]] = {}
     for k, row in enumerate(rows):
         i = k + first
         for col in ("effect_type", "source_type", "descriptor"):
             if not str(row.get(col, "") or "").strip():
-                raise ValueError(f"{where} row {i}: missing {col!r}")
+                raise ValueError(f"{_at(where, i)}: missing {col!r}")
         model = str(row.get("model", "") or "")
         key = (model, str(row["effect_type"]), str(row["source_type"]), str(row["descriptor"]))
         scale = _num(row, "scale", where, i)
         if not 0.0 <= scale <= 1.0:
-            raise ValueError(f"{where} row {i}: strength (scale) {scale} is outside [0, 1]")
+            raise ValueError(f"{_at(where, i)}: strength (scale) {scale} is outside [0, 1]")
         delta = _num(row, "delta_target_sim", where, i)
         orig = None
         if check and "orig_target_sim" in row and "manip_target_sim" in row:
             orig = _num(row, "orig_target_sim", where, i)
             manip = _num(row, "manip_target_sim", where, i)
             if abs(manip - orig - delta) > 1e-7 + 1e-5 * abs(delta):
-                raise ValueError(f"{where} row {i}: delta_target_sim {delta} != manip_target_sim - orig_target_sim ({manip - orig})")
+                raise ValueError(f"{_at(where, i)}: delta_target_sim {delta} != manip_target_sim - orig_target_sim ({manip - orig})")
         if check and row.get("target_text") not in (None, ""):
             expected = text_prompt(key[3])
             if str(row["target_text"]) != expected:
-                raise ValueError(f"{where} row {i}: target_text {row['target_text']!r} is not {expected!r}")
+                raise ValueError(f"{_at(where, i)}: target_text {row['target_text']!r} is not {expected!r}")
         groups.setdefault(key, []).append((scale, delta, orig, i))
     scale_sets = set()
     for key, pts in groups.items():
         scales = [p[0] for p in pts]
         if len(set(scales)) != len(scales):
-            raise ValueError(f"{where}: trajectory {key[1:]} has a repeated strength (rows {[p[3] for p in pts]})")
+            dup = [_at(where, p[3]) for p in pts if scales.count(p[0]) > 1]
+            raise ValueError(f"{where or 'rows'}: trajectory {key[1:]} has a repeated strength (at {dup})")
         if len(pts) < 2:
-            raise ValueError(f"{where}: trajectory {key[1:]} has a single strength (row {pts[0][3]})")
+            raise ValueError(f"{where or 'rows'}: trajectory {key[1:]} has a single strength ({_at(where, pts[0][3])})")
         origs = [p[2] for p in pts if p[2] is not None]
         if origs and max(origs) - min(origs) > 1e-7:
-            raise ValueError(f"{where}: the original's similarity changes across strengths in trajectory {key[1:]}")
+            raise ValueError(f"{where or 'rows'}: the original's similarity changes across strengths in trajectory {key[1:]}")
         scale_sets.add(tuple(sorted(scales)))
     if check and len(scale_sets) > 1:
-        raise ValueError(f"{where}: trajectories have different strength sets: {sorted(scale_sets)[:3]}")
+        raise ValueError(f"{where or 'rows'}: trajectories have different strength sets: {sorted(scale_sets)[:3]}")
     return groups
 
 
@@ -333,6 +339,8 @@ def effect_trends(
         if y.ndim != 1 or y.size == 0 or y.dtype.kind != "f" or not np.isfinite(y).all():
             raise ValueError(f"source {name!r} must be finite mono float audio (n_samples,), got shape {y.shape} dtype {y.dtype}")
         src[str(name)] = y.astype(np.float32)
+    if isinstance(descriptors, str):
+        descriptors = [descriptors]
     effect_types = list(effects) if effects is not None else [e for e in fx.EFFECT_TYPES if table.words(e)]
     plan: List[Tuple[str, str]] = []
     for e in effect_types:
