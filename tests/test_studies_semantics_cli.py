@@ -104,3 +104,27 @@ def test_default_sources_are_synthesized():
     assert {"guitar", "piano", "mixture"} <= set(src)
     for name, y in src.items():
         assert y.shape == (16000,) and y.dtype == np.float32 and abs(np.abs(y).max() - 0.5) < 1e-6, name
+
+
+def test_reference_summary_is_read_and_plotted(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    from timbrefast.studies import semantics as S
+
+    released = Path(__file__).resolve().parents[2] / "shared" / "data" / "deng2026" / "results" / "reference" / "experiment2" / "summary.csv"
+    ref = tmp_path / "ref.csv"
+    if released.is_file():
+        assert S.read_summary(released)["LAION-CLAP"]["positive_slope_rate"] == 0.725
+        ref = released
+    else:
+        ref.write_text("Model,a,b,c,d,e\nX,0.7,0.7,0.4,0.3,0.3\n")
+    src = _sources(tmp_path / "src")
+    out = tmp_path / "out"
+    assert cli.main(["semantics", "--model", TOY, "--out", str(out), "--sources", str(src), "--sr", "16000",
+                     "--strengths", "0.5", "1.0", "--reference", str(ref)]) == 0
+    printed = capsys.readouterr().out
+    assert ("LAION-CLAP" in printed) if released.is_file() else ("X" in printed)
+    assert (out / "figures" / "summary.png").is_file()
+    again = S.read_summary(out / "experiment2" / "summary.csv")
+    assert list(again) == ["ToyTwoTower"]

@@ -163,11 +163,13 @@ def run_semantics_study(
     descriptors: Optional[PathLike] = None,
     strengths: Sequence[float] = S.DEFAULT_STRENGTHS,
     figures: bool = True,
+    reference: Optional[Mapping[str, Mapping[str, float]]] = None,
     log: Any = None,
 ) -> Dict[str, Any]:
     """Run both experiments and write tables (and PNG figures) under ``out``.
 
-    Writes ``experiment2/<model_name>.csv`` (per-condition rows, released layout),
+    ``reference``: model -> summary rates (:func:`semantics.read_summary`) drawn beside
+    this run in ``summary.png``. Writes ``experiment2/<model_name>.csv`` (per-condition rows, released layout),
     ``experiment2/group_trends.csv``, ``experiment2/summary.csv`` and
     ``experiment2/effects.csv`` (fractions), ``profiles.csv`` (sources x descriptor
     similarities); with ``ratings`` (a CCMusic folder) ``experiment1/descriptors.csv``,
@@ -233,7 +235,9 @@ def run_semantics_study(
         from ._plots import plot_profiles, plot_summary, plot_trends
 
         plot_trends(rows, out / "figures" / "trends.png", title=f"({model_name})")
-        plot_summary({"all": summary, **summary["by_effect"]}, out / "figures" / "summary.png",
+        plot_summary({model_name: summary, **{f"{model_name} {e}": v for e, v in summary["by_effect"].items()},
+                      **{f"{k} (reference)": v for k, v in (reference or {}).items()}},
+                     out / "figures" / "summary.png",
                      title=f"{model_name}: effect-trend summary")
         plot_profiles(profiles, names, words, out / "figures" / "profiles.png",
                       title=f"{model_name}: source x descriptor similarity")

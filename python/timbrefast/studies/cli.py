@@ -27,6 +27,8 @@ def _add_semantics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strengths", type=float, nargs="+", default=None,
                    help="effect strengths in [0, 1] (default 0.2 0.4 0.6 0.8 1.0)")
     p.add_argument("--name", default=None, help="model name in the tables (default: from --model)")
+    p.add_argument("--reference", default=None,
+                   help="a summary CSV (e.g. the released experiment2/summary.csv) printed and plotted beside this run")
     p.add_argument("--no-figures", action="store_true", help="tables only (no matplotlib needed)")
     p.set_defaults(func=run_semantics)
 
@@ -47,14 +49,15 @@ def run_semantics(args: argparse.Namespace) -> int:
         name = args.model.rsplit(":", 1)[-1]
     else:
         name = args.model.split(":", 1)[0]
+    reference = S.read_summary(args.reference) if args.reference else None
     result = run_semantics_study(
-        model, args.out, model_name=name, sources=sources, sr=sr, ratings=args.ratings,
+        model, args.out, model_name=name, sources=sources, sr=sr, ratings=args.ratings, reference=reference,
         descriptors=args.descriptors, strengths=tuple(args.strengths or S.DEFAULT_STRENGTHS),
         figures=not args.no_figures, log=lambda m: print(m, file=sys.stderr),
     )
     keys = ["positive_slope_rate", "positive_final_delta_rate", "all_source_consistency", "mean_pearson_r", "mean_spearman_rho"]
     print(f"{'':10s}" + "".join(f"{k.replace('_', ' ')[:18]:>20s}" for k in keys))
-    for label, s in [(name, result), *result["by_effect"].items()]:
+    for label, s in [(name, result), *result["by_effect"].items(), *(reference or {}).items()]:
         print(f"{label[:10]:10s}" + "".join(f"{s[k]:20.3f}" for k in keys))
     t = result["timings"]
     print(f"{t['total']:.1f} s (effects {t['effects']:.1f} s, audio embeddings {t['audio_embeddings']:.1f} s); tables in {args.out}")

@@ -45,6 +45,7 @@ __all__ = [
     "write_rows",
     "trend_table",
     "summarize_trends",
+    "read_summary",
     "effect_trends",
     "descriptor_profiles",
     "rating_correlations",
@@ -274,6 +275,32 @@ def summarize_trends(rows, *, check: bool = True) -> Dict[str, Any]:
         effect: _summary([t for t in trends if t["effect_type"] == effect])
         for effect in sorted({t["effect_type"] for t in trends})
     }
+    return out
+
+
+def read_summary(path: Union[str, Path]) -> Dict[str, Dict[str, float]]:
+    """Model -> the five summary rates (fractions) from a summary CSV: the released
+    historical layout (``Model, Pos. slope rate, Pos. final-delta rate, All-source
+    consistency, Mean Pearson r, Mean Spearman rho``, by position) or the layout that
+    ``timbrefast study semantics`` writes (by column name)."""
+    rows = read_rows(path)
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    keys = list(SUMMARY_KEYS[:5])
+    out = {}
+    for i, row in enumerate(rows, start=2):
+        if all(k in row for k in keys):
+            name = str(row.get("model", f"line {i}"))
+            values = [row[k] for k in keys]
+        else:
+            cols = list(row)
+            if len(cols) < 6:
+                raise ValueError(f"{path} line {i}: expected a model column and 5 rates, got {cols}")
+            name, values = str(row[cols[0]]), [row[c] for c in cols[1:6]]
+        try:
+            out[name] = {k: float(v) for k, v in zip(keys, values)}
+        except ValueError:
+            raise ValueError(f"{path} line {i}: rates must be numbers, got {values}") from None
     return out
 
 
