@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .audio import audio_info, load_audio, resample
+from .audio import audio_info, check_resample, error_reason, load_audio, resample
 from .families import CAMIL_CLASSES, camil_label
 from .midi import piano_roll
 from .readers.records import Track
@@ -101,9 +101,11 @@ class CamilPairs:
                 continue
             try:
                 seg = piano_roll(s.midi_path)
-                _, file_sr, _ = audio_info(s.audio_path)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-                self.skipped.append((s.midi_path, str(exc)))
+                frames, file_sr, _ = audio_info(s.audio_path)
+                if file_sr != self.sr:  # a damaged header (e.g. 1 Hz) must not become gigabytes
+                    check_resample(frames, 1, file_sr, self.sr, f"audio file {s.audio_path}")
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+                self.skipped.append((s.midi_path, error_reason(exc)))
                 continue
             si = len(self.stems)
             self.stems.append((s.audio_path, file_sr, camil_label(s.program, include_ensembles=include_ensembles)))
@@ -148,8 +150,8 @@ class CamilPairs:
     def _audio_or_none(self, i: int) -> Optional[np.ndarray]:
         try:
             return self.audio(i)
-        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-            warnings.warn(f"CamilPairs: skipping segment {i}: {exc}", stacklevel=3)
+        except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+            warnings.warn(f"CamilPairs: skipping segment {i}: {error_reason(exc)}", stacklevel=3)
             return None
 
     def __getitem__(self, index: int) -> Dict[str, object]:

@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .audio import audio_info, load_audio, resample
+from .audio import audio_info, check_resample, error_reason, load_audio, resample
 from .readers.records import Track
 
 __all__ = ["CocolaPairs", "window_starts"]
@@ -173,10 +173,12 @@ class CocolaPairs:
                     files = []
                     for path in getattr(s, "audio_paths", (s.audio_path,)):
                         frames, file_sr, _ = audio_info(path)
+                        if file_sr != self.sr:  # a damaged header (e.g. 1 Hz) must not become gigabytes
+                            check_resample(frames, 1, file_sr, self.sr, f"audio file {path}")
                         files.append((path, frames, file_sr))
                     info.append(files)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-                self._bad(t.path, str(exc), on_error)
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+                self._bad(t.path, error_reason(exc), on_error)
                 continue
             length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
             ti = len(self.tracks)
@@ -228,9 +230,10 @@ class CocolaPairs:
             track, start = (int(v) for v in self.windows[w])
             try:
                 stems = self.load_window(track, start)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
                 # a file that went bad after indexing: report it and draw another window
-                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
+                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: "
+                              f"{error_reason(exc)}",
                               stacklevel=2)
                 w = int(rng.integers(0, n))
                 continue

@@ -130,11 +130,11 @@ def check_audio(path: str, skips: Skips, verify: bool) -> bool:
         skips.add(path, "missing audio file")
         return False
     if verify:
-        from ..audio import audio_info
+        from ..audio import audio_info, error_reason
 
         try:
             audio_info(path)
-        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-            skips.add(path, str(exc))
+        except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+            skips.add(path, error_reason(exc))
             return False
     return True
