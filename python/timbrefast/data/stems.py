@@ -118,15 +118,36 @@ def choose_instruments(ensemble: str, n_parts: int, rng: np.random.Generator) ->
     return list(ens) + [ens[-1]] * (n_parts - len(ens))
 
 
-def _fit_octave(part: Part, inst: Instrument) -> Part:
-    """Shift a part by whole octaves so that as many notes as possible fit the range."""
-    if not part.notes:
-        return part
+def _octave_shift(part: Part, inst: Instrument) -> Tuple[int, int, float]:
+    """The best whole-octave shift of a part for an instrument: ``(octaves, notes out of
+    range, distance of the shifted median from the range centre)``."""
     pitches = np.array([n.pitch for n in part.notes])
     centre = 0.5 * (inst.low + inst.high)
-    best = min(range(-4, 5), key=lambda k: (np.sum((pitches + 12 * k < inst.low) | (pitches + 12 * k > inst.high)),
-                                            abs(np.median(pitches) + 12 * k - centre)))
-    return part.transposed(12 * best) if best else part
+    costs = [(int(np.sum((pitches + 12 * k < inst.low) | (pitches + 12 * k > inst.high))),
+              abs(float(np.median(pitches)) + 12 * k - centre), k) for k in range(-4, 5)]
+    out, dist, k = min(costs)
+    return k, out, dist
+
+
+def _fit_octave(part: Part, inst: Instrument) -> Part:
+    """Shift a part by whole octaves so that as many notes as possible fit the range; the
+    few notes a part spanning more than the range still leaves outside are folded in by
+    octaves one by one (as an arranger would), so every note is playable."""
+    if not part.notes:
+        return part
+    best = _octave_shift(part, inst)[0]
+    shifted = part.transposed(12 * best) if best else part
+    if inst.high - inst.low < 11:
+        return shifted
+    notes = []
+    for n in shifted.notes:
+        p = n.pitch
+        while p < inst.low:
+            p += 12
+        while p > inst.high:
+            p -= 12
+        notes.append(n if p == n.pitch else type(n)(p, n.velocity, n.start, n.end))
+    return Part(shifted.name, notes)
 
 
 #: Part names whose role no named ensemble plays (a timpani part must not land on a
@@ -171,9 +192,8 @@ def _distinct_parts(parts: Sequence[Part]) -> List[Part]:
 
 def _fit_cost(part: Part, inst: Instrument) -> Tuple[int, float]:
     """(notes out of range, distance of the median from the range centre) at the best octave."""
-    fitted = _fit_octave(part, inst)
-    p = np.array([n.pitch for n in fitted.notes])
-    return int(np.sum((p < inst.low) | (p > inst.high))), abs(float(np.median(p)) - 0.5 * (inst.low + inst.high))
+    _, out, dist = _octave_shift(part, inst)
+    return out, dist
 
 
 def arrange_parts(parts: Sequence[Part], ensemble: str, rng: np.random.Generator) -> Tuple[List[Part], List[Instrument]]:
