@@ -281,3 +281,26 @@ def test_a_foreign_track_folder_is_not_overwritten(tmp_path):
     with pytest.raises(FileExistsError, match="no recorded parameters"):
         _synth(tmp_path / "ds", tracks=1)
     assert (d / "metadata.yaml").read_text().startswith("UUID")
+
+
+def test_unguarded_script_with_workers_fails_clearly(tmp_path):
+    """Issue 12, defect 14: ``workers=2`` in a plain script without the main guard used to
+    crash with a BrokenProcessPool from spawn; now each worker refuses to render again and
+    the script stops with a RuntimeError that says to add the guard (no hang, no second
+    rendering). The guarded form runs in tests/test_docs_examples.py (docs/data.md)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "make_data.py"
+    script.write_text("from timbrefast.data import synthesize_stems\n"
+                      f"synthesize_stems('out', soundfont={TIMGM!r}, tracks=2, seed=0, seconds=2.0, workers=2,"
+                      " progress=False)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    res = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode != 0
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: synthesize_stems: a worker process died")
+    assert 'if __name__ == "__main__":' in last
