@@ -47,11 +47,9 @@ def _check_rate(value, name: str) -> int:
 
 
 def _check_index(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    from .._validate import check_int
+
+    return check_int(value, name, minimum=minimum, maximum=2**62)
 
 
 def check_resample(frames: int, channels: int, orig_sr: int, target_sr: int, what: str) -> int:

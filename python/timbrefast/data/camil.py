@@ -7,6 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._validate import check_int
 from .audio import audio_info, check_resample, error_reason, load_audio, resample
 from .families import CAMIL_CLASSES, camil_label
 from .midi import piano_roll
@@ -77,12 +78,9 @@ class CamilPairs:
 
         if negatives not in ("random", "class"):
             raise ValueError(f"negatives must be 'random' or 'class', got {negatives!r}")
-        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise ValueError(f"sr must be a positive int, got {sr!r}")
-        if isinstance(audio_samples, bool) or not isinstance(audio_samples, (int, np.integer)) or audio_samples < 1:
-            raise ValueError(f"audio_samples must be a positive int, got {audio_samples!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        sr = check_int(sr, "sr", minimum=1)
+        audio_samples = check_int(audio_samples, "audio_samples", minimum=1)
+        seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
         self.sr = int(sr)
         self.audio_samples = int(audio_samples)
         self.negatives = negatives
