@@ -11,15 +11,33 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+
+def _cmake():
+    """The cmake program: on PATH, or the one of the ``cmake`` PyPI package (the ``test``
+    extra installs it, and pip may put its script in a folder that is not on PATH)."""
+    found = shutil.which("cmake")
+    if found is None:
+        try:
+            import cmake as cmake_pkg  # the PyPI distribution "cmake"
+        except ImportError:
+            return None
+        cand = Path(cmake_pkg.CMAKE_BIN_DIR) / "cmake"
+        found = str(cand) if cand.is_file() else None
+    return found
+
+
+CMAKE = _cmake()
+
 pytestmark = pytest.mark.skipif(
-    shutil.which("cmake") is None or not (ROOT / "CMakeLists.txt").is_file(),
-    reason="needs cmake and a source checkout",
+    CMAKE is None or not (ROOT / "CMakeLists.txt").is_file(),
+    reason="needs cmake (the test extra installs it) and a source checkout",
 )
 
 
 def _configure(tmp_path: Path, value: str, *, hide_nvcc: bool) -> subprocess.CompletedProcess:
-    pybind11 = pytest.importorskip("pybind11", reason="pybind11 is needed to configure")
-    cmake = shutil.which("cmake")
+    pybind11 = pytest.importorskip("pybind11", reason="pybind11 is needed to configure (pip install '.[test]')")
+    cmake = CMAKE
     env = dict(os.environ)
     if hide_nvcc:
         # a PATH with only the system directories, and no CUDA hints

@@ -151,3 +151,85 @@ def test_resample_length_and_batch_property(n, orig, target, lead):
     assert np.isfinite(out).all()
     if lead:
         np.testing.assert_array_equal(out[1], resample(y[1], orig_sr=orig, target_sr=target))
+
+
+# -- issue 12, defect 4: a header that claims 1 Hz must not become gigabytes ----------------
+def _bomb(path, rate=1, n=20000):
+    """A 40 KB 16-bit WAV whose header claims ``rate`` Hz (the defect's hostile file)."""
+    sf.write(str(path), np.zeros(n, np.int16), rate, subtype="PCM_16")
+    return str(path)
+
+
+def test_sample_rate_bomb_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+
+    p = _bomb(tmp_path / "bomb.wav")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.wav.*1 Hz to 16000 Hz.*ratio of 16000"):
+            load_audio(p, sr=16000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # it used to reach 1.2 GiB
+    y, sr = load_audio(p)  # at its own rate the file is fine
+    assert y.shape == (20000,) and sr == 1
+    with pytest.raises(ValueError, match="ratio"):
+        resample(y, orig_sr=1, target_sr=16000)
+    with pytest.raises(ValueError, match="ratio"):
+        resample(np.zeros(10, np.float32), orig_sr=48000 * 2000, target_sr=48000)
+
+
+def test_output_size_is_bounded_before_allocating(tmp_path, monkeypatch):
+    import timbrefast.data.audio as audio
+
+    p = str(tmp_path / "long.wav")
+    sf.write(p, np.zeros((4000, 2), np.float32), 8000, subtype="PCM_16")
+    monkeypatch.setattr(audio, "MAX_SAMPLES", 10000)
+    # 4000 frames x 2 channels fit; resampled to 48 kHz (x6) they do not
+    assert load_audio(p, mono=False)[0].shape == (2, 4000)
+    with pytest.raises(ValueError, match=r"long\.wav.*24000 frames x 2 channel.*8000 Hz to 48000 Hz.*GiB"):
+        load_audio(p, sr=48000, mono=False)
+    monkeypatch.setattr(audio, "MAX_SAMPLES", 5000)
+    with pytest.raises(ValueError, match=r"long\.wav: 4000 frames x 2 channel\(s\) to read"):
+        load_audio(p)
+    assert load_audio(p, start=2000, frames=1000)[0].shape == (1000,)  # a part fits
+    with pytest.raises(ValueError, match="above the limit"):
+        resample(np.zeros((2, 4000), np.float32), orig_sr=8000, target_sr=16000)
+
+
+def test_readers_and_samplers_skip_bombs_and_memory_errors(tmp_path, monkeypatch):
+    from timbrefast.data import CocolaPairs, Stem, Track
+    import timbrefast.data.samplers as samplers
+    from timbrefast.data.readers.records import Skips, check_audio
+
+    good = []
+    for k in range(2):
+        q = str(tmp_path / f"g{k}.wav")
+        sf.write(q, np.full(16000, 0.25 / (k + 1), np.float32), 16000, subtype="FLOAT")
+        good.append(Stem(name=f"g{k}", audio_path=q))
+    bomb = Track(name="bomb", path=str(tmp_path),
+                 stems=(Stem(name="b", audio_path=_bomb(tmp_path / "b.wav")), good[0]))
+    ok = Track(name="ok", path=str(tmp_path), stems=tuple(good))
+    with pytest.warns(UserWarning, match=r"skipped 1 track.*b\.wav.*ratio"):
+        pairs = CocolaPairs([bomb, ok], sr=16000, seconds=0.5)
+    assert [t.name for t in pairs.tracks] == ["ok"]
+
+    # a MemoryError while reading (the file is too big for this machine) is skipped too
+    def oom(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(samplers, "load_audio", oom)
+    with pytest.warns(UserWarning, match="out of memory"):
+        with pytest.raises(RuntimeError, match="no window"):
+            pairs[0]
+    monkeypatch.setattr(samplers, "audio_info", oom)
+    with pytest.warns(UserWarning, match="out of memory"):
+        with pytest.raises(ValueError, match="no usable track"):
+            CocolaPairs([ok], sr=16000, seconds=0.5)
+    import timbrefast.data.audio as audio
+
+    monkeypatch.setattr(audio, "audio_info", oom)
+    skips = Skips()
+    assert check_audio(good[0].audio_path, skips, verify=True) is False
+    assert "out of memory" in skips.items[0][1]

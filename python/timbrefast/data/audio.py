@@ -13,6 +13,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 _MAX_CHANNELS = 256  # more rows than this is almost surely (n, channels) passed by mistake
 
+#: The largest rate change :func:`resample` and :func:`load_audio` accept, either way
+#: (``max(target_sr / orig_sr, orig_sr / target_sr)``): 8 kHz -> 192 kHz is 24. A header
+#: that claims 1 Hz would otherwise turn a 40 KB file into gigabytes.
+MAX_RESAMPLE_RATIO = 1024
+#: The most samples (all channels together) one read or one resampling may produce:
+#: 2**30 float32 samples are 4 GiB (18.6 h of mono audio at 16 kHz).
+MAX_SAMPLES = 2**30
+
 
 def _sf():
     import soundfile
@@ -39,11 +47,42 @@ def _check_rate(value, name: str) -> int:
 
 
 def _check_index(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    from .._validate import check_int
+
+    return check_int(value, name, minimum=minimum, maximum=2**62)
+
+
+def check_resample(frames: int, channels: int, orig_sr: int, target_sr: int, what: str) -> int:
+    """Refuse, before anything is allocated, a resampling of ``frames`` x ``channels``
+    samples from ``orig_sr`` to ``target_sr`` whose ratio exceeds
+    :data:`MAX_RESAMPLE_RATIO` or whose output exceeds :data:`MAX_SAMPLES` (ValueError
+    naming ``what``, the rates and the size). Returns the output frames per channel."""
+    ratio = max(target_sr / orig_sr, orig_sr / target_sr)
+    if ratio > MAX_RESAMPLE_RATIO:
+        raise ValueError(
+            f"{what}: resampling from {orig_sr} Hz to {target_sr} Hz is a ratio of {ratio:g}, above the "
+            f"limit of {MAX_RESAMPLE_RATIO} (a damaged header or a wrong rate?)"
+        )
+    out = -(-int(frames) * int(target_sr) // int(orig_sr))  # ceil
+    _check_size(out, channels, what, f" after resampling from {orig_sr} Hz to {target_sr} Hz")
+    return out
+
+
+def error_reason(exc: BaseException) -> str:
+    """The text a reader or sampler reports for a file it skips (a MemoryError's own
+    message is usually empty)."""
+    if isinstance(exc, MemoryError):
+        return f"out of memory while reading it (MemoryError{': ' + str(exc) if str(exc) else ''})"
+    return str(exc)
+
+
+def _check_size(frames: int, channels: int, what: str, how: str = "") -> None:
+    total = int(frames) * int(channels)
+    if total > MAX_SAMPLES:
+        raise ValueError(
+            f"{what}: {frames} frames x {channels} channel(s){how} is {total} samples "
+            f"({total * 4 / 2**30:.1f} GiB as float32), above the limit of {MAX_SAMPLES} samples"
+        )
 
 
 def _float_audio(y, name: str = "y") -> np.ndarray:
@@ -89,7 +128,9 @@ def audio_info(path: PathLike) -> Tuple[int, int, int]:
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample along the last axis with ``scipy.signal.resample_poly`` (Kaiser window).
 
-    Output length is ``ceil(n * target_sr / orig_sr)``; float32 in, float32 out.
+    Output length is ``ceil(n * target_sr / orig_sr)``; float32 in, float32 out. A ratio
+    above :data:`MAX_RESAMPLE_RATIO` or an output above :data:`MAX_SAMPLES` is a
+    ValueError, raised before anything is allocated.
 
     Examples
     --------
@@ -103,6 +144,7 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
         return y
     if y.shape[-1] == 0:
         return y.copy()
+    check_resample(y.shape[-1], y.size // y.shape[-1], orig_sr, target_sr, f"audio of shape {y.shape}")
     from scipy.signal import resample_poly
 
     g = gcd(orig_sr, target_sr)
@@ -140,7 +182,9 @@ def load_audio(
     ------
     FileNotFoundError, IsADirectoryError, ValueError
         Missing, folder or undecodable file (the message names it); a file without
-        samples; a rate that is not a positive whole number of Hz.
+        samples; a rate that is not a positive whole number of Hz; a header whose size
+        (or resampling to ``sr``) exceeds :data:`MAX_SAMPLES` / :data:`MAX_RESAMPLE_RATIO`,
+        refused before anything is allocated (the message names the file, rates and size).
 
     Examples
     --------
@@ -159,7 +203,24 @@ def load_audio(
     frames = _check_index(frames, "frames", -1)
     sf = _sf()
     try:
-        data, file_sr = sf.read(p, start=start, frames=frames, dtype="float32", always_2d=True)
+        with sf.SoundFile(p) as f:
+            file_sr, n_total, channels = int(f.samplerate), int(f.frames), int(f.channels)
+            if file_sr <= 0 or channels <= 0:
+                raise ValueError(f"header claims {file_sr} Hz, {channels} channel(s)")
+            n_read = max(0, n_total - start) if frames < 0 else max(0, min(frames, n_total - start))
+            # bound what the header claims before soundfile allocates it
+            _check_size(n_read, channels, f"audio file {p}", " to read")
+            if sr is not None and sr != file_sr:
+                check_resample(n_read, 1 if mono else channels, file_sr, sr, f"audio file {p}")
+            if start:
+                f.seek(min(start, n_total))
+            data = f.read(n_read, dtype="float32", always_2d=True)
+    except ValueError as exc:
+        if str(exc).startswith(f"audio file {p}"):
+            raise
+        raise ValueError(f"cannot read audio file {p}: {exc}") from None
+    except MemoryError:
+        raise
     except Exception as exc:
         raise ValueError(f"cannot read audio file {p}: {exc}") from None
     if data.shape[0] == 0 and start == 0 and frames == -1:

@@ -7,7 +7,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .audio import audio_info, load_audio, resample
+from .._validate import check_int
+from .audio import audio_info, check_resample, error_reason, load_audio, resample
 from .families import CAMIL_CLASSES, camil_label
 from .midi import piano_roll
 from .readers.records import Track
@@ -77,12 +78,9 @@ class CamilPairs:
 
         if negatives not in ("random", "class"):
             raise ValueError(f"negatives must be 'random' or 'class', got {negatives!r}")
-        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise ValueError(f"sr must be a positive int, got {sr!r}")
-        if isinstance(audio_samples, bool) or not isinstance(audio_samples, (int, np.integer)) or audio_samples < 1:
-            raise ValueError(f"audio_samples must be a positive int, got {audio_samples!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        sr = check_int(sr, "sr", minimum=1)
+        audio_samples = check_int(audio_samples, "audio_samples", minimum=1)
+        seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
         self.sr = int(sr)
         self.audio_samples = int(audio_samples)
         self.negatives = negatives
@@ -101,9 +99,11 @@ class CamilPairs:
                 continue
             try:
                 seg = piano_roll(s.midi_path)
-                _, file_sr, _ = audio_info(s.audio_path)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-                self.skipped.append((s.midi_path, str(exc)))
+                frames, file_sr, _ = audio_info(s.audio_path)
+                if file_sr != self.sr:  # a damaged header (e.g. 1 Hz) must not become gigabytes
+                    check_resample(frames, 1, file_sr, self.sr, f"audio file {s.audio_path}")
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+                self.skipped.append((s.midi_path, error_reason(exc)))
                 continue
             si = len(self.stems)
             self.stems.append((s.audio_path, file_sr, camil_label(s.program, include_ensembles=include_ensembles)))
@@ -148,8 +148,8 @@ class CamilPairs:
     def _audio_or_none(self, i: int) -> Optional[np.ndarray]:
         try:
             return self.audio(i)
-        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-            warnings.warn(f"CamilPairs: skipping segment {i}: {exc}", stacklevel=3)
+        except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+            warnings.warn(f"CamilPairs: skipping segment {i}: {error_reason(exc)}", stacklevel=3)
             return None
 
     def __getitem__(self, index: int) -> Dict[str, object]:

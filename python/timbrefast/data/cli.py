@@ -1,64 +1,70 @@
 """``timbrefast synth ...`` subcommands.
 
 Register with ``timbrefast.data.cli:register`` (adds ``synth stems`` and ``synth notes``).
+Every error is one line on stderr, no traceback: exit code 2 for a usage error (a bad or
+out-of-range argument, a missing soundfont, an output folder holding tracks made with
+other parameters without ``--overwrite``), 1 for a runtime error (writing, rendering).
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import sys
 
 __all__ = ["register"]
 
 
-@contextlib.contextmanager
-def _os_errors_as_messages():
-    """File-system errors (a folder where a file belongs, an output path that is a file)
-    become ValueErrors, which the ``timbrefast`` entry point prints as one line."""
-    try:
-        yield
-    except OSError as exc:
-        raise ValueError(str(exc)) from None
+def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    """Print ``exc`` as one line (no traceback) and return the exit code: 2 for a usage
+    error (a bad argument), 1 for a runtime error (files, rendering)."""
+    msg = str(exc) if not isinstance(exc, MemoryError) else "out of memory"
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        msg = f"{exc.strerror}: {exc.filename}"
+    msg = " ".join(msg.split())  # one line
+    print(f"timbrefast synth {args.synth_command}: error: {msg}", file=sys.stderr)
+    return code
+
+
+_RUNTIME_ERRORS = (OSError, ValueError, TypeError, RuntimeError, ImportError, MemoryError)
 
 
 def _stems(args: argparse.Namespace) -> int:
-    from .stems import synthesize_stems
+    from .stems import _synthesize, check_stems_arguments
 
-    with _os_errors_as_messages():
-        paths = synthesize_stems(
-            args.out,
-            soundfont=args.soundfont,
-            tracks=args.tracks,
-            seed=args.seed,
-            ensemble=args.ensemble,
-            source=args.source,
-            seconds=args.seconds,
-            drums=args.drums,
-            audio_format=args.format,
-            sr=args.sr,
-            workers=args.workers,
-            start=args.start,
-            progress=not args.quiet,
+    try:
+        checked = check_stems_arguments(
+            args.out, soundfont=args.soundfont, tracks=args.tracks, seed=args.seed, ensemble=args.ensemble,
+            source=args.source, seconds=args.seconds, drums=args.drums, audio_format=args.format, sr=args.sr,
+            workers=args.workers, start=args.start, progress=not args.quiet, overwrite=args.overwrite,
         )
-    print(f"wrote {len(paths)} track(s) to {args.out}")
+    except _RUNTIME_ERRORS as exc:  # a bad argument (a missing soundfont included)
+        return _fail(args, exc, 2)
+    try:
+        paths, kept = _synthesize(checked)
+    except FileExistsError as exc:  # tracks made with other parameters, no --overwrite
+        return _fail(args, exc, 2)
+    except _RUNTIME_ERRORS as exc:
+        return _fail(args, exc, 1)
+    if kept:
+        print(f"resumed: {kept} track(s) already in {args.out} with the same parameters were kept")
+    print(f"wrote {len(paths) - kept} track(s) to {args.out}")
     return 0
 
 
 def _notes(args: argparse.Namespace) -> int:
-    from .notes import synthesize_notes
+    from .notes import check_notes_arguments, synthesize_notes
 
-    with _os_errors_as_messages():
-        ds = synthesize_notes(
-            args.out,
-            soundfont=args.soundfont,
-            notes_per_instrument=args.notes_per_instrument,
-            seed=args.seed,
-            families=args.families,
-            sr=args.sr,
-            seconds=args.seconds,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
-    print(f"wrote {ds} notes to {args.out}")
+    kw = dict(soundfont=args.soundfont, notes_per_instrument=args.notes_per_instrument, seed=args.seed,
+              families=args.families, sr=args.sr, seconds=args.seconds, workers=args.workers,
+              progress=not args.quiet)
+    try:
+        check_notes_arguments(args.out, **kw)
+    except _RUNTIME_ERRORS as exc:
+        return _fail(args, exc, 2)
+    try:
+        n = synthesize_notes(args.out, **kw)
+    except _RUNTIME_ERRORS as exc:
+        return _fail(args, exc, 1)
+    print(f"wrote {n} notes to {args.out}")
     return 0
 
 
@@ -84,6 +90,9 @@ def register(subparsers) -> None:
     st.add_argument("--workers", type=int, default=1, help="processes")
     st.add_argument("--start", type=int, default=0, help="index of the first track")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
+    st.add_argument("--overwrite", action="store_true",
+                    help="replace tracks of OUT made with other parameters (without it they are refused; "
+                         "tracks made with the same parameters are kept, so a run resumes)")
     st.set_defaults(func=_stems)
 
     nt = sub.add_parser("notes", help="single notes per instrument in the NSynth layout")

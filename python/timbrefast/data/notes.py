@@ -75,6 +75,48 @@ def _task(args) -> Dict[str, dict]:
     return _render_instruments(soundfont, out, keys, **kwargs)
 
 
+#: Upper bounds of :func:`synthesize_notes`' size arguments, checked before any work.
+MAX_NOTES_PER_INSTRUMENT = 1000
+MAX_NOTE_SECONDS = 60.0
+MAX_WORKERS = 256
+
+
+def check_notes_arguments(out: PathLike, *, soundfont: PathLike, notes_per_instrument: int = 8, seed: int = 0,
+                          families: Optional[Sequence[str]] = None, sr: int = 16000, seconds: float = 4.0,
+                          workers: int = 1, progress: bool = True):
+    """Validate the arguments of :func:`synthesize_notes` before any work (ValueError /
+    TypeError naming the argument; bounds :data:`MAX_NOTES_PER_INSTRUMENT`,
+    :data:`MAX_NOTE_SECONDS`, :data:`MAX_WORKERS`); returns ``(soundfont, out, presets)``."""
+    from .._validate import check_bool, check_int, check_positive
+    from .audio import _check_rate
+    from .soundfont import list_presets
+
+    check_int(notes_per_instrument, "notes_per_instrument", minimum=1, maximum=MAX_NOTES_PER_INSTRUMENT)
+    check_int(workers, "workers", minimum=1, maximum=MAX_WORKERS)
+    check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+    check_bool(progress, "progress")
+    seconds = check_positive(seconds, "seconds")
+    if not 0.25 <= seconds <= MAX_NOTE_SECONDS:
+        raise ValueError(f"seconds must be in [0.25, {MAX_NOTE_SECONDS:g}] (the length of one note), got {seconds:g}")
+    sr = _check_rate(sr, "sr")
+    if not 8000 <= sr <= 96000:
+        raise ValueError(f"sr must be in 8000..96000 Hz, got {sr}")
+    if families is not None:
+        if isinstance(families, str):
+            raise TypeError(f"families must be a list of family names, got the string {families!r}")
+        bad = [f for f in families if f not in GM_FAMILIES]
+        if bad:
+            raise ValueError(f"unknown families {bad}; expected names from {GM_FAMILIES}")
+    soundfont = os.fspath(soundfont)
+    presets = _melodic(list_presets(soundfont), families)
+    if not presets:
+        raise ValueError(f"soundfont {soundfont} has no melodic preset in families {families}")
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(f"the output folder {out} is an existing file")
+    return soundfont, out, presets
+
+
 def synthesize_notes(
     out: PathLike,
     *,
@@ -92,7 +134,10 @@ def synthesize_notes(
     Instrument ``k`` (the k-th melodic preset of the chosen families, in (bank, program)
     order) depends only on ``(seed, k)``, whatever the number of ``workers`` processes.
 
-    Returns the number of notes written.
+    Returns the number of notes written. ``notes_per_instrument`` is at most 1000,
+    ``seconds`` 0.25-60, ``workers`` at most 256 (checked before any work). With more than
+    one worker the processes are started with ``spawn``: guard a script's entry point
+    with ``if __name__ == "__main__":``.
 
     Examples
     --------
@@ -102,26 +147,12 @@ def synthesize_notes(
     """
     from tqdm.auto import tqdm
 
-    from .soundfont import list_presets
+    from .stems import refuse_in_spawned_bootstrap, run_pool
 
-    if isinstance(notes_per_instrument, bool) or not isinstance(notes_per_instrument, (int, np.integer)) \
-            or notes_per_instrument < 1:
-        raise ValueError(f"notes_per_instrument must be an int >= 1, got {notes_per_instrument!r}")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    if not (np.isfinite(seconds) and seconds >= 0.25):
-        raise ValueError(f"seconds must be >= 0.25, got {seconds}")
-    if families is not None:
-        bad = [f for f in families if f not in GM_FAMILIES]
-        if bad:
-            raise ValueError(f"unknown families {bad}; expected names from {GM_FAMILIES}")
-    soundfont = os.fspath(soundfont)
-    presets = _melodic(list_presets(soundfont), families)
-    if not presets:
-        raise ValueError(f"soundfont {soundfont} has no melodic preset in families {families}")
-    out = os.fspath(out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise NotADirectoryError(f"the output folder {out} is an existing file")
+    soundfont, out, presets = check_notes_arguments(
+        out, soundfont=soundfont, notes_per_instrument=notes_per_instrument, seed=seed, families=families, sr=sr,
+        seconds=seconds, workers=workers, progress=progress)
+    refuse_in_spawned_bootstrap("synthesize_notes")
     os.makedirs(out, exist_ok=True)
     kwargs = dict(notes_per_instrument=int(notes_per_instrument), seed=int(seed), families=families,
                   sr=int(sr), seconds=float(seconds))
@@ -134,15 +165,16 @@ def synthesize_notes(
                 bar.update(1)
         else:
             import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
 
             chunks = [list(range(len(presets)))[i::int(workers) * 4] for i in range(int(workers) * 4)]
             chunks = [c for c in chunks if c]
-            with ProcessPoolExecutor(max_workers=int(workers), mp_context=mp.get_context("spawn")) as pool:
-                futs = {pool.submit(_task, (soundfont, out, c, kwargs)): len(c) for c in chunks}
-                for fut in as_completed(futs):
-                    examples.update(fut.result())
-                    bar.update(futs[fut])
+
+            def done(task, result):
+                examples.update(result)
+                bar.update(len(task[2]))
+
+            run_pool(mp.get_context("spawn"), int(workers), None, (), _task,
+                     [(soundfont, out, c, kwargs) for c in chunks], done, "synthesize_notes")
     finally:
         bar.close()
     examples = {k: examples[k] for k in sorted(examples)}

@@ -15,7 +15,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .audio import audio_info, load_audio, resample
+from .._validate import check_int, check_positive
+from .audio import audio_info, check_resample, error_reason, load_audio, resample
 from .readers.records import Track
 
 __all__ = ["CocolaPairs", "window_starts"]
@@ -46,9 +47,7 @@ def window_starts(length: int, *, window: int, max_overlap: float) -> np.ndarray
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
+    return check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
 
 
 def item_index(index, n: int, what: str) -> int:
@@ -135,16 +134,14 @@ class CocolaPairs:
         max_redraws: int = 50,
         on_error: str = "skip",
     ) -> None:
-        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise ValueError(f"sr must be a positive int, got {sr!r}")
-        if not (np.isfinite(seconds) and seconds > 0):
-            raise ValueError(f"seconds must be positive, got {seconds}")
-        if not (np.isfinite(max_overlap) and 0.0 <= max_overlap < 1.0):
+        sr = check_int(sr, "sr", minimum=1)
+        seconds = check_positive(seconds, "seconds")
+        max_overlap = check_positive(max_overlap, "max_overlap", allow_zero=True)
+        if max_overlap >= 1.0:
             raise ValueError(f"max_overlap must be in [0, 1), got {max_overlap}")
-        if not (np.isfinite(silence_threshold) and silence_threshold >= 0):
-            raise ValueError(f"silence_threshold must be >= 0, got {silence_threshold}")
-        if not (np.isfinite(noise_std) and noise_std >= 0):
-            raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+        silence_threshold = check_positive(silence_threshold, "silence_threshold", allow_zero=True)
+        noise_std = check_positive(noise_std, "noise_std", allow_zero=True)
+        max_redraws = check_int(max_redraws, "max_redraws", minimum=1)
         if on_error not in ("skip", "raise"):
             raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
         self.sr = int(sr)
@@ -173,10 +170,12 @@ class CocolaPairs:
                     files = []
                     for path in getattr(s, "audio_paths", (s.audio_path,)):
                         frames, file_sr, _ = audio_info(path)
+                        if file_sr != self.sr:  # a damaged header (e.g. 1 Hz) must not become gigabytes
+                            check_resample(frames, 1, file_sr, self.sr, f"audio file {path}")
                         files.append((path, frames, file_sr))
                     info.append(files)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-                self._bad(t.path, str(exc), on_error)
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+                self._bad(t.path, error_reason(exc), on_error)
                 continue
             length = max(int(math.floor(f * self.sr / r)) for files in info for _, f, r in files)
             ti = len(self.tracks)
@@ -228,9 +227,10 @@ class CocolaPairs:
             track, start = (int(v) for v in self.windows[w])
             try:
                 stems = self.load_window(track, start)
-            except (ValueError, OSError) as exc:  # OSError: missing file or a folder
+            except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
                 # a file that went bad after indexing: report it and draw another window
-                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: {exc}",
+                warnings.warn(f"CocolaPairs: skipping a window of track {self.tracks[track].name}: "
+                              f"{error_reason(exc)}",
                               stacklevel=2)
                 w = int(rng.integers(0, n))
                 continue

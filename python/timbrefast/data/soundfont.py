@@ -121,6 +121,9 @@ def list_presets(soundfont: PathLike) -> List[Preset]:
                         f.seek(sub)
                         sid, ssize = struct.unpack("<4sI", _read_exact(f, 8, path))
                         if sid == b"phdr":
+                            if ssize > size - (sub + 8):  # checked before read() allocates it
+                                raise ValueError(f"soundfont {path}: truncated file (the phdr chunk claims "
+                                                 f"{ssize} bytes, {max(0, size - sub - 8)} remain)")
                             phdr = _read_exact(f, ssize, path)
                             break
                         sub += 8 + ssize + (ssize & 1)

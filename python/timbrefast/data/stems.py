@@ -14,7 +14,9 @@ so that :func:`timbrefast.data.read_dataset` (``layout="slakh"``) and every Slak
 it. Parts come from generated phrases or Bach chorales of the music21 corpus; each part
 gets an instrument from an ensemble, like CocoChorales: ``"strings"``, ``"brass"``,
 ``"woodwind"`` (the four CocoChorales instruments, high to low) or ``"random"`` (any
-melodic General MIDI program 0-111). Track ``i`` depends only on ``(seed, i)``, not on the
+melodic General MIDI program 0-111). Chorale parts are mapped by range and role
+(:func:`arrange_parts`): doublings and unpitched parts are dropped, each instrument plays
+at most one part, so no two stems are near-duplicates. Track ``i`` depends only on ``(seed, i)``, not on the
 number of worker processes.
 """
 from __future__ import annotations
@@ -30,7 +32,8 @@ from .families import FAMILY_PITCH_RANGES, camil_class, family_of_program
 from .scores import Part, Score, corpus_paths, corpus_score, drum_pattern, generate_phrase, part_to_midi, score_to_midi
 from .synth import Synthesizer
 
-__all__ = ["ENSEMBLES", "SOURCES", "Instrument", "choose_instruments", "synthesize_track", "synthesize_stems"]
+__all__ = ["ENSEMBLES", "SOURCES", "Instrument", "arrange_parts", "choose_instruments", "synthesize_track",
+           "synthesize_stems"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -115,15 +118,129 @@ def choose_instruments(ensemble: str, n_parts: int, rng: np.random.Generator) ->
     return list(ens) + [ens[-1]] * (n_parts - len(ens))
 
 
-def _fit_octave(part: Part, inst: Instrument) -> Part:
-    """Shift a part by whole octaves so that as many notes as possible fit the range."""
-    if not part.notes:
-        return part
+def _octave_shift(part: Part, inst: Instrument) -> Tuple[int, int, float]:
+    """The best whole-octave shift of a part for an instrument: ``(octaves, notes out of
+    range, distance of the shifted median from the range centre)``."""
     pitches = np.array([n.pitch for n in part.notes])
     centre = 0.5 * (inst.low + inst.high)
-    best = min(range(-4, 5), key=lambda k: (np.sum((pitches + 12 * k < inst.low) | (pitches + 12 * k > inst.high)),
-                                            abs(np.median(pitches) + 12 * k - centre)))
-    return part.transposed(12 * best) if best else part
+    costs = [(int(np.sum((pitches + 12 * k < inst.low) | (pitches + 12 * k > inst.high))),
+              abs(float(np.median(pitches)) + 12 * k - centre), k) for k in range(-4, 5)]
+    out, dist, k = min(costs)
+    return k, out, dist
+
+
+def _fit_octave(part: Part, inst: Instrument) -> Part:
+    """Shift a part by whole octaves so that as many notes as possible fit the range; the
+    few notes a part spanning more than the range still leaves outside are folded in by
+    octaves one by one (as an arranger would), so every note is playable."""
+    if not part.notes:
+        return part
+    best = _octave_shift(part, inst)[0]
+    shifted = part.transposed(12 * best) if best else part
+    if inst.high - inst.low < 11:
+        return shifted
+    notes = []
+    for n in shifted.notes:
+        p = n.pitch
+        while p < inst.low:
+            p += 12
+        while p > inst.high:
+            p -= 12
+        notes.append(n if p == n.pitch else type(n)(p, n.velocity, n.start, n.end))
+    return Part(shifted.name, notes)
+
+
+#: Part names whose role no named ensemble plays (a timpani part must not land on a
+#: contrabass); such parts are left out of ``"strings"``, ``"brass"`` and ``"woodwind"``.
+_UNPITCHED_ROLES = ("timpani", "drum", "percussion", "cymbal", "triangle")
+#: The four voices of a chorale: when all are present, they are the parts an ensemble plays.
+_SATB = ("soprano", "alto", "tenor", "bass")
+
+
+def _role(part: Part) -> str:
+    name = part.name.lower()
+    for voice in _SATB:
+        if name.startswith(voice):
+            return voice
+    return "other"
+
+
+def _doubles(a: Part, b: Part, threshold: float = 0.8) -> bool:
+    """True when ``b`` doubles ``a`` (or the reverse): at least ``threshold`` of the notes
+    of the part with fewer notes start together with a note of the same pitch class in
+    the other (unison or octave doubling). Rendered, such a pair is a near-duplicate stem."""
+    small, big = (a, b) if len(a.notes) <= len(b.notes) else (b, a)
+    if not small.notes:
+        return False
+    onsets = {}
+    for n in big.notes:
+        onsets.setdefault(round(n.start, 3), set()).add(n.pitch % 12)
+    hit = sum(1 for n in small.notes if n.pitch % 12 in onsets.get(round(n.start, 3), ()))
+    return hit >= threshold * len(small.notes)
+
+
+def _distinct_parts(parts: Sequence[Part]) -> List[Part]:
+    """Drop parts that double another one; a chorale voice (soprano, alto, tenor, bass)
+    is kept in preference to an instrument doubling it, else the part with more notes."""
+    order = sorted(range(len(parts)), key=lambda k: (_role(parts[k]) == "other", -len(parts[k].notes), k))
+    kept: List[int] = []
+    for k in order:
+        if not any(_doubles(parts[k], parts[j]) for j in kept):
+            kept.append(k)
+    return [parts[k] for k in sorted(kept)]
+
+
+def _fit_cost(part: Part, inst: Instrument) -> Tuple[int, float]:
+    """(notes out of range, distance of the median from the range centre) at the best octave."""
+    _, out, dist = _octave_shift(part, inst)
+    return out, dist
+
+
+def arrange_parts(parts: Sequence[Part], ensemble: str, rng: np.random.Generator) -> Tuple[List[Part], List[Instrument]]:
+    """Choose which parts an ensemble plays, and on which instrument.
+
+    Parts without notes and parts that double another one (same onsets and pitch classes,
+    :func:`_doubles`) are dropped, so that no two stems are near-duplicates. For the named
+    ensembles (``"strings"``, ``"brass"``, ``"woodwind"``: four instruments) unpitched
+    roles (timpani, drums) are dropped too; when more than four parts remain, the chorale's
+    soprano/alto/tenor/bass are kept if all four are there, else the four with the most
+    notes. The parts, sorted high to low by median pitch, get distinct instruments in the
+    same order: the order-preserving choice of instruments whose ranges fit best (fewest
+    notes out of range after octave shifts, then the medians closest to the range centres).
+    ``"random"`` draws one distinct melodic program per part (sorted high to low by
+    range). Each part is then shifted by whole octaves into its instrument's range.
+    Returns the parts (high to low) and their instruments.
+    """
+    from itertools import combinations
+
+    if ensemble not in ENSEMBLE_NAMES:
+        raise ValueError(f"unknown ensemble {ensemble!r}; expected one of {ENSEMBLE_NAMES}")
+    parts = [p for p in parts if p.notes]
+    if ensemble != "random":
+        parts = [p for p in parts if not any(r in p.name.lower() for r in _UNPITCHED_ROLES)]
+    parts = _distinct_parts(parts)
+    if not parts:
+        return [], []
+    if ensemble == "random":
+        parts.sort(key=lambda p: -p.median_pitch())
+        insts = choose_instruments("random", len(parts), rng)
+        insts.sort(key=lambda i: -(i.low + i.high))
+    else:
+        ens = ENSEMBLES[ensemble]
+        if len(parts) > len(ens):
+            satb = [p for p in parts if _role(p) != "other"]
+            if sorted({_role(p) for p in satb}) == sorted(_SATB) and len(satb) == len(_SATB):
+                parts = satb
+            else:
+                keep = sorted(sorted(range(len(parts)), key=lambda k: -len(parts[k].notes))[: len(ens)])
+                parts = [parts[k] for k in keep]
+        parts.sort(key=lambda p: -p.median_pitch())
+        costs = [[_fit_cost(p, i) for i in ens] for p in parts]
+        best = min(combinations(range(len(ens)), len(parts)),
+                   key=lambda c: (sum(costs[k][j][0] for k, j in enumerate(c)),
+                                  sum(costs[k][j][1] for k, j in enumerate(c))))
+        insts = [ens[j] for j in best]
+    return [_fit_octave(p, i) for p, i in zip(parts, insts)], insts
 
 
 def _make_score(source: str, ensemble: str, rng: np.random.Generator, seconds: float,
@@ -144,12 +261,11 @@ def _make_score(source: str, ensemble: str, rng: np.random.Generator, seconds: f
     paths = chorales if chorales is not None else corpus_paths("bach")
     path = paths[int(rng.integers(0, len(paths)))]
     score = corpus_score(path, tempo=float(rng.uniform(60.0, 120.0)))
-    insts = choose_instruments(ensemble, len(score.parts), rng)
     if seconds is not None:
         for part in score.parts:
             part.notes = [n if n.end <= seconds else type(n)(n.pitch, n.velocity, n.start, seconds)
                           for n in part.notes if n.start < seconds]
-    score.parts = [_fit_octave(p, i) for p, i in zip(score.parts, insts)]
+    score.parts, insts = arrange_parts(score.parts, ensemble, rng)
     return score, insts, "music21:" + os.path.basename(path)
 
 
@@ -165,12 +281,15 @@ def synthesize_track(
     drums: bool = False,
     audio_format: str = "flac",
     chorales: Optional[Sequence[str]] = None,
+    params: Optional[Dict[str, object]] = None,
 ) -> str:
     """Render track ``index`` of the dataset with seed ``seed`` into ``out_dir/TrackNNNNN``.
 
     With ``drums`` a drum-kit stem (:func:`drum_pattern` at the score's tempo) is added.
     ``audio_format`` is ``"flac"`` (Slakh's) or ``"wav"`` (16-bit PCM, larger but about
     four times faster to read back in a sampler).
+    ``params`` (what :func:`synthesize_stems` was given) is recorded in metadata.yaml,
+    which is written last: a folder without it is an incomplete track.
     Returns the track folder. Deterministic in ``(seed, index)``.
     """
     import yaml
@@ -243,8 +362,11 @@ def synthesize_track(
         "tempo": float(score.tempo),
         "seed": int(seed),
         "index": int(index),
+        "params": dict(params) if params is not None else None,
         "stems": meta_stems,
     }
+    if meta["params"] is None:
+        del meta["params"]
     with open(os.path.join(track_dir, "metadata.yaml"), "w") as f:
         yaml.safe_dump(meta, f, sort_keys=False)
     return track_dir
@@ -264,6 +386,133 @@ def _worker_task(args) -> str:
     return synthesize_track(_WORKER["synth"], out, index, chorales=_WORKER["chorales"], **kwargs)
 
 
+#: Upper bounds of :func:`synthesize_stems`' size arguments, checked before any work: a
+#: track of at most 10 minutes (``seconds``), names TrackNNNNN with five digits (``start +
+#: tracks <= 99999``), at most 256 worker processes.
+MAX_SECONDS = 600.0
+MAX_TRACK_INDEX = 99999
+MAX_WORKERS = 256
+
+
+def check_stems_arguments(
+    out: PathLike,
+    *,
+    soundfont: PathLike,
+    tracks: int,
+    seed: int = 0,
+    ensemble: str = "random",
+    source: str = "phrases",
+    seconds: float = 20.0,
+    drums: bool = False,
+    audio_format: str = "flac",
+    sr: int = 16000,
+    workers: int = 1,
+    start: int = 0,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Dict[str, object]:
+    """Validate every argument of :func:`synthesize_stems` (types, ranges, the upper
+    bounds :data:`MAX_SECONDS`, :data:`MAX_TRACK_INDEX`, :data:`MAX_WORKERS`, the soundfont
+    file) before any work; returns them normalised. ValueError / TypeError name the
+    argument; a missing soundfont is a FileNotFoundError."""
+    from .._validate import check_bool, check_int, check_positive
+    from .audio import _check_rate
+
+    tracks = check_int(tracks, "tracks", minimum=1, maximum=MAX_TRACK_INDEX)
+    start = check_int(start, "start", minimum=0, maximum=MAX_TRACK_INDEX - 1)
+    if start + tracks > MAX_TRACK_INDEX:
+        raise ValueError(f"start + tracks must be <= {MAX_TRACK_INDEX} (track folders are named "
+                         f"Track00001..Track{MAX_TRACK_INDEX:05d}), got start={start}, tracks={tracks}")
+    workers = check_int(workers, "workers", minimum=1, maximum=MAX_WORKERS)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+    if ensemble not in ENSEMBLE_NAMES:
+        raise ValueError(f"unknown ensemble {ensemble!r}; expected one of {ENSEMBLE_NAMES}")
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    if audio_format not in AUDIO_FORMATS:
+        raise ValueError(f"audio_format must be one of {AUDIO_FORMATS}, got {audio_format!r}")
+    seconds = check_positive(seconds, "seconds")
+    if not 1.0 <= seconds <= MAX_SECONDS:
+        raise ValueError(f"seconds must be in [1, {MAX_SECONDS:g}] (the length of one track), got {seconds:g}")
+    sr = _check_rate(sr, "sr")
+    if not 8000 <= sr <= 96000:
+        raise ValueError(f"sr must be in 8000..96000 Hz, got {sr}")
+    from .soundfont import list_presets
+
+    list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(f"the output folder {out} is an existing file")
+    return dict(out=out, soundfont=os.fspath(soundfont), tracks=tracks, seed=seed, ensemble=ensemble, source=source,
+                seconds=seconds, drums=check_bool(drums, "drums"), audio_format=audio_format, sr=sr,
+                workers=workers, start=start, progress=check_bool(progress, "progress"),
+                overwrite=check_bool(overwrite, "overwrite"))
+
+
+def _params(a: Dict[str, object]) -> Dict[str, object]:
+    """What a track depends on besides its index (recorded in its metadata.yaml)."""
+    return {"seed": int(a["seed"]), "ensemble": a["ensemble"], "source": a["source"], "seconds": float(a["seconds"]),
+            "drums": bool(a["drums"]), "audio_format": a["audio_format"], "sr": int(a["sr"]),
+            "soundfont": os.path.basename(os.fspath(a["soundfont"])), "generator": GENERATOR}
+
+
+#: Changes when the same parameters would give other tracks (e.g. the part mapping).
+GENERATOR = "timbrefast.synthesize_stems/2"
+
+
+def _existing_track(track_dir: str) -> Optional[Dict[str, object]]:
+    """The parameters recorded by a complete track folder; ``{}`` for a folder that holds
+    a track without them (another tool's, an older version's), None when there is none
+    or it is incomplete (metadata.yaml is written last)."""
+    import yaml
+
+    meta_path = os.path.join(track_dir, "metadata.yaml")
+    if not os.path.isfile(meta_path):
+        return None
+    try:
+        with open(meta_path) as f:
+            meta = yaml.safe_load(f)
+    except Exception:
+        return {}
+    params = meta.get("params") if isinstance(meta, dict) else None
+    return dict(params) if isinstance(params, dict) else {}
+
+
+def plan_tracks(out: str, indices: Sequence[int], params: Dict[str, object], *, overwrite: bool):
+    """Which track indices to render into ``out``: ``(todo, kept)``.
+
+    A complete track made with the same parameters is kept (resuming an interrupted run
+    or extending a dataset); an incomplete one (no metadata.yaml: the run was killed) is
+    rendered again. A track made with other parameters, or by another tool, is a
+    FileExistsError unless ``overwrite``, when it is replaced.
+    """
+    import shutil
+
+    todo, kept, conflicts = [], [], []
+    for i in indices:
+        d = os.path.join(out, f"Track{i + 1:05d}")
+        found = _existing_track(d)
+        if found is None:
+            if os.path.isdir(d):
+                shutil.rmtree(d)  # an incomplete track of an interrupted run
+            todo.append(i)
+        elif found == params:
+            kept.append(i)
+        else:
+            conflicts.append((d, found))
+            todo.append(i)
+    if conflicts and not overwrite:
+        d, found = conflicts[0]
+        diff = ", ".join(f"{k}={found.get(k)!r} (now {v!r})" for k, v in params.items() if found.get(k) != v) \
+            if found else "no recorded parameters"
+        raise FileExistsError(
+            f"{out} already holds {len(conflicts)} of these track(s) made differently, e.g. {d}: {diff}; "
+            "pass overwrite=True (--overwrite) to replace them, or the same parameters to resume")
+    for d, _ in conflicts:
+        shutil.rmtree(d)
+    return todo, kept
+
+
 def synthesize_stems(
     out: PathLike,
     *,
@@ -279,6 +528,7 @@ def synthesize_stems(
     workers: int = 1,
     start: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> List[str]:
     """Synthesize ``tracks`` multi-stem tracks into ``out`` in the Slakh layout.
 
@@ -289,26 +539,33 @@ def synthesize_stems(
     soundfont : path
         .sf2/.sf3 file whose General MIDI presets play the parts.
     tracks : int
-        Number of tracks.
+        Number of tracks (``start + tracks <= 99999``).
     seed : int
         Track ``i`` depends only on ``(seed, i)``.
     ensemble : {"random", "strings", "brass", "woodwind"}
     source : {"phrases", "chorales", "mixed"}
         Generated phrases, Bach chorales of the music21 corpus, or a coin flip per track.
     seconds : float
-        Length of generated phrases / crop of chorales, in seconds (plus release tails).
+        Length of generated phrases / crop of chorales, in seconds (plus release tails),
+        1 to :data:`MAX_SECONDS` (600).
     drums : bool
         Add a drum-kit stem to every track (needs a soundfont with a bank-128 kit).
     audio_format : {"flac", "wav"}
         FLAC as Slakh, or 16-bit WAV (≈ 4× faster for :class:`CocolaPairs` to read).
     sr : int
-        Sample rate of the written audio.
+        Sample rate of the written audio (8000-96000 Hz).
     workers : int
-        Processes to use (each loads the soundfont once).
+        Processes to use (each loads the soundfont once; at most 256). With more than one,
+        the processes are started with the ``spawn`` method, so a script calling this
+        must guard its entry point with ``if __name__ == "__main__":``.
     start : int
         Index of the first track (to extend a dataset).
     progress : bool
         Show a tqdm progress bar.
+    overwrite : bool
+        Replace tracks of ``out`` that were made with other parameters. Without it such
+        tracks are a FileExistsError; tracks already made with the same parameters are
+        kept, not rendered again (so an interrupted run resumes).
 
     Returns
     -------
@@ -321,59 +578,81 @@ def synthesize_stems(
     ...                  tracks=2, seed=0, seconds=5.0)  # doctest: +SKIP
     ['out/Track00001', 'out/Track00002']
     """
+    a = check_stems_arguments(out, soundfont=soundfont, tracks=tracks, seed=seed, ensemble=ensemble, source=source,
+                              seconds=seconds, drums=drums, audio_format=audio_format, sr=sr, workers=workers,
+                              start=start, progress=progress, overwrite=overwrite)
+    return _synthesize(a)[0]
+
+
+_MAIN_GUARD = ('with workers > 1 the worker processes are started with the "spawn" method, which runs '
+               'the main script again in each of them: put the script\'s code under '
+               '`if __name__ == "__main__":` (or use workers=1)')
+
+
+def refuse_in_spawned_bootstrap(fn: str) -> None:
+    """Raise RuntimeError when called while a spawned worker process is importing the
+    main script (an unguarded script calling ``fn``): running it there would render (and
+    clean up incomplete tracks) a second time, concurrently with the parent."""
+    import multiprocessing as mp
+
+    if getattr(mp.current_process(), "_inheriting", False):
+        raise RuntimeError(f"{fn} was called while a worker process was starting: {_MAIN_GUARD}")
+
+
+def run_pool(ctx, workers: int, initializer, initargs, fn, tasks, on_done, what: str) -> None:
+    """Run ``fn(task)`` for every task on ``workers`` processes of ``ctx``; ``on_done(task,
+    result)`` in the parent as results arrive. Worker processes that die while starting
+    (an unguarded main script under spawn) become a RuntimeError that says so."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer,
+                                 initargs=initargs) as pool:
+            futs = {pool.submit(fn, t): t for t in tasks}
+            for fut in as_completed(futs):
+                on_done(futs[fut], fut.result())
+    except BrokenProcessPool as exc:
+        raise RuntimeError(f"{what}: a worker process died ({exc}); if this runs as a script, {_MAIN_GUARD}") from None
+
+
+def _synthesize(a: Dict[str, object]) -> Tuple[List[str], int]:
+    """Run a validated :func:`synthesize_stems`; returns the track folders and how many
+    were already there (kept)."""
     from tqdm.auto import tqdm
 
-    for nm, v in (("tracks", tracks), ("workers", workers), ("seed", seed), ("start", start)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{nm} must be an int, got {type(v).__name__}")
-    if tracks < 1:
-        raise ValueError(f"tracks must be >= 1, got {tracks}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if start < 0 or seed < 0:
-        raise ValueError(f"seed and start must be >= 0, got seed={seed}, start={start}")
-    if ensemble not in ENSEMBLE_NAMES:
-        raise ValueError(f"unknown ensemble {ensemble!r}; expected one of {ENSEMBLE_NAMES}")
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
-    if audio_format not in AUDIO_FORMATS:
-        raise ValueError(f"audio_format must be one of {AUDIO_FORMATS}, got {audio_format!r}")
-    if not (np.isfinite(seconds) and seconds >= 1.0):
-        raise ValueError(f"seconds must be >= 1, got {seconds}")
-    from .soundfont import list_presets
+    refuse_in_spawned_bootstrap("synthesize_stems")
 
-    list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
-    out = os.fspath(out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise NotADirectoryError(f"the output folder {out} is an existing file")
+    out, soundfont, sr, workers = a["out"], a["soundfont"], a["sr"], a["workers"]
     os.makedirs(out, exist_ok=True)
-    chorale_list = corpus_paths("bach") if source != "phrases" else None
-    kwargs = dict(seed=int(seed), ensemble=ensemble, source=source, seconds=float(seconds), drums=bool(drums),
-                  audio_format=audio_format)
-    indices = list(range(int(start), int(start) + int(tracks)))
-    bar = tqdm(total=len(indices), desc="synth stems", unit="track", disable=not progress)
-    results: Dict[int, str] = {}
+    params = _params(a)
+    indices = list(range(a["start"], a["start"] + a["tracks"]))
+    todo, kept = plan_tracks(out, indices, params, overwrite=a["overwrite"])
+    chorale_list = corpus_paths("bach") if a["source"] != "phrases" and todo else None
+    kwargs = dict(seed=a["seed"], ensemble=a["ensemble"], source=a["source"], seconds=a["seconds"],
+                  drums=a["drums"], audio_format=a["audio_format"], params=params)
+    results: Dict[int, str] = {i: os.path.join(out, f"Track{i + 1:05d}") for i in kept}
+    bar = tqdm(total=len(todo), desc="synth stems", unit="track", disable=not a["progress"])
     try:
-        if workers == 1:
+        if workers == 1 or len(todo) <= 1:
             synth = Synthesizer(soundfont, sr=sr)
             try:
-                for i in indices:
+                for i in todo:
                     results[i] = synthesize_track(synth, out, i, chorales=chorale_list, **kwargs)
                     bar.update(1)
             finally:
                 synth.close()
         else:
             import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
 
             Synthesizer(soundfont, sr=sr).close()  # fail early, in this process (e.g. no FluidSynth)
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx, initializer=_worker_init,
-                                     initargs=(os.fspath(soundfont), int(sr), chorale_list)) as pool:
-                futs = {pool.submit(_worker_task, (out, i, kwargs)): i for i in indices}
-                for fut in as_completed(futs):
-                    results[futs[fut]] = fut.result()
-                    bar.update(1)
+
+            def done(task, path):
+                results[task[1]] = path
+                bar.update(1)
+
+            run_pool(mp.get_context("spawn"), min(workers, len(todo)), _worker_init, (soundfont, int(sr), chorale_list),
+                     _worker_task, [(out, i, kwargs) for i in todo], done, "synthesize_stems")
     finally:
         bar.close()
-    return [results[i] for i in indices]
+    return [results[i] for i in indices], len(kept)

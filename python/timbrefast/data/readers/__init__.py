@@ -2,8 +2,10 @@
 
 ``read_dataset(root, layout=...)`` returns a :class:`Dataset` of :class:`Track` s, each
 with :class:`Stem` s (audio path, instrument, family, program, CAMIL class, MIDI).
-Missing or unreadable files are skipped, listed in ``Dataset.skipped`` and reported with
-one warning, so that a few bad files never stop a training epoch.
+Missing or unreadable files, and files that resolve outside the dataset root (absolute or
+``../`` paths in metadata, symlinks leading out), are skipped, listed in
+``Dataset.skipped`` and reported with one warning, so that a few bad files never stop a
+training epoch and metadata cannot make a reader open files elsewhere.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import importlib
 import os
 from typing import Optional
 
+from ..._validate import check_bool
 from .records import Dataset, Skips, Stem, Track
 
 __all__ = ["read_dataset", "LAYOUTS", "Dataset", "Track", "Stem"]
@@ -26,7 +29,8 @@ LAYOUTS = {
 }
 
 
-def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool = True, **options) -> Dataset:
+def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool = True, confine: bool = True,
+                 **options) -> Dataset:
     """Read a dataset kept on disk in its published layout.
 
     Parameters
@@ -40,6 +44,12 @@ def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool
     verify : bool
         Open each audio file's header (soundfile) and skip undecodable files. Costs one
         small read per file.
+    confine : bool
+        Refuse every file that resolves outside ``root``: an absolute or ``../`` path in
+        the dataset's metadata, or a symlink leading out (``os.path.realpath``). Refused
+        files are skipped and listed in ``Dataset.skipped`` / the warning, like missing
+        ones. ``confine=False`` follows them (only for metadata you trust, e.g. a split
+        made of symlinks into another folder).
     **options
         Layout-specific: ``group="stem" | "source"`` for ``"moisesdb"``.
 
@@ -75,7 +85,7 @@ def read_dataset(root, *, layout: str, split: Optional[str] = None, verify: bool
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise TypeError(f"{layout} reader has no option(s) {unknown}; it accepts {sorted(accepted) or 'none'}")
-    skips = Skips()
+    skips = Skips(root, confine=check_bool(confine, "confine"))
     tracks = mod.read(root, split=split, verify=verify, skips=skips, **options)
     if not tracks:
         why = "; ".join(f"{p}: {r}" for p, r in skips.items[:5]) or "no files in the expected layout"

@@ -10,7 +10,7 @@ import re
 from typing import List, Optional
 
 from ..families import camil_class, family_of_program
-from .records import Skips, Stem, Track, check_audio
+from .records import Skips, Stem, Track, check_audio, existing_inside
 
 PROGRAMS = {
     "violin": 40, "viola": 41, "cello": 42, "double_bass": 43, "contrabass": 43,
@@ -48,7 +48,7 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     for d, sp in _track_dirs(root, split):
         meta = {}
         mp = os.path.join(d, "metadata.yaml")
-        if os.path.isfile(mp):
+        if os.path.isfile(mp) and skips.inside(mp, "metadata file"):
             try:
                 with open(mp) as f:
                     meta = yaml.safe_load(f) or {}
@@ -77,7 +77,7 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
                 name=f"{m.group(1)}_{inst}", audio_path=p, instrument=inst,
                 family=family_of_program(prog) if prog is not None else None, program=prog,
                 camil_class=camil_class(prog) if prog is not None else None,
-                midi_path=midi if midi and os.path.isfile(midi) else None, extra={"voice": voice},
+                midi_path=existing_inside(midi, skips, "MIDI file"), extra={"voice": voice},
             ))
         if not stems:
             skips.add(d, "track has no readable stems")
@@ -85,6 +85,6 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
         mix = os.path.join(d, "mix.wav")
         mix_mid = os.path.join(d, "mix.mid")
         tracks.append(Track(name=os.path.basename(d), path=d, stems=tuple(stems),
-                            mix_path=mix if os.path.isfile(mix) else None,
-                            midi_path=mix_mid if os.path.isfile(mix_mid) else None, split=sp, metadata=meta))
+                            mix_path=existing_inside(mix, skips, "mix"),
+                            midi_path=existing_inside(mix_mid, skips, "MIDI file"), split=sp, metadata=meta))
     return tracks

@@ -5,7 +5,9 @@
 With ``group="stem"`` (the default, as COCOLA uses MoisesDB) every stem name is one
 :class:`Stem` whose files are summed (``audio_path`` + ``mixed_with``); with
 ``group="source"`` every file is its own Stem named ``"<stemName>/<trackType>"``.
-``family`` is the stem name, ``instrument`` the track type(s).
+``family`` is the stem name, ``instrument`` the track type(s). A ``stemName``, ``id`` or
+``extension`` that leads out of the root (``..``, absolute, a symlink) is refused and
+reported.
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     for d in _song_dirs(root):
         name = os.path.basename(d)
         meta_path = os.path.join(d, "data.json")
+        if not skips.inside(meta_path, "metadata file"):
+            continue
         try:
             with open(meta_path) as f:
                 meta = json.load(f)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from .records import Skips, Stem, Track, check_audio
+from .records import Skips, Stem, Track, check_audio, existing_inside
 
 SOURCES = ("vocals", "drums", "bass", "other")
 FAMILIES = {"vocals": "Vocals", "drums": "Drums", "bass": "Bass", "other": "Other"}
@@ -32,5 +32,5 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
                 continue
             mix = os.path.join(d, "mixture.wav")
             tracks.append(Track(name=name, path=d, stems=tuple(stems),
-                                mix_path=mix if os.path.isfile(mix) else None, split=sp))
+                                mix_path=existing_inside(mix, skips, "mix"), split=sp))
     return tracks

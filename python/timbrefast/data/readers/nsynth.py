@@ -3,7 +3,8 @@
 Each example becomes a one-stem :class:`Track` named by its ``note_str``; the stem carries
 ``instrument_str``, ``instrument_family_str``, ``pitch`` and ``velocity``. Also reads
 the note sets written by :func:`timbrefast.data.synthesize_notes` (same layout, plus the
-General MIDI ``program``).
+General MIDI ``program``). A ``note_str`` that leads out of the root (``..``, absolute,
+a symlink) is refused and reported.
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     tracks = []
     for d, sp in _dirs(root, split):
         ex_path = os.path.join(d, "examples.json")
+        if not skips.inside(ex_path, "metadata file"):
+            continue
         try:
             with open(ex_path) as f:
                 examples = json.load(f)

@@ -109,13 +109,32 @@ class Dataset(Sequence[Track]):
 
 
 class Skips:
-    """Collects skipped files while a reader walks a tree."""
+    """Collects skipped files while a reader walks a tree, and confines it to ``root``.
 
-    def __init__(self) -> None:
+    With ``confine`` (the default) every path a reader takes from the tree or from the
+    dataset's metadata must resolve (``os.path.realpath``: ``..`` and symlinks followed)
+    inside ``root``; an absolute path, a ``../`` path or a symlink that leads out is
+    refused and listed, like a missing file.
+    """
+
+    def __init__(self, root: Optional[str] = None, *, confine: bool = True) -> None:
         self.items: List[Tuple[str, str]] = []
+        self.root = os.path.realpath(os.fspath(root)) if root is not None else None
+        self.confine = bool(confine)
 
     def add(self, path: str, reason: str) -> None:
         self.items.append((os.fspath(path), reason))
+
+    def inside(self, path: str, what: str = "path") -> bool:
+        """True when ``path`` resolves inside the root (or confinement is off); otherwise
+        the path is recorded as skipped, with where it leads, and False is returned."""
+        if self.root is None or not self.confine:
+            return True
+        real = os.path.realpath(path)
+        if real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep):
+            return True
+        self.add(path, f"refused: {what} resolves outside the dataset root {self.root} (to {real})")
+        return False
 
     def report(self, layout: str) -> None:
         if self.items:
@@ -125,16 +144,27 @@ class Skips:
 
 
 def check_audio(path: str, skips: Skips, verify: bool) -> bool:
-    """True when ``path`` exists (and, with ``verify``, its header decodes)."""
+    """True when ``path`` resolves inside the dataset root, exists and (with ``verify``)
+    its header decodes; otherwise the reason is added to ``skips``."""
+    if not skips.inside(path, "audio file"):
+        return False
     if not os.path.isfile(path):
         skips.add(path, "missing audio file")
         return False
     if verify:
-        from ..audio import audio_info
+        from ..audio import audio_info, error_reason
 
         try:
             audio_info(path)
-        except (ValueError, OSError) as exc:  # OSError: missing file or a folder
-            skips.add(path, str(exc))
+        except (ValueError, OSError, MemoryError) as exc:  # OSError: missing file or a folder
+            skips.add(path, error_reason(exc))
             return False
     return True
+
+
+def existing_inside(path: Optional[str], skips: Skips, what: str) -> Optional[str]:
+    """``path`` when it is a file inside the dataset root, else None (a file that leads
+    out of the root is reported in ``skips``; a missing one is not, as optional)."""
+    if path is None or not os.path.isfile(path):
+        return None
+    return path if skips.inside(path, what) else None

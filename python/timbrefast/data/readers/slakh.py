@@ -4,7 +4,9 @@ Layout: ``<root>[/<split>]/TrackNNNNN/`` with ``metadata.yaml`` (``audio_dir``,
 ``midi_dir``, ``stems: {S00: {inst_class, program_num, is_drum, midi_program_name,
 audio_rendered, ...}}``), ``mix.flac``, ``stems/S00.flac`` ..., ``MIDI/S00.mid`` ...,
 ``all_src.mid``. Stems with ``audio_rendered: false`` are left out silently (Slakh does
-not render them); stems whose audio is missing or unreadable are skipped and reported.
+not render them); stems whose audio is missing or unreadable are skipped and reported, as
+are files that resolve outside the root (``audio_dir: /elsewhere``, ``../`` stem ids,
+symlinks leading out).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import os
 from typing import List, Optional
 
 from ..families import camil_class, family_from_slakh_class, family_of_program
-from .records import Skips, Stem, Track, check_audio
+from .records import Skips, Stem, Track, check_audio, existing_inside
 
 AUDIO_EXTS = (".flac", ".wav")
 
@@ -50,6 +52,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     tracks = []
     for d, sp in _track_dirs(root, split):
         meta_path = os.path.join(d, "metadata.yaml")
+        if not skips.inside(meta_path, "metadata file"):
+            continue
         try:
             with open(meta_path) as f:
                 meta = yaml.safe_load(f)
@@ -91,17 +95,17 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
                 program=prog,
                 is_drum=is_drum,
                 camil_class=camil_class(prog, is_drum=is_drum) if prog is not None else None,
-                midi_path=midi if os.path.isfile(midi) else None,
+                midi_path=existing_inside(midi, skips, "MIDI file"),
                 extra=dict(info),
             ))
         if not stems:
             skips.add(d, "track has no readable stems")
             continue
-        mix = _find(d, "mix")
+        mix = existing_inside(_find(d, "mix"), skips, "mix")
         all_src = os.path.join(d, "all_src.mid")
         tracks.append(Track(
             name=os.path.basename(d), path=d, stems=tuple(stems), mix_path=mix,
-            midi_path=all_src if os.path.isfile(all_src) else None, split=sp,
+            midi_path=existing_inside(all_src, skips, "MIDI file"), split=sp,
             metadata={k: v for k, v in meta.items() if k != "stems"},
         ))
     return tracks

@@ -2,7 +2,8 @@
 ``<Family>/<Instrument>/<technique>/<file>.wav``. Without the CSV the tree is walked and
 instrument, family, technique come from the folders (pitch from the file name is not
 parsed). Every sound is a one-stem :class:`Track`; ``split`` is the CSV's ``Fold``. Both
-metadata headers are read: ``Instrument (in full)`` and the older ``Instrument Name``."""
+metadata headers are read: ``Instrument (in full)`` and the older ``Instrument Name``. A
+``Path`` that leads out of the root (``..``, absolute, a symlink) is refused and reported."""
 from __future__ import annotations
 
 import csv
@@ -24,6 +25,8 @@ def read(root: str, *, split: Optional[str] = None, verify: bool = True, skips: 
     csv_path = os.path.join(root, "TinySOL_metadata.csv")
     tracks = []
     if os.path.isfile(csv_path):
+        if not skips.inside(csv_path, "metadata file"):
+            return tracks
         with open(csv_path, newline="", encoding="utf-8") as f:
             rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(f)]
         for row in rows:
