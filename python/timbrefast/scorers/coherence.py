@@ -313,6 +313,6 @@ def pearson_with_ratings(scores: Any, ratings: Any) -> Tuple[float, float]:
     --------
     >>> r, p = pearson_with_ratings([0.1, 0.5, 0.9, 1.2], [1.0, 2.0, 2.5, 4.0])
     >>> round(r, 3)
-    0.983
+    0.968
     """
     return pearson(scores, ratings)
