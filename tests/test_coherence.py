@@ -280,3 +280,87 @@ def test_demo_prints_scores_and_timings(capsys):
     scores = [float(line.rsplit(None, 1)[-1]) for line in out.splitlines()
               if line.startswith(("matching", "same", "accompaniment of"))]
     assert len(scores) == 4 and np.all(np.isfinite(scores))
+
+
+def test_stereo_arrays_and_tensors_follow_the_channel_rule(scorer):
+    """(n, 2) numpy as soundfile returns it and a (2, n) context as torchaudio returns it are
+    one stereo clip, averaged like files; a (2, n) candidate batch is refused as ambiguous;
+    (batch, 2, n) is a batch of stereo clips: one score per clip, never per channel."""
+    left, right = _music(5, 20), _music(5, 21)
+    stereo = np.stack([left, right])  # (2, n)
+    mono = stereo.mean(axis=0)
+    e_mono = scorer.embed(mono, sr=SR)
+    np.testing.assert_allclose(scorer.embed(stereo.T, sr=SR), e_mono, rtol=1e-5, atol=1e-6)  # (n, 2)
+    with pytest.raises(ValueError, match=r"ambiguous.*mean\(0\)"):
+        scorer.embed(torch.from_numpy(stereo), sr=SR)
+    with pytest.raises(ValueError, match="ambiguous"):
+        scorer.score(mono, stereo, sr=SR)
+    ctx = scorer.context(torch.from_numpy(stereo), sr=SR)  # a context is one clip: (2, n) is stereo
+    np.testing.assert_allclose(ctx.embedding.numpy(), e_mono, rtol=1e-5, atol=1e-6)
+    batch = np.stack([stereo, stereo[::-1], np.stack([left, left])])  # (3, 2, n)
+    scores = scorer.score(stereo.T, batch, sr=SR)
+    assert scores.shape == (3,)
+    expected = scorer.score(mono, batch.mean(axis=1), sr=SR)
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-5)
+    assert scores[0] == pytest.approx(scores[1], rel=1e-5)  # L/R order does not matter after the downmix
+    st = scorer.score(torch.from_numpy(mono), torch.from_numpy(batch[:1]), sr=SR)  # (1, 2, n) tensor
+    assert torch.is_tensor(st) and st.shape == (1,)
+
+
+def test_scorer_and_cli_load_a_training_checkpoint_folder(tmp_path, capsys):
+    """out/checkpoint/ (model + optimiser state + trainer files) loads like model/ and best/."""
+    import json
+
+    import soundfile as sf
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    model = CocolaModel(CocolaConfig(widths=(8, 16), embedding_dim=32))
+    ckpt = save_model(model, tmp_path / "run" / "checkpoint")
+    save_file({"state.0.exp_avg": torch.zeros(3), "rng.torch": torch.zeros(4, dtype=torch.uint8)},
+              str(ckpt / "optimizer.safetensors"))
+    (ckpt / "state.json").write_text(json.dumps({"step": 7}))
+    scorer = CoherenceScorer.from_pretrained(ckpt)
+    ctx, a = tmp_path / "ctx.wav", tmp_path / "a.wav"
+    sf.write(ctx, _music(5, 1), SR)
+    sf.write(a, _music(5, 2), SR)
+    expected = scorer.score(str(ctx), [str(a)])
+    from timbrefast.scorers.cli import register
+
+    assert _cli(register, ["coherence", str(ctx), str(a), "--model", str(ckpt), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose([res["scores"][str(a)]], expected, rtol=1e-5)
+
+
+def test_coherence_cli_errors_are_one_line(tmp_path):
+    """Issue 12, defect 12: a folder where audio is expected -> one line on stderr and exit 2;
+    an unreadable file or model -> exit 1; never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import subprocess_pythonpath
+
+    env = dict(os.environ, PYTHONPATH=subprocess_pythonpath())
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF0000WAVEjunk")
+
+    def run(*argv):
+        r = subprocess.run([sys.executable, "-m", "timbrefast", "coherence", *map(str, argv)],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert "Traceback" not in r.stderr, r.stderr
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("timbrefast coherence: error:"), r.stderr
+        return r.returncode, lines[0]
+
+    assert run(folder, folder) == (2, f"timbrefast coherence: error: context {folder} is a directory, not an audio file")
+    code, msg = run(junk, folder)
+    assert code == 2 and "candidate" in msg and "directory" in msg
+    code, msg = run(junk, tmp_path / "missing.wav")
+    assert code == 2 and "no such file" in msg
+    code, msg = run(junk, junk)
+    assert code == 1 and "junk.wav" in msg
+    code, msg = run(junk, junk, "--model", folder)
+    assert code == 1 and "model.safetensors" in msg
