@@ -164,7 +164,7 @@ def load_cocola_checkpoint(path: PathLike, *, trust: bool = False) -> Any:
         In eval mode.
     """
     from ..checkpoints import load_state_checked
-    from .cocola import CocolaConfig, CocolaModel
+    from .cocola import CocolaConfig
     from .efficientnet import released_to_timbrefast
 
     ckpt = read_released_checkpoint(path, trust=trust)
@@ -173,17 +173,21 @@ def load_cocola_checkpoint(path: PathLike, *, trust: bool = False) -> Any:
         raise ValueError(f"{path}: 'state_dict' is a {type(state).__name__}, not a dict")
     stem = state.get("encoder.encoder.model.0._conv_stem.weight")
     proj = state.get("encoder.projection.weight")
-    if stem is None or proj is None:
+    torch = require_torch("timbrefast.checkpoints.load_cocola_checkpoint")
+    if not (torch.is_tensor(stem) and stem.ndim == 4 and torch.is_tensor(proj) and proj.ndim == 2):
         raise ValueError(f"{path}: not a COCOLA EfficientNet checkpoint (no stem or projection weights)")
     in_channels = int(stem.shape[1])
     hp = ckpt.get("hyper_parameters", {})
-    config = CocolaConfig(
-        encoder="efficientnet-b0",
-        in_channels=in_channels,
-        embedding_dim=int(proj.shape[0]),
-        dropout=float(_hparam(hp, "dropout_p", 0.1)),
-        frontend="cocola" if in_channels == 2 else "cocola_mel",
-    )
+    try:  # bounded: checked before anything is built
+        config = CocolaConfig(
+            encoder="efficientnet-b0",
+            in_channels=in_channels,
+            embedding_dim=int(proj.shape[0]),
+            dropout=float(_hparam(hp, "dropout_p", 0.1)),
+            frontend="cocola" if in_channels == 2 else "cocola_mel",
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: not a COCOLA checkpoint timbrefast can build ({exc})") from exc
     renamed = released_to_timbrefast(state)
     model = load_state_checked(config, renamed, f"{path}: layout differs from COCOLA's")
     return model.eval()
