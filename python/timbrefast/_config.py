@@ -17,6 +17,8 @@ from typing import Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple, Typ
 
 import numpy as np
 
+from ._validate import check_int
+
 __all__ = [
     "JsonConfig",
     "ModelConfig",
@@ -82,13 +84,7 @@ _CHECK = "timbrefast.check"
 
 
 def _check_int(value: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, np.integer):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return value
+    return check_int(value, name, minimum=lo, maximum=hi)
 
 
 def int_field(default: int, *, minimum: int, maximum: int) -> Any:
@@ -101,7 +97,7 @@ def float_field(default: float, *, minimum: float, maximum: float, include_maxim
     """A dataclass field holding a finite float in ``[minimum, maximum]`` (or ``[minimum, maximum)``)."""
 
     def check(v: Any, name: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"{name} must be a number, got {type(v).__name__} {v!r}")
         f = float(v)
         high_ok = f <= maximum if include_maximum else f < maximum
