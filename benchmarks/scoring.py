@@ -84,7 +84,7 @@ def main() -> None:
     fast = CoherenceScorer.from_pretrained(args.model)
     ref = CoherenceScorer(fast.model, frontend=librosa_cocola_features)
     librosa_cocola_features(clips[:1])  # JIT warm-up (numba) outside the timings
-    fast.score(context, candidates[:2], sr=SR)
+    fast.score(context, candidates[:3], sr=SR)  # (2, n) would be refused as ambiguous (stereo?)
 
     # the two paths compute the same scores
     s_fast = fast.score(context, candidates[:8], sr=SR)

@@ -204,3 +204,147 @@ def test_released_reader_errors(tmp_path):
     torch.save({"weights": torch.zeros(2)}, other)
     with pytest.raises(ValueError, match="state_dict"):
         read_released_checkpoint(other)
+
+
+# --- generic loading: formats, training-run folders, checks before allocation --------------
+
+TINY = dict(widths=(8, 16), embedding_dim=32)
+
+
+def test_bundled_model_loads_unchanged():
+    """The bundled model is in the 0.x format (timbrefast.cocola/1, no model_type in its JSON)."""
+    from safetensors import safe_open
+    from timbrefast.scorers.coherence import BUNDLED_MODEL
+
+    assert "model_type" not in json.loads((BUNDLED_MODEL / CONFIG_NAME).read_text())
+    with safe_open(str(BUNDLED_MODEL / WEIGHTS_NAME), framework="pt") as f:
+        assert f.metadata()["format"] == "timbrefast.cocola/1"
+    model = load_model(BUNDLED_MODEL)
+    assert isinstance(model, CocolaModel) and model.config == CocolaConfig()
+
+
+def test_legacy_format_without_config_json(tmp_path):
+    from safetensors.torch import save_file
+
+    model = CocolaModel(CocolaConfig(**TINY)).eval()
+    legacy = json.loads(model.config.to_json())
+    del legacy["model_type"]
+    (tmp_path / "old").mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "old" / WEIGHTS_NAME),
+              metadata={"format": "timbrefast.cocola/1", "config": json.dumps(legacy)})
+    again = load_model(tmp_path / "old")
+    assert again.config == model.config
+    x = _feats()
+    with torch.no_grad():
+        torch.testing.assert_close(again.embed(x), model.embed(x))
+
+
+def _training_run(root, model):
+    """A run folder as the trainer writes it: model/, best/ and checkpoint/ (with optimiser state)."""
+    from safetensors.torch import save_file
+
+    for name in ("model", "best", "checkpoint"):
+        save_model(model, root / name)
+    save_file({"state.0.exp_avg": torch.zeros(3)}, str(root / "checkpoint" / "optimizer.safetensors"))
+    (root / "checkpoint" / "state.json").write_text(json.dumps({"step": 12}))
+    (root / "checkpoint" / "trainer.json").write_text(json.dumps({"step": 12}))
+    (root / "best" / "best.json").write_text(json.dumps({"step": 10}))
+    (root / "log.jsonl").write_text("{}\n")
+    return root
+
+
+def test_training_run_folders_load_alike(tmp_path):
+    torch.manual_seed(0)
+    model = CocolaModel(CocolaConfig(**TINY)).eval()
+    run = _training_run(tmp_path / "run", model)
+    x = _feats()
+    for name in ("model", "best", "checkpoint"):
+        again = load_model(run / name)
+        with torch.no_grad():
+            torch.testing.assert_close(again.embed(x), model.embed(x))
+    with pytest.raises(FileNotFoundError, match="checkpoint"):  # the run itself: says which folders to pass
+        load_model(run)
+
+
+def _write_config(path, **changes):
+    d = json.loads((path / CONFIG_NAME).read_text())
+    d.update(changes)
+    (path / CONFIG_NAME).write_text(json.dumps(d))
+
+
+def test_config_and_header_are_checked_before_allocation(tmp_path):
+    """Issue 12, defect 6: a 200-byte config.json cost 1.4 GiB before the weights were checked."""
+    out = save_model(CocolaModel(CocolaConfig(**TINY)), tmp_path / "m")
+    _write_config(out, embedding_dim=200_000)  # out of bounds: refused by the config
+    with pytest.raises(ValueError, match="embedding_dim"):
+        load_model(out)
+    _write_config(out, embedding_dim=32, widths=[8, 16], model_type="cocola", encoder="efficientnet")
+    with pytest.raises(ValueError, match="encoder"):
+        load_model(out)
+    _write_config(out, encoder="small", model_type="resnet")
+    with pytest.raises(ValueError, match="model_type"):
+        load_model(out)
+    _write_config(out, model_type="cocola", embedding_dim=64)  # in bounds, but not these weights
+    with pytest.raises(ValueError, match="do not match.*shape mismatches"):
+        load_model(out)
+    (out / CONFIG_NAME).write_text("[" * 100_000)
+    with pytest.raises(ValueError, match="JSON"):
+        load_model(out)
+    (out / CONFIG_NAME).write_text(" " * (2 << 20))
+    with pytest.raises(ValueError, match="too large"):
+        load_model(out)
+    (out / CONFIG_NAME).write_text('["not", "an", "object"]')
+    with pytest.raises(ValueError, match="object"):
+        load_model(out)
+    with pytest.raises(ValueError, match="device"):
+        load_model(out, device="warp-drive")
+
+
+def test_wrong_dtypes_and_extra_tensors_are_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    model = CocolaModel(CocolaConfig(**TINY))
+    out = save_model(model, tmp_path / "m")
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    bad = dict(state)
+    bad["head.weight"] = bad["head.weight"].to(torch.int32)
+    save_file(bad, str(out / WEIGHTS_NAME))
+    with pytest.raises(ValueError, match="dtype"):
+        load_model(out)
+    extra = dict(state, **{"encoder.extra": torch.zeros(2)})
+    save_file(extra, str(out / WEIGHTS_NAME))
+    with pytest.raises(ValueError, match="unexpected"):
+        load_model(out)
+
+
+_PEAK_SCRIPT = r"""
+import json, resource, sys
+import torch
+from timbrefast.checkpoints import load_model
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_model(sys.argv[1])
+except ValueError as exc:
+    print("refused:", str(exc)[:200])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("peak_growth_mib", (after - before) / 1024)
+"""
+
+
+def test_largest_in_bounds_config_costs_no_memory_before_the_weights_are_checked(tmp_path):
+    """The largest config the bounds allow (4.5 G parameters) next to small weights: refused
+    from the safetensors header, with no allocation (measured in a fresh process)."""
+    import subprocess
+    import sys
+
+    from conftest import subprocess_pythonpath
+
+    out = save_model(CocolaModel(CocolaConfig(**TINY)), tmp_path / "m")
+    _write_config(out, widths=[1024] * 8, embedding_dim=4096, time_steps=1024, freq_bins=256)
+    env = dict(__import__("os").environ, PYTHONPATH=subprocess_pythonpath())
+    res = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(out)], capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "refused:" in res.stdout and "do not match" in res.stdout
+    growth = float(res.stdout.split("peak_growth_mib")[1])
+    assert growth < 200, res.stdout  # building that model would take > 18 GB

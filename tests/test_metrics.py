@@ -39,6 +39,46 @@ def test_k_way_accuracy_accepts_tensors():
     assert metrics.k_way_accuracy(torch.eye(4)) == 1.0
 
 
+def test_k_way_accuracy_seeded_grouping():
+    """seed: the pairs are shuffled before grouping (the paper's protocol over a dataset),
+    one rule for the scorer's evaluation and the recipe's validation."""
+    assert metrics.k_way_accuracy(np.eye(8), k=2, seed=0) == 1.0
+    assert metrics.k_way_accuracy(np.eye(64) * 5 + 1, k=64, seed=0) == 1.0
+    assert metrics.k_way_accuracy(-np.eye(8), k=2, seed=3) == 0.0
+    g = np.random.default_rng(0)
+    s = g.standard_normal((2000, 2000))
+    assert abs(metrics.k_way_accuracy(s, k=2, seed=0) - 0.5) < 0.05  # chance
+    assert abs(metrics.k_way_accuracy(s, k=8, seed=0) - 1 / 8) < 0.03
+    assert metrics.k_way_accuracy(np.eye(5), k=2, seed=0) == 1.0  # the incomplete group is dropped
+    # exactly: permute rows and columns with the seed, then consecutive groups
+    s = g.standard_normal((30, 30)) + 2 * np.eye(30)
+    order = np.random.default_rng(7).permutation(30)
+    assert metrics.k_way_accuracy(s, k=4, seed=7) == metrics.k_way_accuracy(s[np.ix_(order, order)], k=4)
+    with pytest.raises(ValueError, match="square"):
+        metrics.k_way_accuracy(np.zeros((3, 4)), k=2, seed=0)
+    with pytest.raises(ValueError, match="exceeds"):
+        metrics.k_way_accuracy(np.eye(3), k=4, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        metrics.k_way_accuracy(np.eye(3), k=2, seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        metrics.k_way_accuracy(np.eye(3)[None], seed=0)
+
+
+def test_k_way_evaluation_protocol():
+    g = np.random.default_rng(2)
+    s = g.standard_normal((40, 40)) + 1.5 * np.eye(40)
+    out = metrics.k_way_evaluation(s, ks=(2, 8), seed=5)
+    assert list(out) == ["k2", "k2_mean", "k8", "k8_mean"]
+    assert out["k2"] == metrics.k_way_accuracy(s, k=2, seed=5)
+    assert out["k8_mean"] == metrics.expected_k_way_accuracy(s, k=8)
+    with pytest.raises(ValueError, match="K=64"):
+        metrics.k_way_evaluation(s, ks=(2, 64))
+    with pytest.raises(ValueError, match=">= 2"):
+        metrics.k_way_evaluation(s, ks=(1,))
+    with pytest.raises(ValueError, match="square"):
+        metrics.k_way_evaluation(np.zeros((3, 4)))
+
+
 def test_retrieval_ranks_and_top_k():
     s = np.array([[0.9, 0.1, 0.3], [0.5, 0.2, 0.7], [0.1, 0.1, 0.1]])
     ranks = metrics.retrieval_ranks(s, [0, 1, 2])

@@ -1,6 +1,7 @@
 """Evaluation metrics of the five seed methods, in numpy (scipy for p-values).
 
 * Contrastive / retrieval: :func:`k_way_accuracy` (COCOLA eq. 4),
+  :func:`expected_k_way_accuracy`, :func:`k_way_evaluation` (the K-way protocol),
   :func:`retrieval_ranks`, :func:`top_k_retrieval_accuracy`, :func:`mean_rank`,
   :func:`median_rank`, :func:`triplet_accuracy`.
 * Classification: :func:`top_k_accuracy` / :func:`top_k_accuracies` (k = 1..5),
@@ -20,6 +21,7 @@ import numpy as np
 __all__ = [
     "k_way_accuracy",
     "expected_k_way_accuracy",
+    "k_way_evaluation",
     "retrieval_ranks",
     "top_k_retrieval_accuracy",
     "mean_rank",
@@ -66,7 +68,7 @@ def _labels(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
 # --------------------------------------------------------------------------- contrastive
 
 
-def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
+def k_way_accuracy(similarity: Any, *, k: Optional[int] = None, seed: Optional[int] = None) -> float:
     """K-way accuracy of COCOLA (eq. 4): how often an anchor's own positive scores highest.
 
     For a K x K block of similarities ``sim(h1^k, h2^j)`` the accuracy is
@@ -80,6 +82,11 @@ def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
         With a (B, B) matrix of one large batch, evaluate the K x K diagonal blocks
         (consecutive groups of k items; a last incomplete group is dropped). Default:
         the whole matrix is one block.
+    seed : int, optional
+        With a (B, B) matrix: shuffle the B pairs with ``numpy.random.default_rng(seed)``
+        before grouping them — the paper's protocol over a dataset of pairs (one seeded
+        grouping; :func:`expected_k_way_accuracy` is its exact mean over all groupings).
+        Default: the pairs keep their order.
 
     Returns
     -------
@@ -95,9 +102,17 @@ def k_way_accuracy(similarity: Any, *, k: Optional[int] = None) -> float:
     """
     # float64: integer or bool scores must still compare against a -inf mask.
     s = _array(similarity, "similarity").astype(np.float64)
+    if seed is not None:
+        if s.ndim != 2:
+            raise ValueError(f"seed shuffles the pairs of a (B, B) matrix, got shape {s.shape}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if s.ndim == 2:
         if s.shape[0] != s.shape[1]:
             raise ValueError(f"similarity must be square (K, K), got {s.shape}")
+        if seed is not None:
+            order = np.random.default_rng(int(seed)).permutation(s.shape[0])
+            s = s[np.ix_(order, order)]
         if k is not None:
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
                 raise ValueError(f"k must be a positive int, got {k!r}")
@@ -166,6 +181,49 @@ def expected_k_way_accuracy(similarity: Any, *, k: int) -> float:
     for t in range(k - 1):  # C(b, k-1) / C(n-1, k-1) as a product; zero once b < k - 1
         prob *= np.clip(below - t, 0.0, None) / (n - 1 - t)
     return float(prob.mean())
+
+
+def k_way_evaluation(similarity: Any, *, ks: Iterable[int] = (2, 8, 16, 64), seed: int = 0) -> Dict[str, float]:
+    """The K-way protocol of COCOLA's Tables I–II over a dataset of ``n`` coherent pairs.
+
+    For each K: ``"kK"``, :func:`k_way_accuracy` over one grouping of the pairs
+    shuffled with ``seed`` (the paper's protocol), and ``"kK_mean"``,
+    :func:`expected_k_way_accuracy` (its exact mean over all groupings, far less
+    noisy: the one to select a checkpoint on). Used by
+    :meth:`timbrefast.CoherenceScorer.evaluate` and the COCOLA recipe's validation.
+
+    Parameters
+    ----------
+    similarity : array-like, shape (n, n)
+        Anchor ``i`` (row) against positive ``j`` (column); pairs on the diagonal.
+    ks : iterable of int
+        Group sizes, each ``2 <= K <= n``.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``{"k2": ..., "k2_mean": ..., ...}`` in the order of ``ks``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from timbrefast.metrics import k_way_evaluation
+    >>> k_way_evaluation(np.eye(4), ks=(2, 4))
+    {'k2': 1.0, 'k2_mean': 1.0, 'k4': 1.0, 'k4_mean': 1.0}
+    """
+    s = _array(similarity, "similarity", ndim=2).astype(np.float64)
+    if s.shape[0] != s.shape[1]:
+        raise ValueError(f"similarity must be square (n, n), got {s.shape}")
+    out: Dict[str, float] = {}
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+            raise ValueError(f"every K must be an int >= 2, got {k!r}")
+        if k > s.shape[0]:
+            raise ValueError(f"K={k} needs at least {k} pairs, got {s.shape[0]}")
+        out[f"k{int(k)}"] = k_way_accuracy(s, k=int(k), seed=seed)
+        out[f"k{int(k)}_mean"] = expected_k_way_accuracy(s, k=int(k))
+    return out
 
 
 def retrieval_ranks(similarity: Any, targets: Any = None, *, largest: bool = True) -> np.ndarray:

@@ -1,22 +1,33 @@
-"""Encoders and heads (torch).
+"""Encoders, heads and the model registry (torch).
 
 - :class:`EfficientNetEncoder` — EfficientNet-B0 (``efficientnet_pytorch``), the
   encoder of the released COCOLA models.
 - :class:`SmallEncoder` — a small CNN that trains on a CPU; the bundled default.
 - :class:`BilinearHead` — ``sim(x, y) = xᵀ W y``.
-- :class:`CocolaModel` / :class:`CocolaConfig` — encoder + head + JSON config.
+- :class:`CocolaModel` / :class:`CocolaConfig` — encoder + head + JSON config
+  (``model_type`` ``"cocola"``); :mod:`.cocola_convert` reads released checkpoints.
+- :mod:`.registry` — ``model_type`` → class: :func:`register_model`,
+  :func:`get_model_class`, :func:`model_types`, :func:`build_model`; what
+  :func:`timbrefast.checkpoints.load_model` builds from a ``config.json``.
 """
 from __future__ import annotations
 
-try:
-    import torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("timbrefast.models needs torch: pip install 'timbrefast[torch]'") from exc
+from .._validate import require_torch
 
-from .cocola import MODES, SILENCE_DB, CocolaConfig, CocolaModel, apply_mode, mask_channels
-from .efficientnet import EfficientNetEncoder
-from .heads import BilinearHead
-from .small import SmallEncoder
+require_torch("timbrefast.models")
+
+from .cocola import MODES, SILENCE_DB, CocolaConfig, CocolaModel, apply_mode, mask_channels  # noqa: E402
+from .efficientnet import EfficientNetEncoder  # noqa: E402
+from .heads import BilinearHead  # noqa: E402
+from .registry import (  # noqa: E402
+    build_model,
+    get_config_class,
+    get_model_class,
+    model_types,
+    register_model,
+    unregister_model,
+)
+from .small import SmallEncoder  # noqa: E402
 
 __all__ = [
     "BilinearHead",
@@ -27,5 +38,11 @@ __all__ = [
     "SILENCE_DB",
     "SmallEncoder",
     "apply_mode",
+    "build_model",
+    "get_config_class",
+    "get_model_class",
     "mask_channels",
+    "model_types",
+    "register_model",
+    "unregister_model",
 ]

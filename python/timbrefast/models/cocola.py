@@ -7,9 +7,10 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from .._config import JsonConfig
+from .._config import ModelConfig, choice_field, float_field, int_field, ints_field, str_field
 from .efficientnet import EfficientNetEncoder
 from .heads import BilinearHead
+from .registry import register_model
 from .small import SmallEncoder
 
 __all__ = ["CocolaConfig", "CocolaModel", "MODES", "SILENCE_DB", "apply_mode", "mask_channels"]
@@ -25,60 +26,65 @@ SILENCE_DB = -80.0
 _ENCODERS = ("small", "efficientnet-b0")
 
 
+def _known_frontend(value: str, name: str) -> None:
+    from .. import FrontendConfig
+
+    FrontendConfig.preset(value)  # ValueError naming the known presets
+
+
 @dataclass(frozen=True)
-class CocolaConfig(JsonConfig):
+class CocolaConfig(ModelConfig):
     """Configuration of a :class:`CocolaModel` (stored as JSON beside the weights).
+
+    Every field is bounded (checked on construction, before any model exists).
 
     Parameters
     ----------
     encoder : {"small", "efficientnet-b0"}
         Encoder architecture.
-    in_channels : int
+    in_channels : {1, 2}
         2: harmonic and percussive mel (frontend preset ``"cocola"``);
         1: plain mel (``"cocola_mel"``).
     embedding_dim : int
-        Embedding size (512 in COCOLA).
+        Embedding size (512 in COCOLA), 1 to 4096.
     dropout : float
-        Dropout before the projection.
+        Dropout before the projection, in ``[0, 1)``.
     widths : tuple of int
-        Stage widths of the small encoder (ignored by EfficientNet).
+        Stage widths of the small encoder (ignored by EfficientNet): 1 to 8 stages of
+        1 to 1024 channels.
     time_steps, freq_bins : int
-        Pooled time / frequency profile sizes of the small encoder.
+        Pooled time / frequency profile sizes of the small encoder (at most 1024 / 256).
     frontend : str
-        ``timbrefast.Frontend`` preset that turns 16 kHz audio into the input.
+        ``timbrefast.Frontend`` preset that turns audio into the input.
     sample_rate : int
-        Rate the frontend expects, in Hz.
+        Rate the frontend expects, in Hz: the preset's ``sr``.
     clip_samples : int
-        Samples per window (5 s at 16 kHz).
+        Samples per window (5 s at 16 kHz), at most 2**24.
     """
 
+    model_type = "cocola"
     _TUPLE_FIELDS = ("widths",)
     _JSON_INDENT = 2
 
-    encoder: str = "small"
-    in_channels: int = 2
-    embedding_dim: int = 512
-    dropout: float = 0.1
-    widths: Tuple[int, ...] = (16, 32, 64, 128)
-    time_steps: int = 16
-    freq_bins: int = 4
-    frontend: str = "cocola"
-    sample_rate: int = 16000
-    clip_samples: int = 80000
+    encoder: str = choice_field("small", _ENCODERS)
+    in_channels: int = choice_field(2, (1, 2))
+    embedding_dim: int = int_field(512, minimum=1, maximum=4096)
+    dropout: float = float_field(0.1, minimum=0.0, maximum=1.0, include_maximum=False)
+    widths: Tuple[int, ...] = ints_field((16, 32, 64, 128), minimum=1, maximum=1024, max_len=8)
+    time_steps: int = int_field(16, minimum=1, maximum=1024)
+    freq_bins: int = int_field(4, minimum=1, maximum=256)
+    frontend: str = str_field("cocola", check=_known_frontend)
+    sample_rate: int = int_field(16000, minimum=1, maximum=384000)
+    clip_samples: int = int_field(80000, minimum=1, maximum=1 << 24)
 
-    def __post_init__(self) -> None:
-        if self.encoder not in _ENCODERS:
-            raise ValueError(f"encoder must be one of {_ENCODERS}, got {self.encoder!r}")
-        if self.in_channels not in (1, 2):
-            raise ValueError(f"in_channels must be 1 or 2, got {self.in_channels!r}")
-        for name in ("embedding_dim", "sample_rate", "clip_samples"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+    def check(self) -> None:
+        super().check()
+        from .. import FrontendConfig
 
+        sr = FrontendConfig.preset(self.frontend).sr
+        if self.sample_rate != sr:
+            raise ValueError(f"sample_rate must be the rate of frontend {self.frontend!r} ({sr} Hz), "
+                             f"got {self.sample_rate}")
 
 
 def mask_channels(features: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -121,6 +127,7 @@ def apply_mode(features: torch.Tensor, mode: str) -> torch.Tensor:
     return mask_channels(features, keep.expand(features.shape[0], 2))
 
 
+@register_model("cocola")
 class CocolaModel(nn.Module):
     """A COCOLA model: ``encoder`` (features → embedding) and bilinear ``head``.
 
@@ -138,6 +145,8 @@ class CocolaModel(nn.Module):
     >>> model.head.pairwise(emb[:1], emb[1:]).shape
     torch.Size([1])
     """
+
+    config_class = CocolaConfig
 
     def __init__(self, config: CocolaConfig = CocolaConfig()) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ Parameter names. The released COCOLA Lightning checkpoints store this model as
 and ``similarity.w``. Here the same tensors are called ``backbone.<backbone>``,
 ``projection.*`` and ``layer_norm.*`` (the bilinear matrix lives in
 :class:`timbrefast.models.BilinearHead` as ``weight``); the mapping is one to one
-and is applied by :func:`timbrefast.checkpoints.convert_cocola_checkpoint`
+and is applied by :func:`timbrefast.models.cocola_convert.convert_cocola_checkpoint`
 (see :data:`RELEASED_KEY_PREFIXES`).
 """
 from __future__ import annotations
@@ -35,14 +35,10 @@ RELEASED_KEY_PREFIXES: Tuple[Tuple[str, str], ...] = (
 
 
 def _efficientnet_b0(in_channels: int) -> nn.Module:
-    try:
-        from efficientnet_pytorch import EfficientNet
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the EfficientNet encoder needs the 'efficientnet_pytorch' package: "
-            "pip install 'timbrefast[torch]'"
-        ) from exc
-    return EfficientNet.from_name("efficientnet-b0", include_top=False, in_channels=in_channels)
+    from .._validate import require
+
+    module = require("efficientnet_pytorch", "the EfficientNet encoder", "torch")
+    return module.EfficientNet.from_name("efficientnet-b0", include_top=False, in_channels=in_channels)
 
 
 class EfficientNetEncoder(nn.Module):

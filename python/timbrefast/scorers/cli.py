@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
-from typing import Any
+from typing import Any, Optional
 
 __all__ = ["register", "run_coherence"]
 
@@ -23,7 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("context", help="context audio file")
     p.add_argument("candidates", nargs="+", help="candidate audio files")
     p.add_argument("--model", default=None,
-                   help="model directory or released COCOLA .ckpt (default: the bundled model)")
+                   help="model directory (a saved model, or a training run's model/, best/ or checkpoint/) "
+                        "or released COCOLA .ckpt (default: the bundled model)")
     p.add_argument("--mode", default="both", choices=["both", "harmonic", "percussive"])
     p.add_argument("--trust", action="store_true",
                    help="allow full unpickling of a .ckpt that the safe reader refuses (runs code from the file)")
@@ -31,7 +34,42 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_coherence)
 
 
+def _error(message: str) -> None:
+    one_line = " ".join(message.split())
+    print(f"timbrefast coherence: error: {one_line}", file=sys.stderr)
+
+
+def _not_an_audio_file(path: str) -> Optional[str]:
+    if os.path.isdir(path):
+        return f"{path} is a directory, not an audio file"
+    if not os.path.exists(path):
+        return f"{path}: no such file"
+    return None
+
+
 def run_coherence(args: argparse.Namespace) -> int:
+    """Score the candidates; exit status 0, 2 for a bad argument (a directory or a missing
+    file where audio is expected), 1 when scoring fails (an unreadable file or model), with
+    a one-line message on stderr, never a traceback."""
+    for what, path in [("context", args.context)] + [("candidate", c) for c in args.candidates]:
+        problem = _not_an_audio_file(path)
+        if problem:
+            _error(f"{what} {problem}")
+            return 2
+    if args.model is not None and not os.path.exists(args.model):
+        _error(f"--model {args.model}: no such model directory or checkpoint")
+        return 2
+    try:
+        return _run(args)
+    except MemoryError as exc:
+        _error(f"out of memory while scoring ({exc})")
+        return 1
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:
+        _error(str(exc) or type(exc).__name__)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     from .coherence import CoherenceScorer
 
     t0 = time.perf_counter()

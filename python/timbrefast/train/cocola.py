@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..metrics import expected_k_way_accuracy
+from ..metrics import expected_k_way_accuracy, k_way_accuracy as kway_accuracy
 from ..models import CocolaConfig, CocolaModel, mask_channels
-from ..scorers.coherence import _pair, kway_accuracy
+from .._pairs import anchor_positive as _pair
 
 __all__ = ["CocolaRecipe", "CocolaRecipeConfig", "split_tracks"]
 
