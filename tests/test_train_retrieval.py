@@ -77,6 +77,12 @@ def test_short_fit_learns_and_saves(tmp_path):
     assert after > before + 0.2
     cfg = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert cfg["model_type"] == "retrieval"
+    from timbrefast.checkpoints import load_model
+
+    back = load_model(tmp_path / "run" / "model")
+    assert isinstance(back, RetrievalModel) and back.config == SMALL
+    x = r.batch(0, 0, 1)["features"]
+    torch.testing.assert_close(back(x), r.model.eval()(x))
 
 
 def test_bad_recipe_input():
@@ -87,6 +93,10 @@ def test_bad_recipe_input():
     with pytest.raises(ValueError, match="instruments"):
         RetrievalRecipe(_bank(n=3), model_config=SMALL, config=RetrievalRecipeConfig(batch_size=8))
     with pytest.raises(ValueError, match="model_type"):
-        RetrievalConfig(model_type="cocola")
+        RetrievalConfig.from_dict({"model_type": "cocola"})
+    with pytest.raises(ValueError, match="embedding_dim"):
+        RetrievalConfig(embedding_dim=10**6)
+    with pytest.raises(ValueError, match="preset"):
+        RetrievalConfig(frontend="nope")
     with pytest.raises(ValueError, match="features"):
         RetrievalModel(SMALL)(torch.zeros(2, 2, 64, 20))

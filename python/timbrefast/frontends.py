@@ -663,6 +663,12 @@ PRESETS: Dict[str, FrontendConfig] = {
     "cola": FrontendConfig(sr=16000, n_fft=1024, hop_length=160, win_length=400, center=False, power=1.0,
                            n_mels=64, fmin=60.0, fmax=7800.0, htk=True, norm=None, scale="log",
                            log_range=(1e-5, 1e8)),
+    # Timbre retrieval (timbrefast's own model): 64 ms windows, 20 ms hop, 64 Slaney bands
+    # 30-8000 Hz, dB relative to each clip's maximum (level-invariant), floor -80 dB.
+    # 2 s (32,000 samples) -> (1, 64, 101).
+    "timbre": FrontendConfig(sr=16000, n_fft=1024, hop_length=320, win_length=1024, n_mels=64, fmin=30.0,
+                             fmax=8000.0, htk=False, norm="slaney", power=2.0, scale="db", ref="max",
+                             top_db=80.0),
 }
 
 

@@ -6,6 +6,8 @@
 - :class:`BilinearHead` — ``sim(x, y) = xᵀ W y``.
 - :class:`CocolaModel` / :class:`CocolaConfig` — encoder + head + JSON config
   (``model_type`` ``"cocola"``); :mod:`.cocola_convert` reads released checkpoints.
+- :class:`RetrievalModel` / :class:`RetrievalConfig` — the timbre-retrieval encoder
+  (``model_type`` ``"retrieval"``): log-mel -> CNN -> unit embedding.
 - :mod:`.registry` — ``model_type`` → class: :func:`register_model`,
   :func:`get_model_class`, :func:`model_types`, :func:`build_model`; what
   :func:`timbrefast.checkpoints.load_model` builds from a ``config.json``.
@@ -27,6 +29,7 @@ from .registry import (  # noqa: E402
     register_model,
     unregister_model,
 )
+from .retrieval import RetrievalConfig, RetrievalModel  # noqa: E402
 from .small import SmallEncoder  # noqa: E402
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "EfficientNetEncoder",
     "MODES",
     "SILENCE_DB",
+    "RetrievalConfig",
+    "RetrievalModel",
     "SmallEncoder",
     "apply_mode",
     "build_model",

@@ -8,72 +8,64 @@ here; timbrefast trains its own encoder from scratch (the small residual CNN of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from dataclasses import dataclass
+from typing import Any, Tuple
 
 import torch
 from torch import nn
 
-from .._config import JsonConfig
-from .._validate import check_int, check_positive
+from .._config import ModelConfig, float_field, int_field, ints_field, str_field
+from .registry import register_model
 from .small import SmallEncoder
 
-__all__ = ["RetrievalConfig", "RetrievalModel", "RETRIEVAL_FRONTEND"]
+__all__ = ["RetrievalConfig", "RetrievalModel"]
 
-#: Log-mel features of the retrieval model: 16 kHz, 64 ms windows, 20 ms hop, 64 Slaney
-#: bands 30-8000 Hz, dB relative to each clip's maximum (level-invariant), floor -80 dB.
-RETRIEVAL_FRONTEND: Dict[str, Any] = dict(
-    sr=16000, n_fft=1024, hop_length=320, win_length=1024, n_mels=64, fmin=30.0, fmax=8000.0,
-    htk=False, norm="slaney", power=2.0, scale="db", ref="max", top_db=80.0,
-)
+def _known_frontend(value: str, name: str) -> None:
+    from .. import FrontendConfig
+
+    FrontendConfig.preset(value)  # ValueError naming the known presets
 
 
 @dataclass(frozen=True)
-class RetrievalConfig(JsonConfig):
+class RetrievalConfig(ModelConfig):
     """Architecture of :class:`RetrievalModel` (JSON beside its safetensors weights).
 
-    ``frontend`` holds :class:`~timbrefast.FrontendConfig` fields; ``seconds`` is the clip
-    length the model was trained on (longer audio is cut into windows of that length and
-    their embeddings averaged by the retriever).
+    ``frontend`` is a :class:`~timbrefast.FrontendConfig` preset (default ``"timbre"``:
+    64-band log-mel, 20 ms hop, dB relative to the clip's maximum); ``clip_samples`` the
+    window the model was trained on (2 s at 16 kHz: longer audio is cut into such windows
+    and their embeddings averaged by the retriever). Every field is bounded.
     """
 
+    model_type = "retrieval"
     _TUPLE_FIELDS = ("widths",)
+    _JSON_INDENT = 2
 
-    model_type: str = "retrieval"
-    embedding_dim: int = 256
-    widths: Tuple[int, ...] = (24, 48, 96, 192)
-    time_steps: int = 2
-    freq_bins: int = 4
-    dropout: float = 0.1
-    seconds: float = 2.0
-    frontend: Dict[str, Any] = field(default_factory=lambda: dict(RETRIEVAL_FRONTEND))
+    embedding_dim: int = int_field(256, minimum=8, maximum=4096)
+    widths: Tuple[int, ...] = ints_field((24, 48, 96, 192), minimum=1, maximum=1024, max_len=8)
+    time_steps: int = int_field(2, minimum=1, maximum=64)
+    freq_bins: int = int_field(4, minimum=1, maximum=64)
+    dropout: float = float_field(0.1, minimum=0.0, maximum=1.0, include_maximum=False)
+    frontend: str = str_field("timbre", check=_known_frontend)
+    sample_rate: int = int_field(16000, minimum=1, maximum=384000)
+    clip_samples: int = int_field(32000, minimum=1, maximum=1 << 24)
 
-    def __post_init__(self) -> None:
-        if self.model_type != "retrieval":
-            raise ValueError(f"model_type must be 'retrieval', got {self.model_type!r}")
-        check_int(self.embedding_dim, "embedding_dim", minimum=8, maximum=4096)
-        widths = tuple(self.widths)
-        if not 1 <= len(widths) <= 8:
-            raise ValueError(f"widths must have 1 to 8 stages, got {len(widths)}")
-        for w in widths:
-            check_int(w, "widths[i]", minimum=1, maximum=2048)
-        object.__setattr__(self, "widths", widths)
-        check_int(self.time_steps, "time_steps", minimum=1, maximum=64)
-        check_int(self.freq_bins, "freq_bins", minimum=1, maximum=64)
-        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        check_positive(self.seconds, "seconds")
-        if self.seconds > 60:
-            raise ValueError(f"seconds must be <= 60, got {self.seconds}")
-        if not isinstance(self.frontend, dict):
-            raise TypeError("frontend must be a dict of FrontendConfig fields")
+    def check(self) -> None:
+        super().check()
+        sr = self.frontend_config().sr
+        if self.sample_rate != sr:
+            raise ValueError(f"sample_rate must be the rate of frontend {self.frontend!r} ({sr} Hz), got {self.sample_rate}")
+
+    @property
+    def seconds(self) -> float:
+        return self.clip_samples / self.sample_rate
 
     def frontend_config(self) -> Any:
-        from ..frontends import FrontendConfig
+        from .. import FrontendConfig
 
-        return FrontendConfig(**self.frontend)
+        return FrontendConfig.preset(self.frontend)
 
 
+@register_model("retrieval", config_class=RetrievalConfig)
 class RetrievalModel(nn.Module):
     """Features ``(batch, 1, n_mels, frames)`` dB -> unit embeddings ``(batch, embedding_dim)``.
 

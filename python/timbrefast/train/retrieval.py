@@ -105,8 +105,8 @@ def build_feature_bank(instruments: Sequence[Any], *, model_config: RetrievalCon
     from ..data.instruments import render_note_bank
     from ..frontends import Frontend
 
-    frontend = Frontend(model_config.frontend_config())
-    sr = int(model_config.frontend["sr"])
+    frontend = Frontend(model_config.frontend)
+    sr = int(model_config.sample_rate)
     insts = list(instruments)
     parts = []
     it = range(0, len(insts), chunk)
@@ -225,17 +225,6 @@ class RetrievalRecipe:
 
 def save_retrieval_model(model: RetrievalModel, path: Any) -> Path:
     """``path/model.safetensors`` + ``path/config.json`` (``model_type: "retrieval"``)."""
-    try:  # the generic, registry-based saver when it knows this model type
-        from ..checkpoints import save_model
+    from ..checkpoints import save_model
 
-        return save_model(model, path)
-    except TypeError:
-        from safetensors.torch import save_file
-
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        text = model.config.to_json()
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, str(out / "model.safetensors"), metadata={"format": "timbrefast.retrieval/1", "config": text})
-        (out / "config.json").write_text(text + "\n")
-        return out
+    return save_model(model, path)
