@@ -15,6 +15,7 @@ from typing import List, Optional
 _REGISTRARS = [
     ("timbrefast.demo", "register"),  # timbrefast demo (the README's main job)
     ("timbrefast.scorers.cli", "register"),  # timbrefast coherence CONTEXT CANDIDATE...
+    ("timbrefast.scorers.retrieval_cli", "register"),  # timbrefast retrieve / gallery build
     ("timbrefast.train.cli", "register"),  # timbrefast train cocola --data DIR
     ("timbrefast.data.cli", "register"),  # timbrefast synth stems|notes
 ]
