@@ -63,7 +63,7 @@ def test_training_runs_logs_validates_and_saves(tmp_path):
     assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)
     assert any("val_k2" in r for r in log)
     ckpt = tmp_path / "run" / "checkpoint"
-    assert {p.name for p in ckpt.iterdir()} == {"model.safetensors", "optimizer.safetensors", "trainer.json"}
+    assert {p.name for p in ckpt.iterdir()} == {"config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"}
     model = load_model(tmp_path / "run" / "model")
     for k, v in trainer.model.state_dict().items():
         torch.testing.assert_close(model.state_dict()[k], v)
@@ -139,8 +139,9 @@ def test_keep_best_saves_the_best_validated_model(tmp_path):
     # the best record survives a resume
     again = _trainer(tmp_path / "run", steps=6, keep_best="k2_mean")
     assert again.load_checkpoint() and again.best == result["best"]
-    with pytest.raises(KeyError, match="k3"):
-        _trainer(tmp_path / "bad", steps=2, keep_best="k3").fit()
+    with pytest.raises(ValueError, match="k3.*k2_mean"):  # refused before step 0
+        _trainer(tmp_path / "bad", steps=2, keep_best="k3")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_channel_masking_uses_silence(tmp_path):
