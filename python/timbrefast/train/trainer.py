@@ -627,6 +627,9 @@ class Trainer:
             _StepBatches(self.recipe, self.step, cfg.steps, self.rank, self.world),
             batch_size=None, shuffle=False, num_workers=cfg.num_workers,
             pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
+            # the workers' base seed comes from here, not from the global RNG the model's
+            # dropout draws from (else the weights would depend on num_workers)
+            generator=torch.Generator().manual_seed(cfg.seed + self.rank),
         )
         for batch in loader:
             yield _to_device(batch, self.device)
