@@ -176,7 +176,12 @@ def run_cocola(args: argparse.Namespace) -> int:
         print(f"{len(train_tracks)} training tracks ({len(train_pairs)} pairs), "
               f"{len(val_tracks)} validation tracks; encoder {model_config.encoder} on {trainer.device}"
               + (f", initialised from {args.init_from}" if init is not None else ""))
-    result = trainer.fit(resume=args.resume, force=args.force)
+    from .trainer import ResumeMismatch
+
+    try:
+        result = trainer.fit(resume=args.resume, force=args.force)
+    except ResumeMismatch as exc:  # refused before step 0: the flags contradict the checkpoint
+        raise _usage(str(exc)) from None
     if trainer.rank == 0:
         print(json.dumps(result, indent=1))
     return 130 if result["interrupted"] else 0

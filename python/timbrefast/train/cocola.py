@@ -297,13 +297,16 @@ class CocolaRecipe:
         a_emb, p_emb = model(anchors, positives)
         core = model.module if hasattr(model, "module") else model
         world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if world > 1:
-            loss = _distributed_loss(a_emb, p_emb, core.head.weight)
-        else:
-            loss = bilinear_info_nce(a_emb, p_emb, core.head.weight)
-        with torch.no_grad():
-            sims = core.head(a_emb.detach(), p_emb.detach())
-            acc = (sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)).float().mean().item()
+        # the loss in float32, also under mixed precision (autocast covers the encoder only)
+        with torch.autocast(device_type=a_emb.device.type, enabled=False):
+            a_emb, p_emb, weight = a_emb.float(), p_emb.float(), core.head.weight.float()
+            if world > 1:
+                loss = _distributed_loss(a_emb, p_emb, weight)
+            else:
+                loss = bilinear_info_nce(a_emb, p_emb, weight)
+            with torch.no_grad():
+                sims = core.head(a_emb.detach(), p_emb.detach())
+                acc = (sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)).float().mean().item()
         return loss, {"acc": acc}
 
     # -- validation -------------------------------------------------------------------

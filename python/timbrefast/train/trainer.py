@@ -44,6 +44,7 @@ from .._validate import check_bool, check_int, check_positive, require
 from .recipe import check_recipe
 
 __all__ = [
+    "ResumeMismatch",
     "TrainerConfig",
     "Trainer",
     "seed_everything",
@@ -181,6 +182,10 @@ class TrainerConfig:
                 "min_lr": self.min_lr, "seed": self.seed}
 
 
+class ResumeMismatch(ValueError):
+    """The checkpoint in ``out_dir`` was written by a run with other options or data."""
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch (CPU and CUDA)."""
     random.seed(seed)
@@ -223,13 +228,16 @@ def resolve_device(device: Optional[str] = None) -> torch.device:
 def distributed_context(backend: Optional[str] = None) -> Tuple[int, int]:
     """``(rank, world_size)``; initialises the process group under ``torchrun``.
 
-    ``torchrun`` sets ``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``.
+    ``torchrun`` sets ``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``; a
+    process group initialised by the caller is used as it is (also with one process).
     ``backend``: ``"nccl"`` for CUDA models, ``"gloo"`` for CPU ones; default from
     :func:`default_device`. NCCL cannot reduce CPU tensors, so the trainer passes the
     backend of its device.
     """
     import torch.distributed as dist
 
+    if dist.is_available() and dist.is_initialized():  # a group set up by the caller
+        return dist.get_rank(), dist.get_world_size()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
@@ -365,7 +373,14 @@ class Trainer:
             raise ValueError(f"amp=True needs a CUDA device (device is {self.device}); "
                              "on the CPU train in float32 (autocast would be slower)")
         self._check_keep_best()
-        self.rank, self.world = distributed_context("nccl" if self.device.type == "cuda" else "gloo")
+        backend = "nccl" if self.device.type == "cuda" else "gloo"
+        self.rank, self.world = distributed_context(backend)
+        import torch.distributed as dist
+
+        self.distributed = bool(dist.is_available() and dist.is_initialized())
+        if self.distributed and self.device.type != "cuda" and dist.get_backend() == "nccl":
+            raise ValueError(f"the process group uses NCCL, which cannot reduce tensors of a {self.device} "
+                             "model: initialise it with backend='gloo' or train on CUDA")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.model: nn.Module = recipe.model.to(self.device)
@@ -488,7 +503,7 @@ class Trainer:
         """Resume from ``path`` (default: the newest complete checkpoint of ``out_dir``);
         False when there is none.
 
-        Refuses (ValueError) a checkpoint written with another learning rate, seed,
+        Refuses (:class:`ResumeMismatch`, a ValueError) a checkpoint written with another learning rate, seed,
         batch size or training data unless ``force``.
         """
         from safetensors.torch import load_file
@@ -508,7 +523,7 @@ class Trainer:
             now = self._fingerprint()
             diffs = _differences(stored, now)
             if diffs and not force:
-                raise ValueError(
+                raise ResumeMismatch(
                     f"{path} was written by a different run ({'; '.join(diffs)}); resuming would not "
                     "continue it: pass --force (force=True) to resume anyway, or --no-resume / "
                     "another --out to start afresh"
@@ -566,7 +581,7 @@ class Trainer:
                 metrics = {k: (float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v)
                            for k, v in dict(self.recipe.validate(self.model)).items()}
             self.model.train()
-        if self.world > 1:
+        if self.distributed:
             import torch.distributed as dist
 
             dist.barrier()
@@ -607,7 +622,7 @@ class Trainer:
 
     def _agree(self, *flags: bool) -> List[bool]:
         """Flags OR-ed over ranks, so that every rank validates and stops at the same step."""
-        if self.world <= 1:
+        if not self.distributed:
             return list(flags)
         import torch.distributed as dist
 
@@ -676,7 +691,7 @@ class Trainer:
         if resume:
             if self.rank == 0:
                 self._recover()
-            if self.world > 1:
+            if self.distributed:
                 import torch.distributed as dist
 
                 dist.barrier()
@@ -684,7 +699,7 @@ class Trainer:
                 print(f"resumed from {self.checkpoint_dir} at step {self.step}")
         self._open_tensorboard()
         train_model: nn.Module = self.model
-        if self.world > 1:
+        if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -747,7 +762,7 @@ class Trainer:
             if bar is not None:
                 bar.close()
         interrupted = None
-        if self._stop_signal is not None or (self.world > 1 and stop):
+        if self._stop_signal is not None or stop:
             interrupted = signal.Signals(self._stop_signal).name if self._stop_signal is not None else "peer"
         self.save_checkpoint()
         if self.rank == 0:
