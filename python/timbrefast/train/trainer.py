@@ -602,8 +602,10 @@ class Trainer:
     # -- signals ---------------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self._stop_signal is not None:  # the second one aborts at once
-            raise KeyboardInterrupt
+        if self._stop_signal is not None:
+            if signum == signal.SIGINT:  # a second Ctrl-C aborts at once
+                raise KeyboardInterrupt
+            return  # e.g. torchrun's SIGTERM to its workers after the terminal's SIGINT
         self._stop_signal = signum
         if self.rank == 0:
             print(f"\n{signal.Signals(signum).name}: stopping after step {self.step + 1} with a checkpoint "
@@ -762,7 +764,7 @@ class Trainer:
             if bar is not None:
                 bar.close()
         interrupted = None
-        if self._stop_signal is not None or stop:
+        if (self._stop_signal is not None or stop) and self.step < cfg.steps:  # else the run is complete
             interrupted = signal.Signals(self._stop_signal).name if self._stop_signal is not None else "peer"
         self.save_checkpoint()
         if self.rank == 0:
