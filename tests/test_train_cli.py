@@ -172,3 +172,12 @@ def test_train_tiny_run_keep_best_checked_before_step_0_and_resume_checks(tmp_pa
     losses = [r for r in log if "loss" in r]
     assert [r["step"] for r in losses] == [1, 2]
     assert "grad_norm" in losses[0] and "grad_norm" not in losses[1]  # --grad-clip in the first call only
+
+
+def test_without_torch_the_train_command_says_what_to_install():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from timbrefast.cli import main\n"
+            "sys.exit(main(['train', 'cocola', '--data', 'x']))\n")
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    _one_line_error(proc, 1, "timbrefast[torch]")
