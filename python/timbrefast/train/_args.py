@@ -129,7 +129,7 @@ def add_config_arguments(
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
         default = None if required else (f.default if f.default is not dataclasses.MISSING else f.default_factory())  # type: ignore[misc]
         help_text = helps[f.name].replace("%", "%%")
-        base, optional = _unwrap(hints[f.name])
+        base, _ = _unwrap(hints[f.name])
         kwargs: Dict[str, Any] = {"dest": f.name, "help": help_text}
         if base is bool:
             kwargs.update(action=argparse.BooleanOptionalAction, default=default)
@@ -145,7 +145,8 @@ def add_config_arguments(
                 kwargs["required"] = True
             else:
                 kwargs["default"] = default
-                kwargs["help"] += " (default: %(default)s)" if default is not None or not optional else " (default: none)"
+                if "Default:" not in kwargs["help"]:  # the docstring may say it in words
+                    kwargs["help"] += " (default: %(default)s)" if default is not None else " (default: none)"
         target.add_argument(*names, **kwargs)
         added.append(f.name)
     return added
