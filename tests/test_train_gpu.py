@@ -18,6 +18,13 @@ pytestmark = [
 ]
 
 
+def _autocast_on():
+    try:
+        return torch.is_autocast_enabled("cuda")
+    except TypeError:  # torch < 2.4: no device argument, the CUDA state
+        return torch.is_autocast_enabled()
+
+
 class _Spy:
     """Wraps a recipe and records where the model and the batches are."""
 
@@ -31,7 +38,7 @@ class _Spy:
 
     def loss(self, model, batch, step):
         self.seen.append({"model": type(model).__name__, "batch": {k: v.device.type for k, v in batch.items()},
-                          "autocast": torch.is_autocast_enabled()})
+                          "autocast": _autocast_on()})
         return self.inner.loss(model, batch, step)
 
     def validate(self, model):
