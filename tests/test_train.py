@@ -63,7 +63,7 @@ def test_training_runs_logs_validates_and_saves(tmp_path):
     assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)
     assert any("val_k2" in r for r in log)
     ckpt = tmp_path / "run" / "checkpoint"
-    assert {p.name for p in ckpt.iterdir()} == {"model.safetensors", "optimizer.safetensors", "trainer.json"}
+    assert {p.name for p in ckpt.iterdir()} == {"config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"}
     model = load_model(tmp_path / "run" / "model")
     for k, v in trainer.model.state_dict().items():
         torch.testing.assert_close(model.state_dict()[k], v)
@@ -139,8 +139,9 @@ def test_keep_best_saves_the_best_validated_model(tmp_path):
     # the best record survives a resume
     again = _trainer(tmp_path / "run", steps=6, keep_best="k2_mean")
     assert again.load_checkpoint() and again.best == result["best"]
-    with pytest.raises(KeyError, match="k3"):
-        _trainer(tmp_path / "bad", steps=2, keep_best="k3").fit()
+    with pytest.raises(ValueError, match="k3.*k2_mean"):  # refused before step 0
+        _trainer(tmp_path / "bad", steps=2, keep_best="k3")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_channel_masking_uses_silence(tmp_path):
@@ -302,5 +303,271 @@ def test_train_cocola_command_end_to_end(tmp_path):
     tuned = dict(load_model(fine / "model").named_parameters())  # a vanishing learning rate:
     for k, v in load_model(out / "model").named_parameters():  # still the initial weights
         torch.testing.assert_close(tuned[k], v, rtol=0, atol=1e-6)
-    with pytest.raises(SystemExit, match="contradicts"):
-        main(args2 + ["--encoder", "efficientnet-b0", "--out", str(tmp_path / "x")])
+    assert main(args2 + ["--encoder", "efficientnet-b0", "--out", str(tmp_path / "x")]) == 2  # contradicts
+
+
+# -- checkpoint layout, atomic replacement, resume checks ----------------------------------
+
+def test_checkpoint_folder_loads_like_a_model(tmp_path):
+    trainer = _trainer(tmp_path / "run", steps=2)
+    trainer.fit()
+    ckpt = tmp_path / "run" / "checkpoint"
+    state = json.loads((ckpt / "trainer.json").read_text())
+    assert state["step"] == 2 and set(state["files"]) == {"config.json", "model.safetensors", "optimizer.safetensors"}
+    model = load_model(ckpt)  # exactly like model/ and best/
+    assert model.config == TINY
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert not (tmp_path / "run" / "checkpoint.tmp").exists() and not (tmp_path / "run" / "checkpoint.old").exists()
+
+
+def _straight_weights(tmp_path, steps):
+    t = _trainer(tmp_path / f"straight{steps}", steps=steps)
+    t.fit()
+    return _weights(t.model)
+
+
+def test_kill_between_the_renames_resumes_from_the_newest_complete_checkpoint(tmp_path, monkeypatch):
+    """#12 defect 5: the old trainer deleted checkpoint/ before renaming checkpoint.tmp/; a
+    kill in between left no checkpoint/ and resume restarted at step 0."""
+    from timbrefast.train import trainer as trainer_module
+
+    run = tmp_path / "run"
+    real_replace = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        if Path(src).name == "checkpoint.tmp" and Path(dst).name == "checkpoint" and len(calls) > 2:
+            raise KeyboardInterrupt("killed between the renames")  # the step-4 save: checkpoint/ is gone
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(trainer_module.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        _trainer(run, steps=6).fit()
+    monkeypatch.setattr(trainer_module.os, "replace", real_replace)
+    assert not (run / "checkpoint").exists()  # what the kill left: the step-2 one as .old, step 4 as .tmp
+    assert {p.name for p in run.iterdir() if p.name.startswith("checkpoint")} == {"checkpoint.old", "checkpoint.tmp"}
+    resumed = _trainer(run, steps=6)
+    assert resumed.load_checkpoint() and resumed.step == 4
+    resumed = _trainer(run, steps=6)
+    resumed.fit()
+    assert resumed.step == 6 and (run / "checkpoint").is_dir() and not (run / "checkpoint.old").exists()
+    for k, v in _straight_weights(tmp_path, 6).items():
+        assert torch.equal(resumed.model.state_dict()[k], v), k
+
+
+def test_kill_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    from timbrefast.train import trainer as trainer_module
+
+    run = tmp_path / "run"
+    real = trainer_module.Trainer._write_state_files
+
+    def write(self, folder):
+        if self.step == 4:
+            (folder / "model.safetensors").write_bytes(b"partial")
+            raise KeyboardInterrupt("killed while writing")
+        return real(self, folder)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_write_state_files", write)
+    with pytest.raises(KeyboardInterrupt):
+        _trainer(run, steps=6).fit()
+    monkeypatch.undo()
+    assert json.loads((run / "checkpoint" / "trainer.json").read_text())["step"] == 2
+    resumed = _trainer(run, steps=6)
+    resumed.fit()
+    for k, v in _straight_weights(tmp_path, 6).items():
+        assert torch.equal(resumed.model.state_dict()[k], v), k
+
+
+def test_an_incomplete_checkpoint_is_not_taken(tmp_path):
+    run = tmp_path / "run"
+    _trainer(run, steps=2).fit()
+    # a newer but truncated copy (its manifest disagrees with the file sizes) is ignored
+    import shutil
+
+    shutil.copytree(run / "checkpoint", run / "checkpoint.tmp")
+    state = json.loads((run / "checkpoint.tmp" / "trainer.json").read_text())
+    state["step"] = 9
+    (run / "checkpoint.tmp" / "trainer.json").write_text(json.dumps(state))
+    with open(run / "checkpoint.tmp" / "optimizer.safetensors", "r+b") as f:
+        f.truncate(10)
+    t = _trainer(run, steps=4)
+    assert t.latest_checkpoint() == run / "checkpoint"
+    assert t.load_checkpoint() and t.step == 2
+
+
+@pytest.mark.parametrize("change", ["batch_size", "lr", "data"])
+def test_resume_with_a_changed_run_is_refused_unless_forced(tmp_path, change):
+    run = tmp_path / "run"
+    _trainer(run, steps=2).fit()
+    recipe_cfg, train = RECIPE, _pairs(12, 0)
+    opts = {}
+    if change == "batch_size":
+        recipe_cfg = CocolaRecipeConfig(batch_size=6, seconds=1.0, val_pairs=8, seed=3)
+    elif change == "lr":
+        opts = {"lr": 5e-4}
+    else:
+        train = _pairs(10, 0)
+
+    def make():
+        recipe = CocolaRecipe(train, _pairs(8, 1), model_config=TINY, config=recipe_cfg)
+        cfg = TrainerConfig(out_dir=str(run), steps=3, seed=3, val_every=0, ckpt_every=0, progress=False,
+                            **{"lr": 1e-3, **opts})
+        return Trainer(recipe, cfg)
+
+    with pytest.raises(ValueError, match="--force"):
+        make().fit()
+    assert json.loads((run / "checkpoint" / "trainer.json").read_text())["step"] == 2  # untouched
+    with pytest.warns(UserWarning, match="changed"):
+        assert make().fit(force=True)["step"] == 3
+
+
+# -- device, DDP backend, AMP, workers, clipping, TensorBoard ------------------------------
+
+def test_device_checks(tmp_path):
+    from timbrefast.train import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not usable"):
+            _trainer(tmp_path / "x", steps=1, device="cuda")
+    with pytest.raises(ValueError, match="amp=True needs a CUDA device"):
+        _trainer(tmp_path / "x", steps=1, device="cpu", amp=True)
+    with pytest.raises(ValueError, match="amp_dtype"):
+        TrainerConfig(out_dir=str(tmp_path), amp_dtype="float8")
+    with pytest.raises(ValueError, match="grad_clip"):
+        TrainerConfig(out_dir=str(tmp_path), grad_clip=0.0)
+    with pytest.raises(ValueError, match="keep_best needs validation"):
+        TrainerConfig(out_dir=str(tmp_path), keep_best="k2", val_every=0)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a directory"):
+        _trainer(tmp_path / "file", steps=1)
+
+
+def test_a_cpu_model_uses_gloo_even_where_cuda_exists(tmp_path, monkeypatch):
+    """The old trainer chose NCCL whenever CUDA was present, so torchrun on a GPU machine
+    wrapped a CPU model in a process group that cannot reduce CPU tensors."""
+    import torch.distributed as dist
+
+    seen = {}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend=None, **kw: seen.setdefault("backend", backend))
+    monkeypatch.setattr(dist, "get_rank", lambda *a: 0)
+    monkeypatch.setattr(dist, "get_world_size", lambda *a: 2)
+    t = _trainer(tmp_path / "run", steps=1, device="cpu")
+    assert seen["backend"] == "gloo" and t.device.type == "cpu" and t.world == 2
+
+
+def test_dataloader_workers_give_the_same_batches(tmp_path):
+    inline = _trainer(tmp_path / "w0", steps=3)
+    inline.fit()
+    workers = _trainer(tmp_path / "w2", steps=3, num_workers=2)
+    workers.fit()
+    for k, v in inline.model.state_dict().items():
+        assert torch.equal(workers.model.state_dict()[k], v), k
+    # and a resumed run with workers continues exactly
+    _trainer(tmp_path / "r", steps=2, num_workers=2).fit()
+    resumed = _trainer(tmp_path / "r", steps=3, num_workers=2)
+    resumed.fit()
+    for k, v in inline.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[k], v), k
+
+
+def test_gradient_clipping(tmp_path):
+    trainer = _trainer(tmp_path / "run", steps=2, grad_clip=1e-3)
+    norms = []
+    step = trainer.optimizer.step
+
+    def spy(*a, **kw):
+        norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [p.grad.norm() for p in trainer.model.parameters() if p.grad is not None]))))
+        return step(*a, **kw)
+
+    trainer.optimizer.step = spy
+    trainer.fit()
+    assert len(norms) == 2 and all(n <= 1e-3 * (1 + 1e-4) for n in norms)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all(r["grad_norm"] > 1e-3 for r in log if "loss" in r)  # the norm before clipping is logged
+
+
+def test_tensorboard(tmp_path):
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"timbrefast\[tensorboard\]"):
+            _trainer(tmp_path / "run", steps=1, tensorboard=True)
+        return
+    _trainer(tmp_path / "run", steps=2, tensorboard=True).fit()
+    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+_SIGINT_SCRIPT = r"""
+import json, sys, time
+import torch
+import timbrefast
+sys.path.insert(0, sys.argv[2])
+torch.set_num_threads(int(sys.argv[3]))  # the parent's thread counts: bit-identical arithmetic
+timbrefast.set_num_threads(int(sys.argv[4]))
+import test_train as tt
+from timbrefast.train.cocola import CocolaRecipe
+
+class Slow(CocolaRecipe):
+    def batch(self, step, rank, world):
+        if step == 3:
+            open(sys.argv[1] + ".ready", "w").close()
+        time.sleep(0.2)
+        return super().batch(step, rank, world)
+
+recipe = Slow(tt._pairs(12, 0), tt._pairs(8, 1), model_config=tt.TINY, config=tt.RECIPE)
+t = tt.Trainer(recipe, tt.TrainerConfig(out_dir=sys.argv[1], steps=10000, seed=3, val_every=0, ckpt_every=0,
+                                       log_every=1, progress=False, num_workers=int(sys.argv[5])))
+print(json.dumps(t.fit()))
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, workers):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it (DataLoader
+    workers included): the run stops after the current step with a checkpoint."""
+    import signal
+    import time
+
+    script = tmp_path / "sigint.py"
+    script.write_text(_SIGINT_SCRIPT)
+    run = tmp_path / "run"
+    import timbrefast
+
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
+    proc = subprocess.Popen([sys.executable, str(script), str(run), str(Path(__file__).parent),
+                             str(torch.get_num_threads()), str(timbrefast.get_num_threads()), str(workers)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not Path(str(run) + ".ready").exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the training never reached step 3"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    result = json.loads(out.strip().splitlines()[-1])
+    # workers prepare batches ahead: batch 3 may be ready while the optimiser is at step 1
+    assert result["interrupted"] == "SIGINT" and (3 if workers == 0 else 1) <= result["step"] < 10000
+    state = json.loads((run / "checkpoint" / "trainer.json").read_text())
+    assert state["step"] == result["step"]
+    assert not (run / "model").exists()  # the run is not finished
+    # the checkpoint is the state after that many steps, and the run resumes from it
+    ref = _trainer(tmp_path / "ref", steps=result["step"])
+    ref.fit()
+    saved = load_model(run / "checkpoint")
+    for k, v in ref.model.state_dict().items():
+        assert torch.equal(saved.state_dict()[k], v), k
+    again = _trainer(run, steps=result["step"] + 1)
+    assert again.load_checkpoint() and again.step == result["step"]

@@ -14,7 +14,7 @@ mkdir -p "$DATA/train800"
 for i in $(seq -f "%05g" 1 800); do ln -sfn "$DATA/train/Track$i" "$DATA/train800/Track$i"; done
 python -m timbrefast train cocola --data "$DATA/train800" --out "$RUNS/phase1" --encoder small \
   --cache-pairs 8000 --cache-dir "$DATA/cache1" --head-init-std 0.005 --threads 2 \
-  --val-fraction 0.05 --val-pairs 512 --steps 4770 --no-progress
+  --val-fraction 0.05 --val-pairs 512 --steps 4770 --val-every 250 --ckpt-every 250 --no-progress
 
 # phase 2: all 2,100 tracks, separate validation tracks, 30,000-pair feature pool
 python -m timbrefast train cocola --data "$DATA/train" --val-data "$DATA/val" --out "$RUNS/phase2" \

@@ -1,4 +1,5 @@
-"""Training: a small shared trainer and one recipe per paper.
+"""Training: one shared trainer (:mod:`timbrefast.train.trainer`), the recipe contract
+(:mod:`timbrefast.train.recipe`) and one recipe per paper (COCOLA: :mod:`timbrefast.train.cocola`).
 
 ``timbrefast train cocola --data DIR --out DIR`` (see :mod:`timbrefast.train.cli`);
 under ``torchrun`` the same command trains with DDP and a loss that gathers
@@ -6,11 +7,19 @@ positives across processes.
 """
 from __future__ import annotations
 
-try:
-    import torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("timbrefast.train needs torch: pip install 'timbrefast[torch]'") from exc
+from .._validate import require_torch
 
-from .trainer import Trainer, TrainerConfig, distributed_context, seed_everything
+require_torch("timbrefast.train")
 
-__all__ = ["Trainer", "TrainerConfig", "distributed_context", "seed_everything"]
+from .recipe import Recipe  # noqa: E402
+from .trainer import (  # noqa: E402
+    Trainer,
+    TrainerConfig,
+    default_device,
+    distributed_context,
+    resolve_device,
+    seed_everything,
+)
+
+__all__ = ["Recipe", "Trainer", "TrainerConfig", "default_device", "distributed_context", "resolve_device",
+           "seed_everything"]

@@ -21,64 +21,62 @@ grouping as in the paper (``k2`` ...) and the expectation over all groupings
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..metrics import expected_k_way_accuracy, k_way_accuracy as kway_accuracy
-from ..models import CocolaConfig, CocolaModel, mask_channels
+from .._validate import check_bool, check_int, check_positive
 from .._pairs import anchor_positive as _pair
+from ..metrics import expected_k_way_accuracy, k_way_accuracy
+from ..models import CocolaConfig, CocolaModel, mask_channels
 
 __all__ = ["CocolaRecipe", "CocolaRecipeConfig", "split_tracks"]
 
 
 @dataclass(frozen=True)
 class CocolaRecipeConfig:
-    """Options of the COCOLA recipe.
+    """Options of the COCOLA recipe (the ``timbrefast train cocola`` flags are generated
+    from this docstring and the defaults below).
 
     Parameters
     ----------
     batch_size : int
-        Global batch (pairs per step, over all ranks); 32 as in COCOLA.
+        Global batch: pairs per step over all ranks (COCOLA: 32).
     seconds : float
-        Window length (5 s).
+        Window length in seconds (COCOLA: 5).
     max_overlap : float
         Largest overlap ratio between windows of one track.
     val_fraction : float
-        Fraction of tracks held out for validation (at least one track).
+        Fraction of the tracks held out for validation (at least one track).
     val_pairs : int
-        Size of the fixed validation set.
+        Size of the fixed validation set (pairs).
     channel_masking : bool
-        HPS channel masking (2-channel models only): drop the harmonic channel,
-        drop the percussive channel or keep both, uniformly, with the same
-        choice for anchor and positive.
+        HPS channel masking (2-channel models only): drop the harmonic channel, drop the
+        percussive channel or keep both, uniformly, the same choice for anchor and positive.
     masking_per : {"batch", "pair"}
-        ``"pair"`` draws the choice per pair as the released code does; then
-        the masking pattern alone tells which positives can match an anchor
-        (a shortcut worth ln 3 nats that a small model learns first: its batch
-        loss sits at ln(B/3) while held-out accuracy stays at chance).
-        ``"batch"`` (default) draws one choice per step for the whole batch, so
-        the pattern carries no information and every mode is still trained.
+        batch: one masking choice per step for the whole batch, so the pattern carries no
+        information. pair: one per pair as the released code does; then the pattern alone
+        tells which positives can match an anchor (a shortcut worth ln 3 nats that a small
+        model learns first: its loss sits at ln(B/3) while accuracy stays at chance).
     positive_noise : float
         Standard deviation of Gaussian noise added to the positive waveform (0: off).
     seed : int
         Seed of the split, the pair sampler and the batch draws.
-    head_init_std : float
-        Standard deviation of the initial bilinear matrix (COCOLA: 0.05). With
-        512-d ``tanh`` embeddings 0.05 gives initial logits of standard deviation
-        ≈ 10; a small encoder answers by collapsing all embeddings onto one
-        point (uniform logits, loss stuck at ln B). 0.005 keeps them near 1.
     cache_pairs : int
-        0: draw pairs and compute features online at every step. ``N > 0``: draw
-        ``N`` pairs once (pair ``j`` is item ``j % len`` of sampler epoch
-        ``j // len``), compute their features once (stored as float16, on disk
-        when the recipe has a ``cache_dir``) and train on batches drawn from
-        this pool; channel masking stays random per step. Saves the audio
-        decoding and the frontend at every step on a CPU budget.
+        0: draw pairs and compute features at every step. N > 0: draw N pairs once (pair j
+        is item j % len of sampler epoch j // len), compute their features once (float16,
+        on disk with a cache_dir) and train on batches drawn from this pool; channel
+        masking stays random per step.
+    head_init_std : float
+        Standard deviation of the initial bilinear matrix (COCOLA: 0.05). With 512-d tanh
+        embeddings 0.05 gives initial logits of standard deviation about 10, and a small
+        encoder answers by collapsing all embeddings onto one point; 0.005 keeps them near 1.
     """
 
     batch_size: int = 32
@@ -87,7 +85,7 @@ class CocolaRecipeConfig:
     val_fraction: float = 0.1
     val_pairs: int = 256
     channel_masking: bool = True
-    masking_per: str = "batch"
+    masking_per: Literal["batch", "pair"] = "batch"
     positive_noise: float = 0.0
     seed: int = 0
     cache_pairs: int = 0
@@ -96,18 +94,20 @@ class CocolaRecipeConfig:
     def __post_init__(self) -> None:
         if self.masking_per not in ("batch", "pair"):
             raise ValueError(f"masking_per must be 'batch' or 'pair', got {self.masking_per!r}")
-        if isinstance(self.cache_pairs, bool) or not isinstance(self.cache_pairs, int) or self.cache_pairs < 0:
-            raise ValueError(f"cache_pairs must be an int >= 0, got {self.cache_pairs!r}")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
-            raise ValueError(f"batch_size must be an int >= 2 (InfoNCE needs negatives), got {self.batch_size!r}")
-        if not 0.0 < self.val_fraction < 1.0:
+        check_int(self.cache_pairs, "cache_pairs", minimum=0)
+        check_int(self.batch_size, "batch_size (InfoNCE needs negatives)", minimum=2)
+        check_positive(self.seconds, "seconds")
+        check_positive(self.max_overlap, "max_overlap", allow_zero=True)
+        if not self.max_overlap < 1.0:
+            raise ValueError(f"max_overlap must be in [0, 1), got {self.max_overlap!r}")
+        check_positive(self.val_fraction, "val_fraction")
+        if not self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
-        if isinstance(self.val_pairs, bool) or not isinstance(self.val_pairs, int) or self.val_pairs < 2:
-            raise ValueError(f"val_pairs must be an int >= 2, got {self.val_pairs!r}")
-        if not (np.isfinite(self.head_init_std) and self.head_init_std > 0):
-            raise ValueError(f"head_init_std must be positive, got {self.head_init_std!r}")
-        if self.positive_noise < 0:
-            raise ValueError(f"positive_noise must be >= 0, got {self.positive_noise!r}")
+        check_int(self.val_pairs, "val_pairs", minimum=2)
+        check_positive(self.head_init_std, "head_init_std")
+        check_positive(self.positive_noise, "positive_noise", allow_zero=True)
+        check_int(self.seed, "seed", minimum=0)
+        check_bool(self.channel_masking, "channel_masking")
 
 
 def split_tracks(tracks: Sequence[Any], *, val_fraction: float, seed: int) -> Tuple[List[Any], List[Any]]:
@@ -210,8 +210,6 @@ class CocolaRecipe:
         }
 
     def _build_cache(self, n: int, cache_dir: Optional[Any], progress: bool) -> Tuple[np.ndarray, np.ndarray]:
-        import json
-
         key = self._cache_key(n)
         shape = (n, self.model_config.in_channels)
         a_arr = p_arr = None
@@ -300,13 +298,16 @@ class CocolaRecipe:
         a_emb, p_emb = model(anchors, positives)
         core = model.module if hasattr(model, "module") else model
         world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if world > 1:
-            loss = _distributed_loss(a_emb, p_emb, core.head.weight)
-        else:
-            loss = bilinear_info_nce(a_emb, p_emb, core.head.weight)
-        with torch.no_grad():
-            sims = core.head(a_emb.detach(), p_emb.detach())
-            acc = (sims.argmax(dim=1) == torch.arange(sims.shape[0])).float().mean().item()
+        # the loss in float32, also under mixed precision (autocast covers the encoder only)
+        with torch.autocast(device_type=a_emb.device.type, enabled=False):
+            a_emb, p_emb, weight = a_emb.float(), p_emb.float(), core.head.weight.float()
+            if world > 1:
+                loss = _distributed_loss(a_emb, p_emb, weight)
+            else:
+                loss = bilinear_info_nce(a_emb, p_emb, weight)
+            with torch.no_grad():
+                sims = core.head(a_emb.detach(), p_emb.detach())
+                acc = (sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)).float().mean().item()
         return loss, {"acc": acc}
 
     # -- validation -------------------------------------------------------------------
@@ -322,6 +323,13 @@ class CocolaRecipe:
             self._val_features = (torch.cat(a_list), torch.cat(p_list))
         return self._val_features
 
+    def validation_metrics(self) -> List[str]:
+        """The names :meth:`validate` reports (checked against ``keep_best`` before step 0)."""
+        n = min(self.config.val_pairs, len(self.val_pairs))
+        if len(self.val_pairs) < 2:
+            return []
+        return [name for k in _VAL_K if n >= k for name in (f"k{k}", f"k{k}_mean")]
+
     def validate(self, model: nn.Module) -> Dict[str, float]:
         """K-way accuracy on the fixed validation pairs (K = 2, 8, 16, 64 as far as they fit):
         ``kK`` over one seeded grouping as in the paper, and ``kK_mean``, its
@@ -330,23 +338,47 @@ class CocolaRecipe:
         if len(self.val_pairs) < 2:
             return {}
         a, p = self._validation_features()
+        device = next(model.parameters()).device
         embs_a, embs_p = [], []
         for start in range(0, a.shape[0], 64):
-            ea, ep = model(a[start : start + 64], p[start : start + 64])
+            ea, ep = model(a[start : start + 64].to(device), p[start : start + 64].to(device))
             embs_a.append(ea)
             embs_p.append(ep)
-        sims = model.head(torch.cat(embs_a), torch.cat(embs_p)).cpu().numpy()
+        sims = model.head(torch.cat(embs_a), torch.cat(embs_p)).float().cpu().numpy()
         out = {}
-        for k in (2, 8, 16, 64):
+        for k in _VAL_K:
             if sims.shape[0] >= k:
-                out[f"k{k}"] = kway_accuracy(sims, k=k, seed=self.config.seed)
+                out[f"k{k}"] = k_way_accuracy(sims, k=k, seed=self.config.seed)
                 out[f"k{k}_mean"] = expected_k_way_accuracy(sims, k=k)
         return out
 
+    def fingerprint(self) -> Dict[str, Any]:
+        """What a resumed run must share: the batch, the windows and the training data."""
+        cfg = self.config
+        return {"batch_size": cfg.batch_size, "seconds": cfg.seconds, "cache_pairs": cfg.cache_pairs,
+                "train_data": _dataset_id(self.train_pairs)}
+
     def save_model(self, model: nn.Module, path: Path) -> Path:
+        """``config.json`` + ``model.safetensors`` (:func:`timbrefast.checkpoints.save_model`)."""
         from ..checkpoints import save_model
 
         return save_model(model, path)
+
+
+_VAL_K = (2, 8, 16, 64)
+
+
+def _dataset_id(pairs: Sequence[Any]) -> Dict[str, Any]:
+    """Identity of a pair dataset: its size, sampler seed and a digest of its track names."""
+    out: Dict[str, Any] = {"items": len(pairs)}
+    tracks = getattr(pairs, "tracks", None)
+    if tracks is not None:
+        names = sorted(str(getattr(t, "name", t)) for t in tracks)
+        out["tracks"] = len(names)
+        out["digest"] = hashlib.sha256(json.dumps(names).encode()).hexdigest()[:16]
+    if getattr(pairs, "seed", None) is not None:
+        out["seed"] = int(pairs.seed)
+    return out
 
 
 def _draw(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
