@@ -100,3 +100,25 @@ def test_bad_recipe_input():
         RetrievalConfig(frontend="nope")
     with pytest.raises(ValueError, match="features"):
         RetrievalModel(SMALL)(torch.zeros(2, 2, 64, 20))
+
+
+def test_cli_train_retrieval_end_to_end(tmp_path, capsys):
+    from timbrefast.cli import main
+
+    bank = _bank(n=12, notes=3)
+    bank.save(tmp_path / "bank")
+    run = tmp_path / "run"
+    common = ["train", "retrieval", "--data", str(tmp_path / "bank"), "--val-data", str(tmp_path / "bank"),
+              "--out", str(run), "--val-every", "4", "--ckpt-every", "2", "--no-progress"]
+    argv = common + ["--steps", "4", "--batch-size", "8", "--keep-best", "top1"]
+    assert main(argv) == 0
+    assert (run / "model" / "config.json").exists() and (run / "best" / "model.safetensors").exists()
+    from timbrefast.checkpoints import load_model
+
+    assert isinstance(load_model(run / "checkpoint"), RetrievalModel)
+    # a changed batch size is refused on resume (exit 2, one line)
+    assert main(common + ["--steps", "6", "--batch-size", "4"]) == 2
+    assert main(["train", "retrieval", "--out", str(run)]) == 2  # neither --data nor --soundfont
+    assert main(argv[:2] + ["--data", str(tmp_path / "nope"), "--out", str(run)]) == 2
+    assert main(argv + ["--keep-best", "k2"]) == 2  # not a metric of this recipe
+    assert "Traceback" not in capsys.readouterr().err

@@ -16,6 +16,7 @@ command resumes.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from ._args import add_config_arguments, config_from_args
 __all__ = ["register", "run_cocola"]
 
 MAX_THREADS = 4096
+
+# Further recipes: each module has register_recipe(recipes_subparsers).
+_RECIPE_MODULES = ("timbrefast.train.retrieval_cli",)
 
 
 def _thread_count(text: str) -> int:
@@ -68,14 +72,10 @@ def register(subparsers: Any) -> None:
     add_config_arguments(p, TrainerConfig, title="trainer", flags={"out_dir": ["--out", "--out-dir"]})
     add_config_arguments(p, CocolaRecipeConfig, title="COCOLA recipe", skip={"seed"},
                          flags={"channel_masking": ["--masking", "--channel-masking"]})
-    run = p.add_argument_group("run")
-    run.add_argument("--threads", dest="torch_threads", type=_thread_count, default=None, metavar="N",
-                     help="threads for torch and the C++ core (default: their defaults)")
-    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                     help="continue from the newest complete checkpoint in OUT (default: on)")
-    run.add_argument("--force", action="store_true",
-                     help="resume even if the learning rate, seed, batch size or data changed")
+    add_run_arguments(p)
     p.set_defaults(func=run_cocola)
+    for module in _RECIPE_MODULES:
+        importlib.import_module(module).register_recipe(recipes)
 
 
 def _usage(message: str) -> Exception:
@@ -93,28 +93,18 @@ def _folder(flag: str, value: Any, *, must_exist: bool) -> Path:
     return path
 
 
-def run_cocola(args: argparse.Namespace) -> int:
-    from ..data import CocolaPairs, read_dataset
-    from ..models import CocolaConfig
-    from .cocola import CocolaRecipe, CocolaRecipeConfig, split_tracks
-    from .trainer import Trainer, TrainerConfig
+def prepare_run(args: argparse.Namespace, recipe_config_class: type) -> Any:
+    """The checks every recipe's command makes before reading data: ``--out``, the configs
+    built from the flags, ``--device``, ``--amp``, ``--tensorboard``, ``--threads``.
+    Returns ``(TrainerConfig, recipe config)``; a bad flag is a usage error (exit 2)."""
+    from .trainer import TrainerConfig, resolve_device
 
-    # everything that can only fail later is checked here, before data is read
     _folder("--out", args.out_dir, must_exist=False)
-    _folder("--data", args.data, must_exist=True)
-    if args.val_data is not None:
-        _folder("--val-data", args.val_data, must_exist=True)
-    if args.cache_dir is not None:
-        _folder("--cache-dir", args.cache_dir, must_exist=False)
-    if args.init_from is not None and not Path(args.init_from).exists():
-        raise _usage(f"--init-from {args.init_from}: no such model")
     try:
         trainer_config = config_from_args(TrainerConfig, args)
-        recipe_config = config_from_args(CocolaRecipeConfig, args)
+        recipe_config = config_from_args(recipe_config_class, args)
     except (TypeError, ValueError) as exc:
         raise _usage(str(exc)) from None
-    from .trainer import resolve_device
-
     try:
         device = resolve_device(trainer_config.device)
     except ValueError as exc:
@@ -125,7 +115,6 @@ def run_cocola(args: argparse.Namespace) -> int:
         from .._validate import require
 
         require("tensorboard", "--tensorboard", "tensorboard")
-
     if args.torch_threads:
         import torch
 
@@ -133,6 +122,48 @@ def run_cocola(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.torch_threads)
         set_num_threads(args.torch_threads)
+    return trainer_config, recipe_config
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """``--threads``, ``--resume`` / ``--no-resume`` and ``--force``, shared by every recipe."""
+    run = p.add_argument_group("run")
+    run.add_argument("--threads", dest="torch_threads", type=_thread_count, default=None, metavar="N",
+                     help="threads for torch and the C++ core (default: their defaults)")
+    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                     help="continue from the newest complete checkpoint in OUT (default: on)")
+    run.add_argument("--force", action="store_true",
+                     help="resume even if the learning rate, seed, batch size or data changed")
+
+
+def fit(trainer: Any, args: argparse.Namespace) -> int:
+    """Run ``trainer.fit`` with the flags' resume policy; print the result; exit status."""
+    from .trainer import ResumeMismatch
+
+    try:
+        result = trainer.fit(resume=args.resume, force=args.force)
+    except ResumeMismatch as exc:  # refused before step 0: the flags contradict the checkpoint
+        raise _usage(str(exc)) from None
+    if trainer.rank == 0:
+        print(json.dumps(result, indent=1))
+    return 130 if result["interrupted"] else 0
+
+
+def run_cocola(args: argparse.Namespace) -> int:
+    from ..data import CocolaPairs, read_dataset
+    from ..models import CocolaConfig
+    from .cocola import CocolaRecipe, CocolaRecipeConfig, split_tracks
+    from .trainer import Trainer
+
+    # everything that can only fail later is checked here, before data is read
+    _folder("--data", args.data, must_exist=True)
+    if args.val_data is not None:
+        _folder("--val-data", args.val_data, must_exist=True)
+    if args.cache_dir is not None:
+        _folder("--cache-dir", args.cache_dir, must_exist=False)
+    if args.init_from is not None and not Path(args.init_from).exists():
+        raise _usage(f"--init-from {args.init_from}: no such model")
+    trainer_config, recipe_config = prepare_run(args, CocolaRecipeConfig)
     tracks = list(read_dataset(args.data, layout=args.layout))
     if args.val_data is not None:
         train_tracks, val_tracks = tracks, list(read_dataset(args.val_data, layout=args.layout))
@@ -176,12 +207,4 @@ def run_cocola(args: argparse.Namespace) -> int:
         print(f"{len(train_tracks)} training tracks ({len(train_pairs)} pairs), "
               f"{len(val_tracks)} validation tracks; encoder {model_config.encoder} on {trainer.device}"
               + (f", initialised from {args.init_from}" if init is not None else ""))
-    from .trainer import ResumeMismatch
-
-    try:
-        result = trainer.fit(resume=args.resume, force=args.force)
-    except ResumeMismatch as exc:  # refused before step 0: the flags contradict the checkpoint
-        raise _usage(str(exc)) from None
-    if trainer.rank == 0:
-        print(json.dumps(result, indent=1))
-    return 130 if result["interrupted"] else 0
+    return fit(trainer, args)

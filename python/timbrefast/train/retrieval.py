@@ -33,10 +33,20 @@ __all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_fea
 class RetrievalRecipeConfig:
     """Options of :class:`RetrievalRecipe`.
 
-    batch_size : even number of rows (instruments x 2); hard_negative_ratio : share of the
-    batch's instruments drawn from one family; temperature : InfoNCE temperature;
-    freq_shift : augmentation, a random shift of the features by up to this many mel bands
-    (0 disables); seed : data order.
+    Parameters
+    ----------
+    batch_size : int
+        Rows per batch: batch_size / 2 distinct instruments x 2 different notes (even).
+    hard_negative_ratio : float
+        Share of a batch's instruments drawn from one family (the paper's hard negatives, 0.5).
+    temperature : float
+        Temperature of the symmetric InfoNCE on unit embeddings (the paper's 0.1).
+    freq_shift : int
+        Augmentation: shift each example's features by up to this many mel bands (0: off).
+    time_mask : int
+        Augmentation: silence a random span of up to this many frames per example (0: off).
+    seed : int
+        Seed of the batch draws (a batch is a pure function of seed, step and rank).
     """
 
     batch_size: int = 64
@@ -159,6 +169,7 @@ class RetrievalRecipe:
         self._families = np.array([fam_names.index(f) for f in train.families], np.int64)
 
     def batch(self, step: int, rank: int, world_size: int) -> Dict[str, torch.Tensor]:
+        """This rank's batch of step ``step`` (each rank draws its own instruments)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, step, rank])
         ids = draw_pair_instruments(self._families, cfg.batch_size // 2, cfg.hard_negative_ratio, rng)
@@ -189,17 +200,32 @@ class RetrievalRecipe:
         a, p = emb[0::2], emb[1::2]
         loss = info_nce(a, p, temperature=self.config.temperature, symmetric=True, normalize=False)
         with torch.no_grad():
-            acc = ((a @ p.T).argmax(dim=1) == torch.arange(a.shape[0])).float().mean().item()
+            acc = ((a @ p.T).argmax(dim=1) == torch.arange(a.shape[0], device=a.device)).float().mean().item()
         return loss, {"acc": acc}
+
+    def validation_metrics(self) -> List[str]:
+        """What :meth:`validate` reports (checked against ``keep_best`` before step 0)."""
+        return ["top1", "top5", "mean_rank"] if self.val is not None else []
+
+    def fingerprint(self) -> Dict[str, Any]:
+        """What a resumed run must share with the one that wrote the checkpoint."""
+        import hashlib
+
+        cfg = self.config
+        digest = hashlib.sha256(json.dumps(self.train.ids).encode()).hexdigest()[:16]
+        return {"batch_size": cfg.batch_size, "seed": cfg.seed, "temperature": cfg.temperature,
+                "hard_negative_ratio": cfg.hard_negative_ratio, "instruments": len(self.train.ids),
+                "notes": int(self.train.features.shape[1]), "ids": digest}
 
     @torch.no_grad()
     def embed_bank(self, model: nn.Module, bank: FeatureBank, batch: int = 256) -> np.ndarray:
-        """Embeddings ``(n_instruments, notes, d)`` of every note of a bank."""
+        """Embeddings ``(n_instruments, notes, d)`` of every note of a bank (on the model's device)."""
         f = bank.features
         flat = f.reshape(-1, f.shape[2], f.shape[3])
+        device = next(model.parameters()).device
         out = []
         for s in range(0, flat.shape[0], batch):
-            x = torch.from_numpy(np.asarray(flat[s:s + batch], dtype=np.float32)).unsqueeze(1)
+            x = torch.from_numpy(np.asarray(flat[s:s + batch], dtype=np.float32)).unsqueeze(1).to(device)
             out.append(model(x).cpu().numpy())
         return np.concatenate(out).reshape(f.shape[0], f.shape[1], -1)
 
