@@ -511,13 +511,13 @@ def test_batch_all_triplet_matches_loops():
 
 def test_cuda_dispatch_label_checks_match_the_core():
     # The CUDA path validates labels on the host with the core's messages (runs without a GPU).
-    from timbrefast import _losses_cuda
+    from timbrefast._backends import cuda
 
     with pytest.raises(ValueError, match=r"row 3 \(label 3\) has no positive"):
-        _losses_cuda._check_positives(np.arange(4), np.arange(3), False)
+        cuda.check_positives(np.arange(4), np.arange(3), False)
     with pytest.raises(ValueError, match=r"column 2 \(label 7\) has no positive"):
-        _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
-    _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
+        cuda.check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
+    cuda.check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
 
 
 def test_concurrent_calls_from_python_threads():

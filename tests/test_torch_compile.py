@@ -1,5 +1,5 @@
 """The timbrefast:: torch.library operators: registration, opcheck, torch.compile without
-graph breaks (same values and gradients as eager), and the autograd.Function fallback."""
+graph breaks (same values and gradients as eager, and as the direct numpy path)."""
 import os
 import subprocess
 import sys
@@ -12,11 +12,10 @@ torch = pytest.importorskip("torch")
 
 import timbrefast  # noqa: E402
 import timbrefast.nn as tnn  # noqa: E402
-from timbrefast import _ops, _torch_library, losses  # noqa: E402
+from timbrefast import _backends, losses  # noqa: E402
+from timbrefast._backends import torch_ops  # noqa: E402,F401  (registers the timbrefast:: ops)
 
-HAVE_OPS = _torch_library.supported()
-needs_ops = pytest.mark.skipif(not HAVE_OPS, reason="torch.library.custom_op needs torch >= 2.4")
-needs_gpu = pytest.mark.skipif(not _ops.cuda_available(), reason="no CUDA device (or no timbrefast._cuda build)")
+needs_gpu = pytest.mark.skipif(not _backends.cuda_available(), reason="no CUDA device (or no timbrefast._cuda build)")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -25,14 +24,6 @@ def _fresh_dynamo():
     torch._dynamo.reset()
     yield
     torch._dynamo.reset()
-
-
-@pytest.fixture
-def fallback(monkeypatch):
-    """Force the torch < 2.4 path: the autograd.Function / direct calls."""
-    monkeypatch.setattr(_torch_library, "_FORCE_FALLBACK", True)
-    torch._dynamo.reset()
-    assert not _torch_library.enabled()
 
 
 def _compile(fn, **kw):
@@ -63,7 +54,6 @@ def _run_python(code, **env):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120)
 
 
-@needs_ops
 def test_ops_register_lazily_on_first_tensor():
     code = (
         "import sys, timbrefast\n"
@@ -78,30 +68,14 @@ def test_ops_register_lazily_on_first_tensor():
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
-def test_environment_variable_disables_the_ops():
-    code = (
-        "import torch, timbrefast\n"
-        "from timbrefast import _torch_library, losses\n"
-        "assert not _torch_library.enabled()\n"
-        "timbrefast.Frontend('cola')(torch.zeros(2000))\n"
-        "losses.info_nce(torch.randn(3, 4), torch.randn(3, 4))\n"
-        "assert not hasattr(torch.ops.timbrefast, 'frontend')\n"
-        "print('ok')\n"
-    )
-    r = _run_python(code, TIMBREFAST_NO_CUSTOM_OPS="1")
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
-
-
 # --------------------------------------------------------------------------- opcheck
 
 
-@needs_ops
 @pytest.mark.parametrize("preset", ["cocola", "cocola_mel", "camil", "cola"])
 def test_opcheck_frontend(preset):
-    assert _torch_library.enabled()
     fe = timbrefast.Frontend(preset)
     for y in (torch.randn(2, 3000), _music(2500)):
-        torch.library.opcheck(torch.ops.timbrefast.frontend.default, (y, fe._config_json, 0))
+        torch.library.opcheck(torch.ops.timbrefast.frontend.default, (y, fe.kernel.key, 0))
 
 
 def _loss_inputs(with_w, dtype=torch.float64):
@@ -111,11 +85,9 @@ def _loss_inputs(with_w, dtype=torch.float64):
     return a, p, w, tau
 
 
-@needs_ops
 @pytest.mark.parametrize("symmetric", [False, True])
 @pytest.mark.parametrize("with_w", [False, True])
 def test_opcheck_info_nce(symmetric, with_w):
-    assert _torch_library.enabled()
     a, p, w, tau = _loss_inputs(with_w)
     for labels in (torch.arange(5), torch.tensor([0, 0, 1, 1, 2])):
         torch.library.opcheck(torch.ops.timbrefast.info_nce.default, (a, p, w, tau, labels, labels, symmetric))
@@ -123,10 +95,8 @@ def test_opcheck_info_nce(symmetric, with_w):
         assert torch.autograd.gradcheck(fn, (a, p, w, tau))
 
 
-@needs_ops
 @pytest.mark.parametrize("with_w", [False, True])
 def test_opcheck_info_nce_fused_and_backward(with_w):
-    assert _torch_library.enabled()
     a, p, w, tau = _loss_inputs(with_w)
     labels = torch.arange(5)
     torch.library.opcheck(torch.ops.timbrefast.info_nce_fused.default, (a, p, w, tau, labels, labels))
@@ -143,7 +113,6 @@ def test_opcheck_info_nce_fused_and_backward(with_w):
 # --------------------------------------------------------------------------- compile: frontends
 
 
-@needs_ops
 @pytest.mark.parametrize("preset", ["cocola", "cocola_mel", "camil", "cola"])
 def test_compiled_frontend_module_matches_eager(preset):
     fe = tnn.Frontend(preset)
@@ -154,7 +123,6 @@ def test_compiled_frontend_module_matches_eager(preset):
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 
-@needs_ops
 def test_compiled_plain_frontend_and_melspectrogram_match_eager():
     fe = timbrefast.Frontend("cocola")
     mel = tnn.MelSpectrogram(sr=16000, n_fft=512, hop_length=128, n_mels=40)
@@ -166,7 +134,6 @@ def test_compiled_plain_frontend_and_melspectrogram_match_eager():
         y.numpy(), sr=16000, n_fft=512, hop_length=128, n_mels=40))
 
 
-@needs_ops
 def test_compiled_frontend_refuses_a_too_short_uncentred_signal():
     fe = tnn.Frontend("cola")  # center=False, n_fft=1024
     with pytest.raises(ValueError, match="fewer than n_fft=1024"):
@@ -176,13 +143,11 @@ def test_compiled_frontend_refuses_a_too_short_uncentred_signal():
         torch.compile(fe, backend="aot_eager")(torch.randn(2, 1000))
 
 
-@needs_ops
 def test_compiled_frontend_refuses_integer_audio():
     with pytest.raises(TypeError, match="integer PCM"):
         _compile(tnn.Frontend("cola"))(torch.zeros(2, 2000, dtype=torch.int16))
 
 
-@needs_ops
 def test_compiled_frontend_with_dynamic_length():
     fe = tnn.Frontend("cola")
     compiled = _compile(fe, dynamic=True)
@@ -191,7 +156,6 @@ def test_compiled_frontend_with_dynamic_length():
         torch.testing.assert_close(compiled(y), fe(y), rtol=0, atol=0)
 
 
-@needs_ops
 def test_model_with_frontend_and_loss_has_no_graph_break():
     torch.manual_seed(0)
     fe = tnn.Frontend("cola")
@@ -219,20 +183,14 @@ def _grads(fn, *tensors):
 
 
 def _assert_compiled_matches_eager(fn, *tensors):
-    """Loss and gradients of ``torch.compile(fn)`` equal those of eager ``fn`` on the
-    autograd.Function path (the implementation that predates the operators)."""
-    _torch_library._FORCE_FALLBACK = True
-    try:
-        eager = _grads(fn, *tensors)
-    finally:
-        _torch_library._FORCE_FALLBACK = False
+    """Loss and gradients of ``torch.compile(fn)`` equal those of eager ``fn``."""
+    eager = _grads(fn, *tensors)
     compiled = _grads(_compile(fn), *tensors)
     torch.testing.assert_close(compiled[0], eager[0])
     for ge, gc in zip(eager[1], compiled[1]):
         torch.testing.assert_close(gc, ge)
 
 
-@needs_ops
 @pytest.mark.parametrize("symmetric", [False, True])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_compiled_bilinear_info_nce_matches_eager(symmetric, reduction):
@@ -245,7 +203,6 @@ def test_compiled_bilinear_info_nce_matches_eager(symmetric, reduction):
     _assert_compiled_matches_eager(f, a, p, w)
 
 
-@needs_ops
 def test_compiled_info_nce_with_learned_temperature_matches_eager():
     a, p = _embeddings(6, 5)
     tau = torch.tensor(0.2, requires_grad=True)
@@ -256,7 +213,6 @@ def test_compiled_info_nce_with_learned_temperature_matches_eager():
     _assert_compiled_matches_eager(f, a, p, tau)
 
 
-@needs_ops
 def test_compiled_loss_modules_match_eager():
     a, p = _embeddings(8, 6, seed=3)
     bil = losses.BilinearInfoNCE(6, generator=torch.Generator().manual_seed(1))
@@ -265,14 +221,12 @@ def test_compiled_loss_modules_match_eager():
         _assert_compiled_matches_eager(lambda: module(a, p), a, p, *params)
 
 
-@needs_ops
 def test_compiled_unreduced_loss_matches_eager():
     a, p = _embeddings(5, 4)
     f = lambda a, p: losses.info_nce(a, p, reduction="none", symmetric=False)  # noqa: E731
     torch.testing.assert_close(_compile(f)(a, p), f(a, p))
 
 
-@needs_ops
 def test_compiled_bad_temperature_raises():
     a, p = _embeddings(4, 3)
     with pytest.raises(ValueError, match="temperature must be finite and > 0"):
@@ -280,7 +234,6 @@ def test_compiled_bad_temperature_raises():
 
 
 @pytest.mark.slow  # inductor's C++ codegen: about 30 s on a shared 2-core machine
-@needs_ops
 def test_inductor_compiles_frontend_and_loss():
     fe = tnn.Frontend("cola")
     proj = torch.nn.Linear(64 * 19, 8)
@@ -293,62 +246,21 @@ def test_inductor_compiles_frontend_and_loss():
     torch.testing.assert_close(torch.compile(f, fullgraph=True)(ya, yp), f(ya, yp))
 
 
-# --------------------------------------------------------------------------- fallback (torch < 2.4)
-
-
-def test_fallback_frontend_matches_ops_path(fallback):
-    fe = timbrefast.Frontend("cocola")
-    y = _music(6000)
-    got = fe(y)
-    assert isinstance(got, torch.Tensor) and got.shape == (2, 64, 38)
-    np.testing.assert_array_equal(got.numpy(), fe(y.numpy()))
-    mel = tnn.MelSpectrogram(sr=16000, n_fft=512, hop_length=128, n_mels=40)
-    # Eager torch.compile still works (graph breaks are allowed on the fallback path).
-    torch.testing.assert_close(torch.compile(mel, backend="eager")(y), mel(y), rtol=0, atol=0)
-
-
-@pytest.mark.parametrize("symmetric", [False, True])
-def test_fallback_losses_match_ops_path(monkeypatch, symmetric):
-    a, p = _embeddings(6, 5, dtype=torch.float64)
-    w = (0.2 * torch.randn(5, 5, dtype=torch.float64)).requires_grad_()
-    tau = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
-    results = {}
-    for forced in (False, True):
-        monkeypatch.setattr(_torch_library, "_FORCE_FALLBACK", forced)
-        if not forced and not _torch_library.enabled():
-            continue
-        results[forced] = [
-            _grads(lambda: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), a, p, w, tau),
-            _grads(lambda: losses.info_nce(a, p, temperature=tau, symmetric=symmetric), a, p, tau),
-        ]
-    assert results.keys() >= {True}, "the forced fallback path must have run"
-    assert torch.autograd.gradcheck(
-        lambda a, p, w, tau: losses.bilinear_info_nce(a, p, w, temperature=tau, symmetric=symmetric), (a, p, w, tau)
-    )
-    if False in results:
-        for (le, ge), (lf, gf) in zip(results[False], results[True]):
-            torch.testing.assert_close(le, lf)
-            for x, y in zip(ge, gf):
-                torch.testing.assert_close(x, y)
-
-
 # --------------------------------------------------------------------------- CUDA
 
 
 @pytest.mark.gpu
-@needs_ops
 @needs_gpu
 def test_opcheck_on_cuda():
     fe = timbrefast.Frontend("cocola")
     torch.library.opcheck(torch.ops.timbrefast.frontend.default, (torch.randn(2, 4000, device="cuda"),
-                                                                  fe._config_json, 0))
+                                                                  fe.kernel.key, 0))
     a, p, w, tau = (x.detach().cuda().requires_grad_() for x in _loss_inputs(True, dtype=torch.float32))
     labels = torch.arange(5)
     torch.library.opcheck(torch.ops.timbrefast.info_nce.default, (a, p, w, tau, labels, labels, True))
 
 
 @pytest.mark.gpu
-@needs_ops
 @needs_gpu
 def test_compiled_cuda_loss_matches_cpu():
     a, p = _embeddings(16, 8)
