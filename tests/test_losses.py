@@ -561,3 +561,49 @@ def test_tensor_only_losses_say_so_for_numpy():
     x = np.ones((4, 3), np.float32)
     with pytest.raises(TypeError, match="must be a torch.Tensor, got ndarray .*torch.from_numpy"):
         losses.triplet(x, x, x)
+
+
+# --------------------------------------------------------------------------- issue 12, defects 10 and 11
+
+
+def test_temperature_is_validated_in_the_dtype_it_is_used_in():
+    a, p, _ = (x.detach() for x in make(6, 6, 4))
+    w = torch.eye(4)
+    # 1e-39 is > 0, but 1 / temperature overflows float32: a clear error, not a NaN loss.
+    for tau in (1e-39, torch.tensor(1e-39)):
+        for fn in (lambda t: losses.info_nce(a, p, temperature=t),
+                   lambda t: losses.bilinear_info_nce(a, p, w, temperature=t),
+                   lambda t: losses.supervised_info_nce(a, p, torch.arange(6) % 3, temperature=t)):
+            with pytest.raises(ValueError, match="too small for float32 embeddings"):
+                fn(tau)
+    with pytest.raises(ValueError, match="too small for float32 embeddings"):
+        losses.info_nce(a.numpy(), p.numpy(), temperature=1e-39)
+    # float64 embeddings hold 1 / 1e-39: a finite loss.
+    got = losses.info_nce(a.double(), p.double(), temperature=1e-39, normalize=True)
+    assert torch.isfinite(got)
+
+
+def _negative_view(x):
+    v = torch.complex(torch.zeros_like(x), -x).conj().imag
+    assert v.is_neg() and torch.equal(v, x)
+    return v
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_tensors_with_the_lazy_negation_bit_are_accepted(symmetric):
+    a, p, w = (x.detach() for x in make(7, 7, 5, dtype=torch.float64))
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
+    cases = [
+        lambda a, p, w: losses.bilinear_info_nce(a, p, w, symmetric=symmetric),
+        lambda a, p, w: losses.info_nce(a, p, symmetric=symmetric, normalize=False),
+        lambda a, p, w: losses.supervised_info_nce(a, p, labels, weight=w, symmetric=symmetric),
+        lambda a, p, w: losses.mixture_info_nce(p[:4], a, labels, symmetric=symmetric),
+    ]
+    for fn in cases:
+        want = fn(a, p, w)
+        torch.testing.assert_close(fn(_negative_view(a), _negative_view(p), _negative_view(w)), want)
+        an = _negative_view(a.clone()).requires_grad_()  # a leaf with the bit: gradients too
+        fn(an, p, w).backward()
+        ar = a.clone().requires_grad_()
+        fn(ar, p, w).backward()
+        torch.testing.assert_close(an.grad, ar.grad)
