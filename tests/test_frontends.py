@@ -722,3 +722,24 @@ def test_tensors_with_the_lazy_negation_bit_are_accepted_everywhere():
     torch.testing.assert_close(fe(yn), fe(y), rtol=0, atol=0)
     torch.testing.assert_close(timbrefast.melspectrogram(y=yn, sr=SR), timbrefast.melspectrogram(y=y, sr=SR),
                                rtol=0, atol=0)
+
+
+def test_frontend_pickles_and_copies_with_its_kernel():
+    # DataLoader workers (spawn) pickle datasets holding frontends; nn.Module deepcopies them.
+    import copy
+    import pickle
+
+    y = np.random.default_rng(3).standard_normal((2, 4000)).astype(np.float32)
+    w = np.hanning(400)
+    for fe in (timbrefast.Frontend("cocola"), timbrefast.Frontend("cola", num_threads=2),
+               timbrefast.frontends.Frontend(timbrefast.frontends._mel_config(sr=SR, n_fft=512), _window=None)):
+        for clone in (pickle.loads(pickle.dumps(fe)), copy.deepcopy(fe)):
+            assert clone.config == fe.config and clone.kernel.key == fe.kernel.key
+            np.testing.assert_array_equal(clone(y), fe(y))
+    # A window array (not part of a FrontendConfig) keys its own kernel: numpy and the torch op agree.
+    torch = pytest.importorskip("torch")
+    custom = timbrefast.melspectrogram(y=y, sr=SR, n_fft=512, win_length=400, window=w, n_mels=40)
+    hann = timbrefast.melspectrogram(y=y, sr=SR, n_fft=512, win_length=400, n_mels=40)
+    assert not np.array_equal(custom, hann)
+    got = timbrefast.melspectrogram(y=torch.from_numpy(y), sr=SR, n_fft=512, win_length=400, window=w, n_mels=40)
+    np.testing.assert_array_equal(got.numpy(), custom)

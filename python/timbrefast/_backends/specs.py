@@ -35,6 +35,9 @@ class FrontendKernel:
                  pad_mode: str, power: float, hpss: bool, kernel_size: Tuple[int, int], mask_power: float,
                  margin: Tuple[float, float], scale: str, ref: Any, amin: float, top_db: Optional[float],
                  log_range: Tuple[float, float]) -> None:
+        self._init = dict(n_fft=n_fft, hop=hop, center=center, pad_mode=pad_mode, power=power, hpss=hpss,
+                          kernel_size=tuple(kernel_size), mask_power=mask_power, margin=tuple(margin), scale=scale,
+                          ref=ref, amin=amin, top_db=top_db, log_range=tuple(log_range))
         self.window = np.ascontiguousarray(window, dtype=np.float32)
         self.mel_weights = np.ascontiguousarray(mel_weights, dtype=np.float32)
         self.window.flags.writeable = False
@@ -65,12 +68,20 @@ class FrontendKernel:
         with _LOCK:
             return _KERNELS.setdefault(kernel.key, kernel)
 
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, Any]]]:
+        # Pickled (DataLoader workers, deepcopy) as its parameters; rebuilt and registered on load.
+        return _rebuild, (dict(self._init, window=self.window, mel_weights=self.mel_weights),)
+
     def num_frames(self, n: int) -> int:
         """Frames of a signal of ``n`` samples (ValueError when uncentred and ``n < n_fft``)."""
         return int(self.spec.num_frames(n))
 
     def __repr__(self) -> str:
         return f"FrontendKernel({self.key})"
+
+
+def _rebuild(params: Dict[str, Any]) -> FrontendKernel:
+    return FrontendKernel.get(**params)
 
 
 def lookup(key: str) -> FrontendKernel:
