@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import timbrefast
-from timbrefast import _ops
+from timbrefast import _core
 from timbrefast.frontends import PRESETS
 
 librosa = pytest.importorskip("librosa")
@@ -25,7 +25,7 @@ from hypothesis import strategies as st  # noqa: E402
 SR = 16000
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 SIMD_LEVELS = [lvl for lvl in ("scalar", "avx2", "avx512")
-               if ["scalar", "avx2", "avx512"].index(lvl) <= ["scalar", "avx2", "avx512"].index(_ops.core.simd_supported())]
+               if ["scalar", "avx2", "avx512"].index(lvl) <= ["scalar", "avx2", "avx512"].index(_core.simd_supported())]
 
 
 # --------------------------------------------------------------------------- signals
@@ -77,11 +77,11 @@ def clip(request, music):
 @pytest.fixture(params=SIMD_LEVELS)
 def simd(request):
     """Run a test with the kernels of each SIMD level this CPU has."""
-    before = _ops.core.simd_level()
-    _ops.core.set_simd_cap(request.param)
-    assert _ops.core._frontend_kernels() == request.param
+    before = _core.simd_level()
+    _core.set_simd_cap(request.param)
+    assert _core._frontend_kernels() == request.param
     yield request.param
-    _ops.core.set_simd_cap(before)
+    _core.set_simd_cap(before)
 
 
 def db(x, floor=1e-10):
@@ -234,7 +234,7 @@ def test_median_filter_equals_scipy_reflect(shape, k, simd):
     if k % 2:
         x = np.round(x * 8) / 8  # many ties
     for axis in (-1, -2):
-        got = _ops.core.median_filter(x, k, axis)
+        got = _core.median_filter(x, k, axis)
         np.testing.assert_array_equal(got, sliding_median_reference(x, k, axis))
         # scipy's N-D filter reads outside lines shorter than about k / 8 (its reflect
         # offsets break for coordinates beyond twice the period), so compare only where

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import timbrefast
-from timbrefast import _core, _ops
+from timbrefast import _backends, _core
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_backends_report_shape():
 
 def test_cuda_module_imports_without_gpu():
     """A CUDA-enabled build must import and answer on a machine with no driver."""
-    mod = _ops._load_cuda()
+    mod = _backends._load_cuda()
     if mod is None:
         pytest.skip("this build has no CUDA module (TIMBREFAST_CUDA=OFF or no nvcc at build time)")
     assert mod.device_count() >= 0
@@ -49,7 +49,7 @@ def test_cuda_module_imports_without_gpu():
     assert isinstance(mod.status(), str)
     if mod.device_count() == 0:
         with pytest.raises(RuntimeError, match="cannot run"):
-            _ops.cuda_module()
+            _backends.cuda_module()
 
 
 def test_cuda_can_be_disabled_by_environment():
@@ -309,7 +309,7 @@ def test_no_import_circle_anywhere_in_the_package():
 def test_only_the_backend_floor_talks_to_the_compiled_modules():
     graph = _package_imports()
     compiled = {"timbrefast._core", "timbrefast._cuda"}
-    allowed = {"timbrefast", "timbrefast._ops"}  # the package (version) and the compatibility shim
+    allowed = {"timbrefast._ops"}  # the compatibility shim (re-exports _backends)
     offenders = sorted(m for m, edges in graph.items() if edges & compiled
                        and not m.startswith("timbrefast._backends") and m not in allowed)
     assert not offenders, f"modules importing _core/_cuda outside timbrefast._backends: {offenders}"
@@ -322,3 +322,13 @@ def test_the_backend_floor_imports_nothing_above_it():
         if module.startswith("timbrefast._backends"):
             above = {e for e in edges if not e.startswith("timbrefast._backends") and e not in below}
             assert not above, f"{module} imports {sorted(above)} from a layer above the backend floor"
+
+
+def test_the_old_private_backend_module_path_still_works():
+    # Other packages of the project (scorers, benchmarks) imported these from timbrefast._ops.
+    from timbrefast import _ops
+
+    for name in ("backends", "cuda_available", "cuda_module", "get_num_threads", "set_num_threads", "is_tensor"):
+        assert getattr(_ops, name) is getattr(_backends, name)
+    assert _ops.core is _core
+    assert timbrefast.backends is _backends.backends

@@ -298,3 +298,21 @@ def test_compiled_cuda_loss_matches_cpu():
     torch.testing.assert_close(gpu[0].cpu(), cpu[0], rtol=1e-4, atol=1e-4)
     for gc, gg in zip(cpu[1], gpu[1]):
         torch.testing.assert_close(gg.cpu(), gc, rtol=1e-4, atol=1e-4)
+
+
+def test_the_frontend_op_uses_the_compiled_spec_without_rebuilding_a_frontend(monkeypatch):
+    from timbrefast.frontends import frontend as frontend_module
+
+    fe = timbrefast.Frontend("cocola")
+    y = _music(4000)
+    expected = fe(y.numpy())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Frontend was built inside the timbrefast::frontend op")
+
+    monkeypatch.setattr(frontend_module.Frontend, "__init__", refuse)
+    np.testing.assert_array_equal(fe(y).numpy(), expected)
+    np.testing.assert_array_equal(torch.ops.timbrefast.frontend(y, fe.kernel.key, 0).numpy(), expected)
+    np.testing.assert_array_equal(_compile(lambda x: fe(x))(y).numpy(), expected)
+    with pytest.raises(ValueError, match="no timbrefast frontend is registered under this key"):
+        torch.ops.timbrefast.frontend(y, '{"n_fft": 1024}', 0)
