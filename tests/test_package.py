@@ -332,3 +332,21 @@ def test_the_old_private_backend_module_path_still_works():
         assert getattr(_ops, name) is getattr(_backends, name)
     assert _ops.core is _core
     assert timbrefast.backends is _backends.backends
+
+
+def test_cuda_spec_is_built_from_the_compiled_kernel_without_a_gpu():
+    # The CUDA module imports without a driver: check that the keyword arguments the backend
+    # passes match the binding's FrontendSpec (a mismatch would only show on a GPU otherwise).
+    mod = _backends._load_cuda()
+    if mod is None:
+        pytest.skip("this build has no CUDA module (TIMBREFAST_CUDA=OFF or no nvcc at build time)")
+    from timbrefast._backends import cuda as cuda_backend
+
+    for preset in ("cocola", "cocola_mel", "camil", "cola"):
+        kernel = timbrefast.Frontend(preset).kernel
+        spec = mod.FrontendSpec(**cuda_backend.spec_arguments(kernel, 1, 2, 3, 4))
+        assert (spec.n_fft, spec.n_mels, spec.channels) == (kernel.n_fft, kernel.n_mels, kernel.channels)
+        lo, hi = cuda_backend.band_ranges(kernel.mel_weights)
+        for m in range(kernel.n_mels):
+            nz = np.flatnonzero(kernel.mel_weights[m])
+            assert (lo[m], hi[m]) == ((nz[0], nz[-1] + 1) if nz.size else (0, 0))

@@ -10,20 +10,43 @@ bits from run to run (as cuBLAS split-K does).
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
 from . import cuda_module
 from .specs import FrontendKernel
 
-__all__ = ["frontend", "check_backend", "check_positives", "info_nce_forward", "info_nce_backward"]
+__all__ = ["frontend", "band_ranges", "spec_arguments", "check_backend", "check_positives", "info_nce_forward", "info_nce_backward"]
 
 _PAD_CODES = {"constant": 0, "edge": 1, "reflect": 2, "symmetric": 3}
 _SCALE_CODES = {"none": 0, "db": 1, "log": 2}
 
 
 # --------------------------------------------------------------------------- frontend
+
+
+def band_ranges(mel: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last non-zero bin of each mel band (int32; 0, 0 for an empty band)."""
+    nz = mel != 0
+    lo = np.where(nz.any(axis=1), nz.argmax(axis=1), 0).astype(np.int32)
+    hi = np.where(nz.any(axis=1), mel.shape[1] - nz[:, ::-1].argmax(axis=1), 0).astype(np.int32)
+    return lo, hi
+
+
+def spec_arguments(kernel: FrontendKernel, window: int, mel: int, band_lo: int, band_hi: int) -> Dict[str, Any]:
+    """The keyword arguments of ``_cuda.FrontendSpec`` for ``kernel`` with its constants at the
+    given device pointers."""
+    p = kernel.params
+    return dict(
+        n_fft=p["n_fft"], hop=p["hop"], window=window, center=p["center"], pad_mode=_PAD_CODES[p["pad_mode"]],
+        power=p["power"], mel=mel, band_lo=band_lo, band_hi=band_hi, n_mels=kernel.n_mels, hpss=p["hpss"],
+        win_harm=p["win_harm"], win_perc=p["win_perc"], mask_power=1.0 if kernel.mask_hard else p["mask_power"],
+        mask_hard=kernel.mask_hard, margin_harm=p["margin_harm"], margin_perc=p["margin_perc"],
+        scale=_SCALE_CODES[p["scale"]], ref_max=p["ref_max"], ref=p["ref"], amin=p["amin"],
+        has_top_db=p["top_db"] is not None, top_db=0.0 if p["top_db"] is None else p["top_db"],
+        log_lo=p["log_lo"], log_hi=p["log_hi"],
+    )
 
 
 def _device_spec(kernel: FrontendKernel, mod: Any, device: Any) -> Any:
@@ -34,22 +57,9 @@ def _device_spec(kernel: FrontendKernel, mod: Any, device: Any) -> Any:
     key = str(device)
     entry = kernel.device_specs.get(key)
     if entry is None:
-        mel = kernel.mel_weights
-        nz = mel != 0
-        lo = np.where(nz.any(axis=1), nz.argmax(axis=1), 0).astype(np.int32)
-        hi = np.where(nz.any(axis=1), mel.shape[1] - nz[:, ::-1].argmax(axis=1), 0).astype(np.int32)
-        tensors = tuple(torch.from_numpy(np.array(x)).to(device) for x in (kernel.window, mel, lo, hi))
-        p = kernel.params
-        spec = mod.FrontendSpec(
-            n_fft=p["n_fft"], hop=p["hop"], window=tensors[0].data_ptr(), center=p["center"],
-            pad_mode=_PAD_CODES[p["pad_mode"]], power=p["power"], mel=tensors[1].data_ptr(),
-            band_lo=tensors[2].data_ptr(), band_hi=tensors[3].data_ptr(), n_mels=kernel.n_mels, hpss=p["hpss"],
-            win_harm=p["win_harm"], win_perc=p["win_perc"],
-            mask_power=1.0 if kernel.mask_hard else p["mask_power"], mask_hard=kernel.mask_hard,
-            margin_harm=p["margin_harm"], margin_perc=p["margin_perc"], scale=_SCALE_CODES[p["scale"]],
-            ref_max=p["ref_max"], ref=p["ref"], amin=p["amin"], has_top_db=p["top_db"] is not None,
-            top_db=0.0 if p["top_db"] is None else p["top_db"], log_lo=p["log_lo"], log_hi=p["log_hi"],
-        )
+        lo, hi = band_ranges(kernel.mel_weights)
+        tensors = tuple(torch.from_numpy(np.array(x)).to(device) for x in (kernel.window, kernel.mel_weights, lo, hi))
+        spec = mod.FrontendSpec(**spec_arguments(kernel, *(t.data_ptr() for t in tensors)))
         entry = kernel.device_specs.setdefault(key, (spec, tensors))
     return entry[0]
 
