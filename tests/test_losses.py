@@ -607,3 +607,21 @@ def test_tensors_with_the_lazy_negation_bit_are_accepted(symmetric):
         ar = a.clone().requires_grad_()
         fn(ar, p, w).backward()
         torch.testing.assert_close(an.grad, ar.grad)
+
+
+def test_loss_modules_hold_their_parameters_in_model_heads():
+    from timbrefast.models.heads import BilinearHead, LogitScale
+
+    bil = losses.BilinearInfoNCE(6, generator=torch.Generator().manual_seed(0))
+    assert isinstance(bil.head, BilinearHead) and bil.weight is bil.head.weight
+    assert [name for name, _ in bil.named_parameters()] == ["head.weight"]
+    head = BilinearHead(6, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(bil.weight, head.weight, rtol=0, atol=0)  # the same initialisation
+    clip = losses.InfoNCE(learnable=True, temperature=0.2)
+    assert isinstance(clip.scale, LogitScale) and clip.logit_scale is clip.scale.logit_scale
+    assert [name for name, _ in clip.named_parameters()] == ["scale.logit_scale"]
+    assert list(dict(losses.InfoNCE().named_buffers())) == ["scale.logit_scale"]
+    # Real classes at module level (not built inside a factory function).
+    from timbrefast.losses import modules
+
+    assert losses.BilinearInfoNCE is modules.BilinearInfoNCE and modules.BilinearInfoNCE.__qualname__ == "BilinearInfoNCE"
