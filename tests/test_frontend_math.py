@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from timbrefast import _ops
+from timbrefast import _core
 
-core = _ops.core
+core = _core
 librosa = pytest.importorskip("librosa")
 scipy_signal = pytest.importorskip("scipy.signal")
 

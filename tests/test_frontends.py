@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import timbrefast
-from timbrefast import _ops
+from timbrefast import _core
 from timbrefast.frontends import PRESETS
 
 librosa = pytest.importorskip("librosa")
@@ -25,7 +25,7 @@ from hypothesis import strategies as st  # noqa: E402
 SR = 16000
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 SIMD_LEVELS = [lvl for lvl in ("scalar", "avx2", "avx512")
-               if ["scalar", "avx2", "avx512"].index(lvl) <= ["scalar", "avx2", "avx512"].index(_ops.core.simd_supported())]
+               if ["scalar", "avx2", "avx512"].index(lvl) <= ["scalar", "avx2", "avx512"].index(_core.simd_supported())]
 
 
 # --------------------------------------------------------------------------- signals
@@ -77,11 +77,11 @@ def clip(request, music):
 @pytest.fixture(params=SIMD_LEVELS)
 def simd(request):
     """Run a test with the kernels of each SIMD level this CPU has."""
-    before = _ops.core.simd_level()
-    _ops.core.set_simd_cap(request.param)
-    assert _ops.core._frontend_kernels() == request.param
+    before = _core.simd_level()
+    _core.set_simd_cap(request.param)
+    assert _core._frontend_kernels() == request.param
     yield request.param
-    _ops.core.set_simd_cap(before)
+    _core.set_simd_cap(before)
 
 
 def db(x, floor=1e-10):
@@ -234,7 +234,7 @@ def test_median_filter_equals_scipy_reflect(shape, k, simd):
     if k % 2:
         x = np.round(x * 8) / 8  # many ties
     for axis in (-1, -2):
-        got = _ops.core.median_filter(x, k, axis)
+        got = _core.median_filter(x, k, axis)
         np.testing.assert_array_equal(got, sliding_median_reference(x, k, axis))
         # scipy's N-D filter reads outside lines shorter than about k / 8 (its reflect
         # offsets break for coordinates beyond twice the period), so compare only where
@@ -653,3 +653,93 @@ def test_bool_flags_refuse_non_bools(value):
     S = np.ones((65, 10), np.float32)
     with pytest.raises(TypeError, match="mask must be a bool"):
         timbrefast.hpss(S, mask=value)
+
+
+# --------------------------------------------------------------------------- issue 12, defects 10 and 11
+
+
+def test_parameters_are_validated_in_float32_the_precision_they_are_used_in():
+    y = np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    S = np.abs(timbrefast.stft(y, n_fft=512)) ** 2
+    # A window value finite in float64 overflows in float32.
+    w = np.hanning(512)
+    w[100] = 1e39
+    with pytest.raises(ValueError, match="window values must lie within the float32 range"):
+        timbrefast.stft(y, n_fft=512, window=w)
+    with pytest.raises(ValueError, match="window values must lie within the float32 range"):
+        timbrefast.melspectrogram(y=y, sr=SR, n_fft=512, window=w)
+    # ref=1e39 would be clamped to float32's maximum (4.7 dB off librosa): refused instead.
+    with pytest.raises(ValueError, match=r"ref=1e\+39 is beyond the float32 range"):
+        timbrefast.power_to_db(S, ref=1e39)
+    with pytest.raises(ValueError, match="ref=1e\\+39 is beyond the float32 range"):
+        timbrefast.FrontendConfig(ref=1e39)
+    # The largest float32 reference still equals librosa.
+    big = float(np.finfo(np.float32).max)
+    np.testing.assert_allclose(timbrefast.power_to_db(S, ref=big, top_db=None),
+                               librosa.power_to_db(S, ref=big, top_db=None), rtol=1e-5, atol=1e-3)
+    # An amin that rounds to 0 in float32.
+    with pytest.raises(ValueError, match="amin=1e-50 rounds to 0 in float32"):
+        timbrefast.power_to_db(S, amin=1e-50)
+    with pytest.raises(ValueError, match="amin=1e-50 rounds to 0 in float32"):
+        timbrefast.FrontendConfig(amin=1e-50)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e39])
+def test_callable_ref_returning_a_non_finite_value_is_refused(bad):
+    S = np.abs(np.random.default_rng(1).standard_normal((2, 8, 9))).astype(np.float32)
+    with pytest.raises(ValueError, match=r"the value of ref\(S\)"):
+        timbrefast.power_to_db(S, ref=lambda s: bad)
+    with pytest.raises(TypeError, match=r"the value of ref\(S\) must be one real number"):
+        timbrefast.power_to_db(S, ref=lambda s: np.ones(2))
+    # A finite callable still equals librosa, per example.
+    np.testing.assert_allclose(timbrefast.power_to_db(S[0], ref=np.median),
+                               librosa.power_to_db(S[0], ref=np.median), rtol=1e-5, atol=1e-4)
+
+
+def _negative_view(x):
+    """``x`` as a tensor carrying torch's lazy negation bit (``z.conj().imag``)."""
+    import torch
+
+    v = torch.complex(torch.zeros_like(x), -x).conj().imag
+    assert v.is_neg() and torch.equal(v, x)
+    return v
+
+
+def test_tensors_with_the_lazy_negation_bit_are_accepted_everywhere():
+    torch = pytest.importorskip("torch")
+    y = torch.from_numpy(np.random.default_rng(2).standard_normal((2, 4000)).astype(np.float32))
+    yn = _negative_view(y)
+    torch.testing.assert_close(timbrefast.stft(yn, n_fft=512), timbrefast.stft(y, n_fft=512), rtol=0, atol=0)
+    mag = timbrefast.stft(y, n_fft=512).abs()
+    for got, want in zip(timbrefast.hpss(_negative_view(mag)), timbrefast.hpss(mag)):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    power = mag ** 2
+    torch.testing.assert_close(timbrefast.power_to_db(_negative_view(power)), timbrefast.power_to_db(power),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(timbrefast.melspectrogram(S=_negative_view(power), sr=SR),
+                               timbrefast.melspectrogram(S=power, sr=SR), rtol=0, atol=0)
+    fe = timbrefast.Frontend("cocola")
+    torch.testing.assert_close(fe(yn), fe(y), rtol=0, atol=0)
+    torch.testing.assert_close(timbrefast.melspectrogram(y=yn, sr=SR), timbrefast.melspectrogram(y=y, sr=SR),
+                               rtol=0, atol=0)
+
+
+def test_frontend_pickles_and_copies_with_its_kernel():
+    # DataLoader workers (spawn) pickle datasets holding frontends; nn.Module deepcopies them.
+    import copy
+    import pickle
+
+    y = np.random.default_rng(3).standard_normal((2, 4000)).astype(np.float32)
+    w = np.hanning(400)
+    for fe in (timbrefast.Frontend("cocola"), timbrefast.Frontend("cola", num_threads=2),
+               timbrefast.frontends.Frontend(timbrefast.frontends._mel_config(sr=SR, n_fft=512), _window=None)):
+        for clone in (pickle.loads(pickle.dumps(fe)), copy.deepcopy(fe)):
+            assert clone.config == fe.config and clone.kernel.key == fe.kernel.key
+            np.testing.assert_array_equal(clone(y), fe(y))
+    # A window array (not part of a FrontendConfig) keys its own kernel: numpy and the torch op agree.
+    torch = pytest.importorskip("torch")
+    custom = timbrefast.melspectrogram(y=y, sr=SR, n_fft=512, win_length=400, window=w, n_mels=40)
+    hann = timbrefast.melspectrogram(y=y, sr=SR, n_fft=512, win_length=400, n_mels=40)
+    assert not np.array_equal(custom, hann)
+    got = timbrefast.melspectrogram(y=torch.from_numpy(y), sr=SR, n_fft=512, win_length=400, window=w, n_mels=40)
+    np.testing.assert_array_equal(got.numpy(), custom)

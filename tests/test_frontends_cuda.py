@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 import timbrefast
-from timbrefast import _ops
+from timbrefast import _backends
 
 torch = pytest.importorskip("torch")
 
 needs_gpu = pytest.mark.skipif(
-    not (_ops.cuda_available() and torch.cuda.is_available()),
+    not (_backends.cuda_available() and torch.cuda.is_available()),
     reason="needs a CUDA device, a CUDA build of torch and the timbrefast CUDA module "
     f"(timbrefast: {timbrefast.backends()['cuda']['status']})",
 )

@@ -511,13 +511,13 @@ def test_batch_all_triplet_matches_loops():
 
 def test_cuda_dispatch_label_checks_match_the_core():
     # The CUDA path validates labels on the host with the core's messages (runs without a GPU).
-    from timbrefast import _losses_cuda
+    from timbrefast._backends import cuda
 
     with pytest.raises(ValueError, match=r"row 3 \(label 3\) has no positive"):
-        _losses_cuda._check_positives(np.arange(4), np.arange(3), False)
+        cuda.check_positives(np.arange(4), np.arange(3), False)
     with pytest.raises(ValueError, match=r"column 2 \(label 7\) has no positive"):
-        _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
-    _losses_cuda._check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
+        cuda.check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), True)
+    cuda.check_positives(np.array([0, 1, 1]), np.array([0, 1, 7]), False)
 
 
 def test_concurrent_calls_from_python_threads():
@@ -561,3 +561,67 @@ def test_tensor_only_losses_say_so_for_numpy():
     x = np.ones((4, 3), np.float32)
     with pytest.raises(TypeError, match="must be a torch.Tensor, got ndarray .*torch.from_numpy"):
         losses.triplet(x, x, x)
+
+
+# --------------------------------------------------------------------------- issue 12, defects 10 and 11
+
+
+def test_temperature_is_validated_in_the_dtype_it_is_used_in():
+    a, p, _ = (x.detach() for x in make(6, 6, 4))
+    w = torch.eye(4)
+    # 1e-39 is > 0, but 1 / temperature overflows float32: a clear error, not a NaN loss.
+    for tau in (1e-39, torch.tensor(1e-39)):
+        for fn in (lambda t: losses.info_nce(a, p, temperature=t),
+                   lambda t: losses.bilinear_info_nce(a, p, w, temperature=t),
+                   lambda t: losses.supervised_info_nce(a, p, torch.arange(6) % 3, temperature=t)):
+            with pytest.raises(ValueError, match="too small for float32 embeddings"):
+                fn(tau)
+    with pytest.raises(ValueError, match="too small for float32 embeddings"):
+        losses.info_nce(a.numpy(), p.numpy(), temperature=1e-39)
+    # float64 embeddings hold 1 / 1e-39: a finite loss.
+    got = losses.info_nce(a.double(), p.double(), temperature=1e-39, normalize=True)
+    assert torch.isfinite(got)
+
+
+def _negative_view(x):
+    v = torch.complex(torch.zeros_like(x), -x).conj().imag
+    assert v.is_neg() and torch.equal(v, x)
+    return v
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_tensors_with_the_lazy_negation_bit_are_accepted(symmetric):
+    a, p, w = (x.detach() for x in make(7, 7, 5, dtype=torch.float64))
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3])
+    cases = [
+        lambda a, p, w: losses.bilinear_info_nce(a, p, w, symmetric=symmetric),
+        lambda a, p, w: losses.info_nce(a, p, symmetric=symmetric, normalize=False),
+        lambda a, p, w: losses.supervised_info_nce(a, p, labels, weight=w, symmetric=symmetric),
+        lambda a, p, w: losses.mixture_info_nce(p[:4], a, labels, symmetric=symmetric),
+    ]
+    for fn in cases:
+        want = fn(a, p, w)
+        torch.testing.assert_close(fn(_negative_view(a), _negative_view(p), _negative_view(w)), want)
+        an = _negative_view(a.clone()).requires_grad_()  # a leaf with the bit: gradients too
+        fn(an, p, w).backward()
+        ar = a.clone().requires_grad_()
+        fn(ar, p, w).backward()
+        torch.testing.assert_close(an.grad, ar.grad)
+
+
+def test_loss_modules_hold_their_parameters_in_model_heads():
+    from timbrefast.models.heads import BilinearHead, LogitScale
+
+    bil = losses.BilinearInfoNCE(6, generator=torch.Generator().manual_seed(0))
+    assert isinstance(bil.head, BilinearHead) and bil.weight is bil.head.weight
+    assert [name for name, _ in bil.named_parameters()] == ["head.weight"]
+    head = BilinearHead(6, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(bil.weight, head.weight, rtol=0, atol=0)  # the same initialisation
+    clip = losses.InfoNCE(learnable=True, temperature=0.2)
+    assert isinstance(clip.scale, LogitScale) and clip.logit_scale is clip.scale.logit_scale
+    assert [name for name, _ in clip.named_parameters()] == ["scale.logit_scale"]
+    assert list(dict(losses.InfoNCE().named_buffers())) == ["scale.logit_scale"]
+    # Real classes at module level (not built inside a factory function).
+    from timbrefast.losses import modules
+
+    assert losses.BilinearInfoNCE is modules.BilinearInfoNCE and modules.BilinearInfoNCE.__qualname__ == "BilinearInfoNCE"

@@ -13,7 +13,7 @@ from timbrefast import losses  # noqa: E402
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(
-        not timbrefast._ops.cuda_available() or not torch.cuda.is_available(),
+        not timbrefast._backends.cuda_available() or not torch.cuda.is_available(),
         reason="needs a CUDA device, the timbrefast._cuda module and a CUDA build of torch",
     ),
 ]

@@ -44,7 +44,7 @@ def test_module_refuses_non_tensors_and_cuda_explains():
         mod(np.zeros(16000, np.float32))
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device to check the CUDA path")
-    if not timbrefast._ops.cuda_available():
+    if not timbrefast._backends.cuda_available():
         with pytest.raises(RuntimeError, match="CUDA backend"):
             mod(torch.zeros(16000, device="cuda"))
     else:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import timbrefast
-from timbrefast import _core, _ops
+from timbrefast import _backends, _core
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_backends_report_shape():
 
 def test_cuda_module_imports_without_gpu():
     """A CUDA-enabled build must import and answer on a machine with no driver."""
-    mod = _ops._load_cuda()
+    mod = _backends._load_cuda()
     if mod is None:
         pytest.skip("this build has no CUDA module (TIMBREFAST_CUDA=OFF or no nvcc at build time)")
     assert mod.device_count() >= 0
@@ -49,7 +49,7 @@ def test_cuda_module_imports_without_gpu():
     assert isinstance(mod.status(), str)
     if mod.device_count() == 0:
         with pytest.raises(RuntimeError, match="cannot run"):
-            _ops.cuda_module()
+            _backends.cuda_module()
 
 
 def test_cuda_can_be_disabled_by_environment():
@@ -235,3 +235,118 @@ print(rss_mib() - base)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout.strip()) < 8.0, out.stdout
+
+
+# --------------------------------------------------------------------------- import graph
+
+
+def _package_imports():
+    """{module: set of timbrefast modules it imports anywhere in its source (module level or
+    inside functions)}, from the syntax trees of every module of the package."""
+    import ast
+
+    pkg_dir = Path(timbrefast.__file__).parent
+    modules = {}
+    for path in pkg_dir.rglob("*.py"):
+        rel = path.relative_to(pkg_dir.parent).with_suffix("")
+        parts = list(rel.parts)
+        is_pkg = parts[-1] == "__init__"
+        if is_pkg:
+            parts = parts[:-1]
+        modules[".".join(parts)] = (path, is_pkg)
+    graph = {name: set() for name in ("timbrefast._core", "timbrefast._cuda")}  # compiled: leaves
+    modules.update({name: (None, False) for name in graph})
+    for name, (path, is_pkg) in modules.items():
+        if path is None:
+            continue
+        package = name if is_pkg else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (node.level - 1)]
+                    base = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                # ``from pkg import sub`` imports the module pkg.sub; ``from pkg import name``
+                # needs pkg itself (a parent package initialised on the way is no edge).
+                subs = [f"{base}.{alias.name}" for alias in node.names]
+                targets = subs + ([base] if any(t not in modules for t in subs) else [])
+            else:
+                continue
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_circle_anywhere_in_the_package():
+    graph = _package_imports()
+    assert "timbrefast._backends" in graph and "timbrefast.frontends.functional" in graph
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            # A module importing its own package's __init__ (or a parent's) is not a circle
+            # unless that __init__ imports it back, which the walk finds from the other side.
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+    assert not cycles, "import circles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_only_the_backend_floor_talks_to_the_compiled_modules():
+    graph = _package_imports()
+    compiled = {"timbrefast._core", "timbrefast._cuda"}
+    allowed = {"timbrefast._ops"}  # the compatibility shim (re-exports _backends)
+    offenders = sorted(m for m, edges in graph.items() if edges & compiled
+                       and not m.startswith("timbrefast._backends") and m not in allowed)
+    assert not offenders, f"modules importing _core/_cuda outside timbrefast._backends: {offenders}"
+
+
+def test_the_backend_floor_imports_nothing_above_it():
+    graph = _package_imports()
+    below = {"timbrefast", "timbrefast._core", "timbrefast._cuda", "timbrefast._validate"}
+    for module, edges in graph.items():
+        if module.startswith("timbrefast._backends"):
+            above = {e for e in edges if not e.startswith("timbrefast._backends") and e not in below}
+            assert not above, f"{module} imports {sorted(above)} from a layer above the backend floor"
+
+
+def test_the_old_private_backend_module_path_still_works():
+    # Other packages of the project (scorers, benchmarks) imported these from timbrefast._ops.
+    from timbrefast import _ops
+
+    for name in ("backends", "cuda_available", "cuda_module", "get_num_threads", "set_num_threads", "is_tensor"):
+        assert getattr(_ops, name) is getattr(_backends, name)
+    assert _ops.core is _core
+    assert timbrefast.backends is _backends.backends
+
+
+def test_cuda_spec_is_built_from_the_compiled_kernel_without_a_gpu():
+    # The CUDA module imports without a driver: check that the keyword arguments the backend
+    # passes match the binding's FrontendSpec (a mismatch would only show on a GPU otherwise).
+    mod = _backends._load_cuda()
+    if mod is None:
+        pytest.skip("this build has no CUDA module (TIMBREFAST_CUDA=OFF or no nvcc at build time)")
+    from timbrefast._backends import cuda as cuda_backend
+
+    for preset in ("cocola", "cocola_mel", "camil", "cola"):
+        kernel = timbrefast.Frontend(preset).kernel
+        spec = mod.FrontendSpec(**cuda_backend.spec_arguments(kernel, 1, 2, 3, 4))
+        assert (spec.n_fft, spec.n_mels, spec.channels) == (kernel.n_fft, kernel.n_mels, kernel.channels)
+        lo, hi = cuda_backend.band_ranges(kernel.mel_weights)
+        for m in range(kernel.n_mels):
+            nz = np.flatnonzero(kernel.mel_weights[m])
+            assert (lo[m], hi[m]) == ((nz[0], nz[-1] + 1) if nz.size else (0, 0))

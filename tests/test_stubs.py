@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from timbrefast import _ops
+from timbrefast import _backends
 
 pytest.importorskip("mypy", reason="mypy (test extra) is needed for stubtest")
 
-MODULES = ["timbrefast._core"] + (["timbrefast._cuda"] if _ops._load_cuda() is not None else [])
+MODULES = ["timbrefast._core"] + (["timbrefast._cuda"] if _backends._load_cuda() is not None else [])
 ALLOW = Path(__file__).with_name("stubtest_allowlist.txt")
 
 

@@ -170,21 +170,48 @@ void bind_frontend(py::module_& m) {
       py::arg("pad_mode"), py::arg("num_threads") = 0,
       "STFT of a (batch, n) float32 signal -> (batch, 1 + n_fft/2, frames) complex64.");
 
+  // ---- the compiled frontend: built once per Frontend, then passed to every call
+  py::class_<fe::FrontendSpec>(
+      m, "FrontendSpec",
+      "A validated fused frontend (STFT, optional HPSS, mel bank, scaling), built once and "
+      "passed to frontend(); keyword-only construction.")
+      .def(py::init([](int n_fft, int hop, const FArr& window, bool center, const std::string& pad_mode,
+                       float power, const FArr& mel_weights, bool hpss, int win_harm, int win_perc,
+                       float mask_power, float margin_harm, float margin_perc, const std::string& scale,
+                       bool ref_max, float ref, float amin, std::optional<float> top_db, float log_lo,
+                       float log_hi) {
+             fe::FrontendSpec s;
+             s.stft = stft_spec(n_fft, hop, window, center, pad_mode);
+             TF_CHECK(power > 0, "power must be > 0, got ", power);
+             s.power = power;
+             s.hpss = hpss;
+             if (hpss) s.hpss_spec = hpss_spec(win_harm, win_perc, mask_power, margin_harm, margin_perc);
+             s.bank = bank_from(mel_weights, s.stft.n_bins());
+             s.scale = scale_spec(scale, ref_max, ref, amin, top_db, log_lo, log_hi);
+             return s;
+           }),
+           py::kw_only(), py::arg("n_fft"), py::arg("hop"), py::arg("window"), py::arg("center"),
+           py::arg("pad_mode"), py::arg("power"), py::arg("mel_weights"), py::arg("hpss"),
+           py::arg("win_harm"), py::arg("win_perc"), py::arg("mask_power"), py::arg("margin_harm"),
+           py::arg("margin_perc"), py::arg("scale"), py::arg("ref_max"), py::arg("ref"), py::arg("amin"),
+           py::arg("top_db"), py::arg("log_lo"), py::arg("log_hi"))
+      .def_property_readonly("n_fft", [](const fe::FrontendSpec& s) { return s.stft.n_fft; })
+      .def_property_readonly("hop", [](const fe::FrontendSpec& s) { return s.stft.hop; })
+      .def_property_readonly("center", [](const fe::FrontendSpec& s) { return s.stft.center; })
+      .def_property_readonly("n_mels", [](const fe::FrontendSpec& s) { return s.bank.n_mels; })
+      .def_property_readonly("channels", &fe::FrontendSpec::channels)
+      .def_property_readonly("hpss", [](const fe::FrontendSpec& s) { return s.hpss; })
+      .def("num_frames", [](const fe::FrontendSpec& s, long n) { return fe::stft_num_frames(n, s.stft); },
+           py::arg("n"), "Frames of a signal of n samples (ValueError when uncentred and n < n_fft).")
+      .def("__repr__", [](const fe::FrontendSpec& s) {
+        return tf::msg("FrontendSpec(n_fft=", s.stft.n_fft, ", hop=", s.stft.hop, ", n_mels=", s.bank.n_mels,
+                       ", channels=", s.channels(), ")");
+      });
+
   m.def(
       "frontend",
-      [](const FArr& y, int n_fft, int hop, const FArr& window, bool center, const std::string& pad,
-         float power, const FArr& mel_weights, bool hpss, int win_harm, int win_perc, float mask_power,
-         float margin_harm, float margin_perc, const std::string& scale, bool ref_max, float ref,
-         float amin, std::optional<float> top_db, float log_lo, float log_hi, int num_threads) {
+      [](const FArr& y, const fe::FrontendSpec& s, int num_threads) {
         check_ndim(y, 2, "y");
-        fe::FrontendSpec s;
-        s.stft = stft_spec(n_fft, hop, window, center, pad);
-        TF_CHECK(power > 0, "power must be > 0, got ", power);
-        s.power = power;
-        s.hpss = hpss;
-        if (hpss) s.hpss_spec = hpss_spec(win_harm, win_perc, mask_power, margin_harm, margin_perc);
-        s.bank = bank_from(mel_weights, s.stft.n_bins());
-        s.scale = scale_spec(scale, ref_max, ref, amin, top_db, log_lo, log_hi);
         const long batch = y.shape(0), n = y.shape(1);
         const long frames = fe::stft_num_frames(n, s.stft);
         FArr out({static_cast<py::ssize_t>(batch), static_cast<py::ssize_t>(s.channels()),
@@ -197,11 +224,7 @@ void bind_frontend(py::module_& m) {
         }
         return out;
       },
-      py::arg("y"), py::arg("n_fft"), py::arg("hop"), py::arg("window"), py::arg("center"),
-      py::arg("pad_mode"), py::arg("power"), py::arg("mel_weights"), py::arg("hpss"),
-      py::arg("win_harm"), py::arg("win_perc"), py::arg("mask_power"), py::arg("margin_harm"),
-      py::arg("margin_perc"), py::arg("scale"), py::arg("ref_max"), py::arg("ref"), py::arg("amin"),
-      py::arg("top_db"), py::arg("log_lo"), py::arg("log_hi"), py::arg("num_threads") = 0,
+      py::arg("y"), py::arg("spec"), py::arg("num_threads") = 0,
       "Fused waveform -> (HPSS) -> mel -> scale: (batch, n) -> (batch, channels, n_mels, frames).");
 
   m.def(

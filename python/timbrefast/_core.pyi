@@ -5,6 +5,36 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
+class FrontendSpec:
+    """
+    A validated fused frontend (STFT, optional HPSS, mel bank, scaling), built once and passed to frontend(); keyword-only construction.
+    """
+    def __init__(self, *, n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, power: typing.SupportsFloat | typing.SupportsIndex, mel_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], hpss: bool, win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, mask_power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def num_frames(self, n: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        Frames of a signal of n samples (ValueError when uncentred and n < n_fft).
+        """
+    @property
+    def center(self) -> bool:
+        ...
+    @property
+    def channels(self) -> int:
+        ...
+    @property
+    def hop(self) -> int:
+        ...
+    @property
+    def hpss(self) -> bool:
+        ...
+    @property
+    def n_fft(self) -> int:
+        ...
+    @property
+    def n_mels(self) -> int:
+        ...
 def _db_value(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
 def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
@@ -49,7 +79,7 @@ def _softmask_value(x: typing.SupportsFloat | typing.SupportsIndex, x_ref: typin
     ...
 def _window_value(name: str, n: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> float:
     ...
-def frontend(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, window: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], center: bool, pad_mode: str, power: typing.SupportsFloat | typing.SupportsIndex, mel_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], hpss: bool, win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, mask_power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+def frontend(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], spec: FrontendSpec, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
     """
     Fused waveform -> (HPSS) -> mel -> scale: (batch, n) -> (batch, channels, n_mels, frames).
     """

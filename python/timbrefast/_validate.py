@@ -4,11 +4,11 @@ so that nothing reaches the C++ core that could crash it or give silent garbage.
 """
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any, Optional, Tuple
 
 import numpy as np
-
-from ._ops import is_tensor
 
 __all__ = [
     "as_float32_array",
@@ -17,13 +17,20 @@ __all__ = [
     "check_finite",
     "check_int",
     "check_positive",
+    "check_float32",
+    "check_temperature",
+    "is_tensor",
     "to_numpy_float32",
     "from_numpy_like",
     "require",
     "require_torch",
 ]
 
-_FLOAT_KINDS = ("f",)
+
+def is_tensor(x: Any) -> bool:
+    """True for a ``torch.Tensor``, without importing torch when it is not loaded."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def as_float32_array(
@@ -155,6 +162,37 @@ def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     return v
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32(value: Any, name: str, *, positive: bool = False) -> float:
+    """Return ``value`` (a finite float) if float32, the precision the kernels use, holds it.
+
+    Refuses values that overflow to inf in float32 (``1e39``) and, with ``positive``, values
+    that round to 0 there (``1e-50``): a parameter is checked as it is actually used.
+    """
+    v = float(value)
+    if abs(v) > _F32_MAX:
+        raise ValueError(f"{name}={value} is beyond the float32 range (|x| <= {_F32_MAX:.4g}) the kernels use")
+    if positive and v > 0 and np.float32(v) == 0:
+        raise ValueError(f"{name}={value} rounds to 0 in float32, the precision the kernels use")
+    return v
+
+
+def check_temperature(value: Any, *, float32: bool) -> float:
+    """Return a contrastive temperature as a float: finite, > 0 and, for float32 embeddings,
+    such that ``1 / temperature`` (the factor the kernels apply) is a finite float32."""
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"temperature must be finite and > 0, got {v}")
+    if float32 and 1.0 / v > _F32_MAX:
+        raise ValueError(
+            f"temperature={v} is too small for float32 embeddings: 1 / temperature = {1.0 / v:.4g} overflows "
+            f"float32 (max {_F32_MAX:.4g}); use a larger temperature or float64 embeddings"
+        )
+    return v
+
+
 def to_numpy_float32(x: Any, name: str, **kwargs: Any) -> Tuple[np.ndarray, Any]:
     """Accept numpy or a CPU torch tensor; return (float32 numpy array, a like-token).
 
@@ -172,10 +210,9 @@ def to_numpy_float32(x: Any, name: str, **kwargs: Any) -> Tuple[np.ndarray, Any]
             raise TypeError(f"{name}: {x.dtype} is not supported, convert to float32 (x.float())")
         if x.requires_grad:
             x = x.detach()
-        if x.dtype.is_complex:
-            arr = x.resolve_conj().numpy()
-        else:
-            arr = x.numpy()
+        # Lazy conjugate / negative views (``z.conj()``, ``z.conj().imag``) must be materialised
+        # before .numpy(), which refuses them.
+        arr = x.resolve_conj().resolve_neg().numpy()
         return as_float32_array(arr, name, **kwargs), ("torch", x.device)
     return as_float32_array(x, name, **kwargs), ("numpy", None)
 
@@ -205,5 +242,12 @@ def require(module: str, feature: str, extra: str) -> Any:
 
 
 def require_torch(feature: str) -> Any:
-    """``import torch`` for ``feature``, or an ImportError naming the ``[torch]`` extra."""
-    return require("torch", feature, "torch")
+    """``import torch`` for ``feature``, or an ImportError naming the ``[torch]`` extra.
+
+    A plain import statement (not importlib), so that code traced by ``torch.compile`` may
+    call it: dynamo runs imports eagerly."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(f"{feature} needs torch: pip install 'timbrefast[torch]'") from exc
+    return torch

@@ -20,6 +20,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     ) from exc
 
 from . import frontends as _fe
+from .frontends.config import MEL_PARAMS, mel_config
+from .frontends.functional import melspectrogram as _melspectrogram
 
 __all__ = ["Frontend", "MelSpectrogram"]
 
@@ -98,7 +100,7 @@ class MelSpectrogram(_FrontendModule):
     """
 
     def __init__(self, *, num_threads: Optional[int] = None, **params: Any):
-        super().__init__(_fe._mel_config(**params), num_threads)
+        super().__init__(mel_config(**params), num_threads)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.frontend(_as_input(y))[..., 0, :, :]
@@ -106,9 +108,9 @@ class MelSpectrogram(_FrontendModule):
 
 def _mel_signature() -> inspect.Signature:
     """``MelSpectrogram(*, sr=22050, ..., norm="slaney", num_threads=None)`` for help() and IDEs."""
-    mel = inspect.signature(_fe.melspectrogram).parameters
+    mel = inspect.signature(_melspectrogram).parameters
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [mel[name] for name in _fe._MEL_PARAMS] + [mel["num_threads"]]
+    params += [mel[name] for name in MEL_PARAMS] + [mel["num_threads"]]
     return inspect.Signature(params)
 
 
