@@ -25,7 +25,18 @@ _LAZY: Dict[str, Tuple[str, Optional[str]]] = {
     "nn": ("timbrefast.nn", None),  # torch.nn.Module wrappers of the frontends: imports torch
     "models": ("timbrefast.models", None),  # encoders and heads: imports torch
     "checkpoints": ("timbrefast.checkpoints", None),
-    "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),
+    "load_model": ("timbrefast.checkpoints", "load_model"),  # any registered model, no pickle
+    "save_model": ("timbrefast.checkpoints", "save_model"),
+    "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),  # COCOLA
+    "InstrumentRetriever": ("timbrefast.scorers.retrieval", "InstrumentRetriever"),  # timbre retrieval
+    "Gallery": ("timbrefast.scorers.gallery", "Gallery"),  # exact top-k search (numpy)
+    "two_tower": ("timbrefast.two_tower", None),  # audio-text models: protocol, adapters, zero-shot
+    "ZeroShotClassifier": ("timbrefast.two_tower.zero_shot", "ZeroShotClassifier"),
+    "taxonomy": ("timbrefast.taxonomy", None),
+    "Taxonomy": ("timbrefast.taxonomy", "Taxonomy"),  # instrument ontologies, triplets
+    "effects": ("timbrefast.effects", None),  # EQ, reverb, parametric effects (scipy)
+    "studies": ("timbrefast.studies", None),  # timbre-semantics study
+    "plot": ("timbrefast.plot", None),  # figures (matplotlib, the [plot] extra)
 }
 
 __all__ = [
