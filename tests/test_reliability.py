@@ -98,7 +98,7 @@ def test_fork_right_after_multithreaded_calls():
 def call(i):
     timbrefast.stft(y, n_fft=512)
     _core._parallel_sum_check(200000, 4)
-bad = fork_children(30, call)
+bad = fork_children(60, call)
 print("failed children:", bad)
 sys.exit(1 if bad else 0)
 """,
@@ -175,12 +175,19 @@ print("exiting", flush=True)
 
 @pytest.mark.parametrize(
     "call,seconds",
-    [("fe(y)", 20), ("timbrefast.stft(y, n_fft=2048)", 20), ("timbrefast.hpss(np.abs(timbrefast.stft(y[:2], n_fft=1024)))", 10)],
+    [
+        ("fe(y)", 20),
+        ("timbrefast.stft(y, n_fft=2048)", 20),
+        ("timbrefast.hpss(np.abs(timbrefast.stft(y[:2], n_fft=1024)))", 10),
+    ],
     ids=["frontend", "stft", "hpss"],
 )
 def test_exit_while_a_daemon_thread_is_inside_the_core(call, seconds):
+    # numpy calls: tensor calls go through torch's dispatcher, which is not exit-safe itself
+    # (a daemon thread inside any torch op aborts the exit), see docs/reliability.md.
+    script = EXIT_SCRIPT.format(call=call, seconds=seconds, delay="{delay}")
     for delay in (0.05, 0.3, 0.8, 1.5):
-        res = run_script(EXIT_SCRIPT.format(call=call, seconds=seconds, delay=delay), timeout=120)
+        res = run_script(script.format(delay=delay), timeout=120)
         assert res.returncode == 0, f"delay {delay}: " + describe(res)
         assert "exiting" in res.stdout
 

@@ -51,10 +51,13 @@ void Workspace::unregister() {
   }
 }
 
-Workspace::Use::Use(Workspace& w) : w_(w) { w_.mu_.lock(); }
+Workspace::Use::Use(Workspace& w) : w_(w) {
+  w_.mu_.lock();
+  ++w_.depth_;
+}
 
 Workspace::Use::~Use() {
-  const bool over = w_.bytes() > workspace_high_water();
+  const bool over = --w_.depth_ == 0 && w_.bytes() > workspace_high_water();
   if (over) w_.release();
   w_.mu_.unlock();
   if (over) trim_heap();
@@ -81,6 +84,10 @@ std::size_t release_memory() {
     std::lock_guard<std::mutex> lk(*r.mu);
     for (Workspace* w : r.list) {
       if (!w->mu_.try_lock()) continue;  // in use by its thread now
+      if (w->depth_ > 0) {                // in use by this very thread (a nested call)
+        w->mu_.unlock();
+        continue;
+      }
       freed += w->bytes();
       w->release();
       w->mu_.unlock();

@@ -45,7 +45,8 @@ class Workspace {
 
  private:
   friend std::size_t release_memory();
-  std::mutex mu_;
+  std::recursive_mutex mu_;  // recursive: a nested use in the owner thread must not deadlock
+  int depth_ = 0;            // nested uses by the owner (changed under mu_)
   bool registered_ = false;
 };
 
