@@ -4,6 +4,11 @@
 #include "common/cpu_features.h"
 #include "common/errors.h"
 #include "common/parallel.h"
+#include "common/workspace.h"
+
+#include <exception>
+#include <chrono>
+#include <thread>
 
 #ifndef TIMBREFAST_VERSION
 #define TIMBREFAST_VERSION "0.0.0+dev"
@@ -12,6 +17,32 @@
 namespace py = pybind11;
 
 namespace tf::bindings {
+namespace {
+
+// Exit safety. On CPython < 3.14 a daemon thread that leaves a core call (re-taking the GIL
+// in ~gil_scoped_release, which is noexcept) after finalisation began is ended by
+// pthread_exit, whose forced unwind through the noexcept frame calls std::terminate.
+// Such a thread is parked instead: the interpreter is going away and exits normally.
+std::terminate_handler g_previous_terminate = nullptr;
+unsigned long g_main_thread = 0;
+
+bool python_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
+[[noreturn]] void terminate_at_exit() {
+  if (python_finalizing() && PyThread_get_thread_ident() != g_main_thread && !std::current_exception()) {
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
+  if (g_previous_terminate) g_previous_terminate();
+  std::abort();
+}
+
+}  // namespace
 
 void bind_common(py::module_& m) {
   m.attr("__version__") = TIMBREFAST_VERSION;
@@ -26,6 +57,12 @@ void bind_common(py::module_& m) {
     }
   });
 
+  g_main_thread = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  g_previous_terminate = std::set_terminate(&terminate_at_exit);
+
+  m.def(
+      "release_memory", [] { return tf::release_memory(); }, py::call_guard<py::gil_scoped_release>(),
+      "Free the per-thread workspaces not in use now; returns the bytes freed.");
   m.def("get_num_threads", &tf::get_num_threads,
         "Threads the core uses when a call does not say (default: hardware threads).");
   m.def("set_num_threads", &tf::set_num_threads, py::arg("n"),
@@ -70,6 +107,9 @@ void bind_common(py::module_& m) {
         return total.load();
       },
       py::arg("n"), py::arg("num_threads") = 0);
+  m.def("_parallel_threads_check", &tf::parallel_distinct_threads, py::arg("num_threads") = 0,
+        py::call_guard<py::gil_scoped_release>(),
+        "Distinct threads that ran one parallel_for of short tasks (tests of the pool).");
   m.def(
       "_raise_check",
       [](const std::string& kind) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/errors.h"
+#include "common/parallel.h"
 
 namespace tf::frontend {
 
@@ -35,10 +36,16 @@ FftPlan::FftPlan(int n_fft) {
   tables_.rw_im = rw_im_.data();
 }
 
+namespace {
+// The plan cache: created when the module loads, never destroyed (a pool thread may still
+// read a plan while exit handlers run); the mutex is fork-safe (common/parallel.h).
+std::mutex& g_plans_mu = *tf::new_fork_safe_mutex();
+std::map<int, std::unique_ptr<FftPlan>>& g_plans = *new std::map<int, std::unique_ptr<FftPlan>>();
+}  // namespace
+
 const FftPlan& fft_plan(int n_fft) {
-  static std::mutex mu;
-  static std::map<int, std::unique_ptr<FftPlan>> plans;
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<std::mutex> lock(g_plans_mu);
+  auto& plans = g_plans;
   auto it = plans.find(n_fft);
   if (it == plans.end()) it = plans.emplace(n_fft, std::make_unique<FftPlan>(n_fft)).first;
   return *it->second;

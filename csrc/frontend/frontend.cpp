@@ -4,9 +4,11 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 
 #include "common/errors.h"
 #include "common/parallel.h"
+#include "common/workspace.h"
 #include "frontend/kernels.h"
 
 namespace tf::frontend {
@@ -16,10 +18,21 @@ struct ClipWork {
   StftWork stft;
   MedianWork median;
   FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p, lanes;
+
+  // The buffers that grow with the clip (the FFT scratch is bounded by n_fft).
+  std::size_t bytes() const {
+    std::size_t n = stft.padded.capacity() + median.window.capacity() + median.lanes_in.capacity() +
+                    median.lanes_out.capacity();
+    for (const FloatBuffer* b : {&mag, &harm, &perc, &mel, &row_h, &row_p, &mask_h, &mask_p, &lanes})
+      n += b->capacity();
+    return n * sizeof(float);
+  }
+  void release() { *this = ClipWork(); }
 };
 
-ClipWork& thread_work() {
-  static thread_local ClipWork w;
+// One per thread, bounded and releasable (common/workspace.h).
+tf::WorkspaceOf<ClipWork>& thread_work() {
+  static thread_local tf::WorkspaceOf<ClipWork> w;
   return w;
 }
 
@@ -44,7 +57,9 @@ void for_each_item(long batch, int num_threads, Fn&& fn) {
   tf::parallel_for(
       threads,
       [&](int64_t, int64_t) {
-        ClipWork& w = thread_work();
+        auto& ws = thread_work();
+        tf::Workspace::Use use(ws);  // freed after the batch when above the high-water mark
+        ClipWork& w = ws.value;
         for (long b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) fn(b, w);
       },
       static_cast<int>(threads), 1);

@@ -7,7 +7,9 @@
 // groups of kLanes floats: element i of lane l is at base[i * stride + l].
 #pragma once
 
+#include <algorithm>  // std::sort (median kernel, kernels_impl.inl)
 #include <cstddef>
+#include <vector>
 
 #include "frontend/pad_math.h"
 

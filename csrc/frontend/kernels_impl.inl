@@ -151,16 +151,29 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
 // inserts b (the value entering), without branches:
 //   u[j]  = w[j] < a ? w[j] : w[j+1]          (w without one copy of a; w[k] = +inf)
 //   w'[j] = max(u[j-1], min(u[j], b))           (u with b inserted; u[-1] = -inf)
-// The median is w[k/2]. Filling starts from a window of +inf and removes one +inf per
-// inserted sample.
+// The median is w[k/2]. The first window is sorted once per lane (O(k log k); sliding it
+// in from a window of +inf was O(k^2), seconds for the largest kernels).
+
+// A strict weak order for std::sort even with NaN (placed last).
+static inline bool median_less(float a, float b) { return a < b || (b != b && a == a); }
 
 static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
                         std::ptrdiff_t out_stride, float* work) {
   vf* w = reinterpret_cast<vf*>(work);  // 64-byte aligned
   const vf inf = splat(__builtin_inff());
   const vf ninf = -inf;
-  for (int j = 0; j <= k; ++j) w[j] = inf;
   const int h = k / 2;
+  {
+    float small[256];
+    std::vector<float> large(k > 256 ? k : 0);
+    float* line = k > 256 ? large.data() : small;
+    for (int l = 0; l < kLanes; ++l) {
+      for (int i = 0; i < k; ++i) line[i] = in[median_line_index(static_cast<long>(i) - h, n) * in_stride + l];
+      std::sort(line, line + k, median_less);
+      for (int j = 0; j < k; ++j) work[static_cast<std::ptrdiff_t>(j) * kLanes + l] = line[j];
+    }
+    w[k] = inf;
+  }
   auto at = [&](long i) { return load(in + median_line_index(i, n) * in_stride); };
   auto slide = [&](vf a, vf b) {
     vf u_prev = ninf;
@@ -173,7 +186,6 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
       wj = wn;
     }
   };
-  for (int i = 0; i < k; ++i) slide(inf, at(static_cast<long>(i) - h));
   store(out, w[h]);
   for (int i = 1; i < n; ++i) {
     const long first = static_cast<long>(i) - 1 - h;

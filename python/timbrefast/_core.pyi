@@ -71,6 +71,10 @@ def _mel_weight(m: typing.SupportsInt | typing.SupportsIndex, k: typing.Supports
     ...
 def _parallel_sum_check(n: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     ...
+def _parallel_threads_check(num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    """
+    Distinct threads that ran one parallel_for of short tasks (tests of the pool).
+    """
 def _raise_check(kind: str) -> None:
     """
     Raises the named error (tests of exception translation).
@@ -123,6 +127,10 @@ def num_frames(n: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.Suppo
 def scale(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
     """
     dB / log scaling of (batch, cells), each row one example.
+    """
+def release_memory() -> int:
+    """
+    Free the per-thread workspaces not in use now; returns the bytes freed.
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
