@@ -43,6 +43,11 @@ void micro(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, in
     r50 = _mm256_fmadd_ps(ai, b0, r50);                     \
     r51 = _mm256_fmadd_ps(ai, b1, r51);                     \
   }
+  // The C tile is only touched after the loop: start fetching it now.
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 15), _MM_HINT_T0);
+  }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
     // A streams from L2 (the B sliver stays in L1 across the row slivers): fetch ahead.
@@ -178,7 +183,49 @@ void exp_sub_vec(const float* x, const float* c, int64_t n, float* out) {
   for (; j < n; ++j) out[j] = std::exp(x[j] - c[j]);
 }
 
-const Kernels<float> kAvx2{MR, NR, &micro, &row_max, &exp_sub_sum, &exp_sub_vec};
+// Row-major A into 6-row slivers: 6 rows x 8 depths at a time through an 8 x 8
+// transpose (rows 6, 7 zero), each depth's 6 values stored as 4 + 2.
+void pack_a_rows(int64_t mc, int64_t kc, const float* a, int64_t rs, float* out) {
+  const __m256 z = _mm256_setzero_ps();
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int m = static_cast<int>(mc - i0 < MR ? mc - i0 : MR);
+    const float* src[MR];
+    for (int r = 0; r < MR; ++r) src[r] = a + (i0 + (r < m ? r : 0)) * rs;
+    int64_t k = 0;
+    if (m == MR) {
+      for (; k + 8 <= kc; k += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src[0] + k), r1 = _mm256_loadu_ps(src[1] + k),
+                     r2 = _mm256_loadu_ps(src[2] + k), r3 = _mm256_loadu_ps(src[3] + k),
+                     r4 = _mm256_loadu_ps(src[4] + k), r5 = _mm256_loadu_ps(src[5] + k);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        // u0: depths 0|4 rows 0-3, u1: 1|5, u2: 2|6, u3: 3|7; w* the same for rows 4, 5.
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 w0 = _mm256_shuffle_ps(t4, z, 0x44), w1 = _mm256_shuffle_ps(t4, z, 0xEE);
+        const __m256 w2 = _mm256_shuffle_ps(t5, z, 0x44), w3 = _mm256_shuffle_ps(t5, z, 0xEE);
+        float* o = out + k * MR;
+        const __m256 us[4] = {u0, u1, u2, u3}, ws[4] = {w0, w1, w2, w3};
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) {
+          _mm_storeu_ps(o + q * MR, _mm256_castps256_ps128(us[q]));
+          _mm_storel_pi(reinterpret_cast<__m64*>(o + q * MR + 4), _mm256_castps256_ps128(ws[q]));
+          _mm_storeu_ps(o + (q + 4) * MR, _mm256_extractf128_ps(us[q], 1));
+          _mm_storel_pi(reinterpret_cast<__m64*>(o + (q + 4) * MR + 4), _mm256_extractf128_ps(ws[q], 1));
+        }
+      }
+    }
+    for (; k < kc; ++k) {
+      float* o = out + k * MR;
+      for (int r = 0; r < m; ++r) o[r] = src[r][k];
+      for (int r = m; r < MR; ++r) o[r] = 0.0f;
+    }
+    out += kc * MR;
+  }
+}
+
+const Kernels<float> kAvx2{MR, NR, &micro, &row_max, &exp_sub_sum, &exp_sub_vec, &pack_a_rows};
 
 }  // namespace
 
