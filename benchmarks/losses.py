@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+from _machine import print_header  # benchmarks/_machine.py: where the run happened
+
 GIB = 1024.0**3
 
 
@@ -113,11 +115,9 @@ def main() -> None:
         print(json.dumps(worker(impl, int(b), int(d), int(t), int(r))))
         return
 
-    import timbrefast
-
     d, t = args.dim, args.threads
-    print(f"bilinear InfoNCE forward + backward, d = {d}, {t} threads, "
-          f"SIMD {timbrefast.backends()['cpu']['simd']}; shared machine, one run")
+    print_header(t)
+    print(f"bilinear InfoNCE forward + backward, d = {d}, {t} threads")
     print(f"{'B':>7} {'impl':>10} {'seconds':>9} {'peak extra':>12}  ratio (timbrefast / torch)")
 
     def show(r):
