@@ -7,6 +7,7 @@ C++ allocations that tracemalloc cannot) belongs to that measurement alone.
 
     PYTHONPATH=python python benchmarks/losses.py            # B = 4096 and 32768 (a few minutes)
     PYTHONPATH=python python benchmarks/losses.py --quick    # B = 1024 only
+    PYTHONPATH=python python benchmarks/losses.py --no-large # B = 4096 only
     PYTHONPATH=python python benchmarks/losses.py --big      # also B = 131072 at d = 64 (several minutes)
     PYTHONPATH=python python benchmarks/losses.py --big --big-dim 512   # B = 131072 at full d (tens of minutes)
 
@@ -108,6 +109,7 @@ def main() -> None:
     ap.add_argument("--big-dim", type=int, default=64,
                     help="embedding size for the B = 131072 run (default 64; 512 takes tens of minutes on 2 cores)")
     ap.add_argument("--quick", action="store_true", help="B = 1024 only")
+    ap.add_argument("--no-large", action="store_true", help="B = 4096 only (skip the B = 32768 memory run)")
     ap.add_argument("--big", action="store_true", help="also run B = 131072 (it only has to complete)")
     args = ap.parse_args()
     if args.worker:
@@ -133,7 +135,7 @@ def main() -> None:
     show(ours)
     print(f"{'':>7} {'ratio':>10} {ours['seconds'] / ref['seconds']:>9.2f}x "
           f"{ours['peak_extra'] / max(ref['peak_extra'], 1):>11.3f}x   (loss {ours['loss']:.6f} vs {ref['loss']:.6f})")
-    if args.quick:
+    if args.quick or args.no_large:
         return
 
     b = 32768
