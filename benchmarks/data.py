@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from _machine import print_header  # benchmarks/_machine.py: where the run happened
+
 
 def best_of(fn, repeats):
     times = []
@@ -71,8 +73,9 @@ def main() -> None:
 
     sf2 = args.soundfont
     tmp = tempfile.mkdtemp(prefix="tf-bench-data-")
+    print_header()
     print(f"soundfont: {os.path.basename(sf2)}; one process, FluidSynth single-threaded; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores, best of {args.repeats}\n")
+          f"best of {args.repeats}\n")
     rows = []
     try:
         # -- rendering --------------------------------------------------------------

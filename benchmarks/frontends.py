@@ -30,6 +30,8 @@ import warnings
 
 import numpy as np
 
+from _machine import print_header  # benchmarks/_machine.py: where the run happened
+
 SR = 16000
 CLIP = 5 * SR
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
@@ -224,6 +226,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.data, args.threads, args.anchor_clips)))
         return
 
+    print_header(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "music.npy")
         t0 = time.perf_counter()

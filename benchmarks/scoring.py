@@ -12,11 +12,12 @@ latency of both and their ratio (goal: ≥ 10× at 64 candidates).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 
 import numpy as np
+
+from _machine import print_header  # benchmarks/_machine.py: where the run happened
 
 SR = 16000
 W = 5 * SR
@@ -78,6 +79,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     timbrefast.set_num_threads(args.threads)
+    print_header(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         clips = music_clips(65, tmp)
     context, candidates = clips[0], clips[1:]
@@ -90,8 +92,7 @@ def main() -> None:
     s_fast = fast.score(context, candidates[:8], sr=SR)
     s_ref = ref.score(context, candidates[:8], sr=SR)
     e_diff = np.max(np.abs(fast.embed(candidates[:8], sr=SR) - ref.embed(candidates[:8], sr=SR)))
-    print(f"model: {fast.config.encoder}, threads: {args.threads}, "
-          f"load average before the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"model: {fast.config.encoder}, threads: {args.threads}")
     print(f"agreement on 8 candidates: max |Δ embedding| = {e_diff:.1e}, max |Δ score| = "
           f"{np.max(np.abs(s_fast - s_ref)):.1e} (float32; score range {np.ptp(s_ref):.3f})")
     print(f"{'candidates':>10} | {'timbrefast p50 / p95 (ms)':>26} | {'librosa ref p50 / p95 (ms)':>27} | speed-up (p50)")

@@ -78,7 +78,7 @@ def test_vectorised_exp_accuracy(simd):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_matches_numpy(simd, dtype):
     rng = np.random.default_rng(0)
-    for (m, n, k) in [(1, 1, 1), (13, 37, 5), (50, 3, 300), (145, 70, 257), (7, 2100, 9)]:
+    for (m, n, k) in [(1, 1, 1), (13, 37, 5), (50, 3, 300), (145, 70, 257), (7, 2100, 9), (401, 33, 520)]:
         for ta in (False, True):
             for tb in (False, True):
                 a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)

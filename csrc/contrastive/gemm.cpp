@@ -13,7 +13,7 @@ namespace tf::contrastive {
 namespace {
 
 constexpr int64_t KC = kGemmKC;  // depth of a packed panel (A sliver + B sliver stay in L1)
-constexpr int64_t MC = 144;   // rows of A packed at once (L2)
+constexpr int64_t MC = 192;   // rows of A packed at once (L2)
 constexpr int64_t NC = 2048;  // columns of B packed at once (L2/L3)
 
 struct FreeDeleter {
@@ -37,24 +37,42 @@ T* thread_buffer(int which, size_t count) {
 
 // Pack rows [0, mc) x depth [0, kc) of A into slivers of MR rows, k-major, zero padded.
 template <class T>
-void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int MR, T* out) {
+void pack_a(const Kernels<T>& kern, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) {
+  const int MR = kern.mr;
+  if (cs == 1 && kern.pack_a_rows) {
+    kern.pack_a_rows(mc, kc, a, rs, out);
+    return;
+  }
+  if (rs == 1) {
+    // Column-major A: depth k is the contiguous run a[k * cs + 0 .. mc); walk it once
+    // per k across all slivers (a strided walk per sliver would touch a new line per k).
+    const int64_t full = mc / MR;
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = a + k * cs;
+      T* dst = out + k * MR;
+      for (int64_t s = 0; s < full; ++s) {
+        const T* sp = src + s * MR;
+        T* dp = dst + s * kc * MR;
+        for (int r = 0; r < MR; ++r) dp[r] = sp[r];
+      }
+      if (full * MR < mc) {
+        const int m = static_cast<int>(mc - full * MR);
+        const T* sp = src + full * MR;
+        T* dp = dst + full * kc * MR;
+        for (int r = 0; r < m; ++r) dp[r] = sp[r];
+        for (int r = m; r < MR; ++r) dp[r] = T(0);
+      }
+    }
+    return;
+  }
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
     const int m = static_cast<int>(std::min<int64_t>(MR, mc - i0));
-    if (rs == 1) {
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* src = a + i0 + k * cs;
-        T* dst = out + k * MR;
-        for (int r = 0; r < m; ++r) dst[r] = src[r];
-        for (int r = m; r < MR; ++r) dst[r] = T(0);
-      }
-    } else {
-      for (int r = 0; r < m; ++r) {
-        const T* src = a + (i0 + r) * rs;
-        for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = src[k * cs];
-      }
-      for (int r = m; r < MR; ++r)
-        for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = T(0);
+    for (int r = 0; r < m; ++r) {
+      const T* src = a + (i0 + r) * rs;
+      for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = src[k * cs];
     }
+    for (int r = m; r < MR; ++r)
+      for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = T(0);
     out += kc * MR;
   }
 }
@@ -109,7 +127,7 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_rs, int6
       pack_b(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, NR, bp);
       for (int64_t ic = 0; ic < M; ic += mc_max) {
         const int64_t mc = std::min(mc_max, M - ic);
-        pack_a(mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, MR, ap);
+        pack_a(kern, mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, ap);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const T* bs = bp + (jr / NR) * kc * NR;
@@ -193,7 +211,7 @@ void gemm_serial_packed(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
     const T* bpanel = b.data.data() + (k0 + pc) * b.npad + j0 * kc;
     for (int64_t ic = 0; ic < M; ic += mc_max) {
       const int64_t mc = std::min(mc_max, M - ic);
-      pack_a(mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, MR, ap);
+      pack_a(kern, mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, ap);
       for (int64_t jr = 0; jr < N; jr += NR) {
         const int n = static_cast<int>(std::min<int64_t>(NR, N - jr));
         const T* bs = bpanel + jr * kc;

@@ -81,16 +81,25 @@ struct Positives {
 
 int64_t round_to(int64_t x, int64_t step) { return std::max<int64_t>(step, x / step * step); }
 
-// Split [0, n_strips) into `tasks` contiguous ranges.
+// Rows [0, n) in `tasks` contiguous ranges of nearly equal size (boundaries at multiples of
+// the micro-tile's mr), each walked in equal strips of at most rb rows. (Whole strips of rb
+// per task would leave the last task short by up to a strip: 6% of the work at n = 4096.)
 struct Split {
-  int64_t n_strips, tasks;
-  int64_t begin(int64_t t) const { return n_strips * t / tasks; }
-  int64_t end(int64_t t) const { return n_strips * (t + 1) / tasks; }
+  int64_t n, tasks, mr, rb;
+  int64_t begin(int64_t t) const { return t >= tasks ? n : std::min(n, n * t / tasks / mr * mr); }
+  int64_t end(int64_t t) const { return begin(t + 1); }
+  int64_t step(int64_t t) const {
+    const int64_t rows = end(t) - begin(t);
+    if (rows <= 0) return rb;
+    const int64_t k = (rows + rb - 1) / rb;
+    return std::min(rb, ((rows + k - 1) / k + mr - 1) / mr * mr);
+  }
 };
 
-Split make_split(int64_t n_strips) {
+Split make_split(int64_t n, int64_t rb, int64_t mr) {
   const int64_t threads = std::max(1, tf::get_num_threads());
-  return Split{n_strips, std::max<int64_t>(1, std::min(threads, n_strips))};
+  const int64_t n_strips = (n + rb - 1) / rb;
+  return Split{n, std::max<int64_t>(1, std::min(threads, n_strips)), mr, rb};
 }
 
 // Q = A W (or A itself when W is the identity).
@@ -171,8 +180,7 @@ void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* l
   const Kernels<T>& kern = kernels<T>();
   const int64_t rb = round_to(kStripRows, kern.mr);
   const int64_t cb = round_to(kTileCols, kern.nr);
-  const int64_t n_strips = (pb.n + rb - 1) / rb;
-  const Split split = make_split(n_strips);
+  const Split split = make_split(pb.n, rb, kern.mr);
   const int64_t m = pb.m, d = pb.d;
   PackedB<T> pt;  // P^T packed once for every strip's logit tiles
   pack_b_full<T>(d, m, pb.p, 1, d, pt);
@@ -191,8 +199,9 @@ void info_nce_forward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_row, T* l
         std::vector<LseState<T>> st(rb);
         std::vector<double> pos_sum(rb);
         for (int64_t t = t0; t < t1; ++t) {
-          for (int64_t s = split.begin(t); s < split.end(t); ++s) {
-            const int64_t i0 = s * rb, ri = std::min(rb, pb.n - i0);
+          const int64_t row_end = split.end(t), step = split.step(t);
+          for (int64_t i0 = split.begin(t); i0 < row_end; i0 += step) {
+            const int64_t ri = std::min(step, row_end - i0);
             for (int64_t r = 0; r < ri; ++r) {
               st[r] = lse_empty<T>();
               pos_sum[r] = 0.0;
@@ -270,8 +279,7 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
   const Kernels<T>& kern = kernels<T>();
   const int64_t rb = round_to(kStripRows, kern.mr);
   const int64_t cb = round_to(kTileCols, kern.nr);
-  const int64_t n_strips = (pb.n + rb - 1) / rb;
-  const Split split = make_split(n_strips);
+  const Split split = make_split(pb.n, rb, kern.mr);
   const int64_t m = pb.m, d = pb.d;
   std::vector<T> dq_storage;
   T* dq = da;  // identity W: dA is dQ
@@ -292,8 +300,9 @@ void info_nce_backward(const InfoNceProblem<T>& pb, const T* lse_row, const T* l
         for (int64_t t = t0; t < t1; ++t) {
           T* dpt = t == 0 ? dp : dp_extra[t - 1].data();
           double dt = 0.0;
-          for (int64_t s = split.begin(t); s < split.end(t); ++s) {
-            const int64_t i0 = s * rb, ri = std::min(rb, pb.n - i0);
+          const int64_t row_end = split.end(t), step = split.step(t);
+          for (int64_t i0 = split.begin(t); i0 < row_end; i0 += step) {
+            const int64_t ri = std::min(step, row_end - i0);
             for (int64_t j0 = 0; j0 < m; j0 += cb) {
               const int64_t cj = std::min(cb, m - j0);
               gemm_serial_packed<T>(ri, cj, d, q + i0 * d, d, 1, pt, 0, j0, tile.data(), cb, false);
@@ -346,8 +355,7 @@ void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_
   const int64_t m = pb.m, d = pb.d;
   const int64_t by_budget = kFusedStripBytes / static_cast<int64_t>(sizeof(T) * m);
   const int64_t rb = round_to(std::min<int64_t>(kStripRows, by_budget), kern.mr);
-  const int64_t n_strips = (pb.n + rb - 1) / rb;
-  const Split split = make_split(n_strips);
+  const Split split = make_split(pb.n, rb, kern.mr);
   std::vector<T> dq_storage;
   T* dq = da;
   if (pb.w) {
@@ -367,8 +375,9 @@ void info_nce_forward_backward(const InfoNceProblem<T>& pb, T* loss_row, T* lse_
         for (int64_t t = t0; t < t1; ++t) {
           T* dpt = t == 0 ? dp : dp_extra[t - 1].data();
           double dt = 0.0;
-          for (int64_t s = split.begin(t); s < split.end(t); ++s) {
-            const int64_t i0 = s * rb, ri = std::min(rb, pb.n - i0);
+          const int64_t row_end = split.end(t), step = split.step(t);
+          for (int64_t i0 = split.begin(t); i0 < row_end; i0 += step) {
+            const int64_t ri = std::min(step, row_end - i0);
             gemm_serial_packed<T>(ri, m, d, q + i0 * d, d, 1, pt, 0, 0, strip.data(), m, false);
             for (int64_t r = 0; r < ri; ++r) {
               const int64_t i = i0 + r;

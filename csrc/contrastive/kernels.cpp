@@ -7,9 +7,9 @@ namespace tf::contrastive {
 
 namespace {
 const Kernels<float> kF32Portable{4, 16, &portable::micro<float, 4, 16>, &portable::row_max<float>,
-                                  &portable::exp_sub_sum<float>, &portable::exp_sub_vec<float>};
+                                  &portable::exp_sub_sum<float>, &portable::exp_sub_vec<float>, nullptr};
 const Kernels<double> kF64Portable{4, 8, &portable::micro<double, 4, 8>, &portable::row_max<double>,
-                                   &portable::exp_sub_sum<double>, &portable::exp_sub_vec<double>};
+                                   &portable::exp_sub_sum<double>, &portable::exp_sub_vec<double>, nullptr};
 }  // namespace
 
 const Kernels<float>& kernels_f32() {

@@ -22,6 +22,10 @@ struct Kernels {
   T (*exp_sub_sum)(const T* x, T c, int64_t n, T* out);
   // out[j] = exp(x[j] - c[j])
   void (*exp_sub_vec)(const T* x, const T* c, int64_t n, T* out);
+  // Optional (nullptr: gemm.cpp's generic loop): pack rows [0, mc) x depth [0, kc) of a
+  // row-major A (element (i, k) at a[i * rs + k]) into slivers of mr rows, k-major, zero
+  // padded; the transposing copy that the logit strips need.
+  void (*pack_a_rows)(int64_t mc, int64_t kc, const T* a, int64_t rs, T* out);
 };
 
 // The variant for the current SIMD level (re-read on every call: the cap can change).

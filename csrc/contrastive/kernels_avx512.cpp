@@ -119,7 +119,7 @@ void exp_sub_vec(const float* x, const float* c, int64_t n, float* out) {
   }
 }
 
-const Kernels<float> kAvx512{MR, NR, &micro, &row_max, &exp_sub_sum, &exp_sub_vec};
+const Kernels<float> kAvx512{MR, NR, &micro, &row_max, &exp_sub_sum, &exp_sub_vec, nullptr};
 
 }  // namespace
 

@@ -1,5 +1,5 @@
-// The project's own real FFT: power-of-two sizes, radix-4 Stockham (plus one radix-2 pass
-// when needed) on 16 frames at once
+// The project's own real FFT: power-of-two sizes, radix-4 Stockham (the last pass radix-8
+// when log2(n_fft / 2) is odd, radix-2 for n_fft = 4) on 16 frames at once
 // (kernels.h), twiddles precomputed in double precision and cached per size.
 #pragma once
 

@@ -77,7 +77,62 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
   float* bi = si;
   int n = m, s = 1;
   while (n > 1) {
-    if (n >= 4) {
+    if (n == 8) {
+      // The last pass when log2(m) is odd: one radix-8 pass (its twiddles are all 1)
+      // instead of radix-4 then radix-2, one sweep of the lane arrays fewer.
+      // DFT-8 = two DFT-4 (even / odd inputs) joined with W8^k = exp(-i pi k / 4).
+      const vf r2 = splat(0.70710678118654752f);
+      const long os = static_cast<long>(s) * kLanes;
+      for (int q = 0; q < s; ++q) {
+        const long i0 = static_cast<long>(q) * kLanes;
+        vf xr[8], xi[8];
+        for (int k = 0; k < 8; ++k) {
+          xr[k] = load(ar + i0 + k * os);
+          xi[k] = load(ai + i0 + k * os);
+        }
+        // E = DFT4(x0, x2, x4, x6), O = DFT4(x1, x3, x5, x7)
+        vf er[4], ei[4], odr[4], odi[4];
+        for (int h = 0; h < 2; ++h) {
+          const vf a_r = xr[h], a_i = xi[h], b_r = xr[h + 2], b_i = xi[h + 2];
+          const vf c_r = xr[h + 4], c_i = xi[h + 4], d_r = xr[h + 6], d_i = xi[h + 6];
+          const vf apc_r = a_r + c_r, apc_i = a_i + c_i, amc_r = a_r - c_r, amc_i = a_i - c_i;
+          const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
+          const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;  // i (b - d)
+          vf* yr = h == 0 ? er : odr;
+          vf* yi = h == 0 ? ei : odi;
+          yr[0] = apc_r + bpd_r;
+          yi[0] = apc_i + bpd_i;
+          yr[1] = amc_r - jbmd_r;
+          yi[1] = amc_i - jbmd_i;
+          yr[2] = apc_r - bpd_r;
+          yi[2] = apc_i - bpd_i;
+          yr[3] = amc_r + jbmd_r;
+          yi[3] = amc_i + jbmd_i;
+        }
+        // W8^k O[k]: k = 1: ((r + i), (i - r)) / sqrt 2; k = 2: (i, -r); k = 3: ((i - r), -(r + i)) / sqrt 2
+        const vf t1r = (odr[1] + odi[1]) * r2, t1i = (odi[1] - odr[1]) * r2;
+        const vf t2r = odi[2], t2i = -odr[2];
+        const vf t3r = (odi[3] - odr[3]) * r2, t3i = -(odr[3] + odi[3]) * r2;
+        store(br + i0, er[0] + odr[0]);
+        store(bi + i0, ei[0] + odi[0]);
+        store(br + i0 + 4 * os, er[0] - odr[0]);
+        store(bi + i0 + 4 * os, ei[0] - odi[0]);
+        store(br + i0 + os, er[1] + t1r);
+        store(bi + i0 + os, ei[1] + t1i);
+        store(br + i0 + 5 * os, er[1] - t1r);
+        store(bi + i0 + 5 * os, ei[1] - t1i);
+        store(br + i0 + 2 * os, er[2] + t2r);
+        store(bi + i0 + 2 * os, ei[2] + t2i);
+        store(br + i0 + 6 * os, er[2] - t2r);
+        store(bi + i0 + 6 * os, ei[2] - t2i);
+        store(br + i0 + 3 * os, er[3] + t3r);
+        store(bi + i0 + 3 * os, ei[3] + t3i);
+        store(br + i0 + 7 * os, er[3] - t3r);
+        store(bi + i0 + 7 * os, ei[3] - t3i);
+      }
+      n = 1;
+      s <<= 3;
+    } else if (n >= 4) {
       const int n4 = n >> 2;
       const int tw_step = m / n;
       for (int p = 0; p < n4; ++p) {

@@ -85,16 +85,36 @@ void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
   w.fft.reserve(s.n_fft);
   float* zr = w.fft.zr.data();
   float* zi = w.fft.zi.data();
-  std::memset(zr, 0, sizeof(float) * m * kLanes);
-  std::memset(zi, 0, sizeof(float) * m * kLanes);
+  // Sample i goes to zr (even i) or zi (odd i) at pair i / 2. Only the pairs that the
+  // window's non-zero part [win_lo, win_hi) touches are written; the rest is zero.
+  const int j_lo = s.win_lo / 2, j_hi = (s.win_hi + 1) / 2;
+  const std::size_t lane_bytes = sizeof(float) * kLanes;
+  std::memset(zr, 0, lane_bytes * j_lo);
+  std::memset(zi, 0, lane_bytes * j_lo);
+  std::memset(zr + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (m - j_hi));
+  std::memset(zi + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (m - j_hi));
   const float* win = s.window.data();
-  for (int l = 0; l < count; ++l) {
-    const float* x = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
-    for (int i = s.win_lo; i < s.win_hi; ++i) {
-      const float v = x[i] * win[i];
-      float* dst = (i & 1) ? zi : zr;
-      dst[(i >> 1) * kLanes + l] = v;
+  const float* x[kLanes];
+  for (int l = 0; l < count; ++l) x[l] = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
+  for (int j = j_lo; j < j_hi; ++j) {
+    const int i = 2 * j;
+    // A sample outside [win_lo, win_hi) contributes exactly 0 (also when it is not finite).
+    const bool even_in = i >= s.win_lo, odd_in = i + 1 < s.win_hi;
+    const float we = win[i], wo = odd_in ? win[i + 1] : 0.0f;
+    float* er = zr + static_cast<long>(j) * kLanes;
+    float* oi = zi + static_cast<long>(j) * kLanes;
+    if (even_in && odd_in) {
+      for (int l = 0; l < count; ++l) {
+        er[l] = x[l][i] * we;
+        oi[l] = x[l][i + 1] * wo;
+      }
+    } else {
+      for (int l = 0; l < count; ++l) {
+        er[l] = even_in ? x[l][i] * we : 0.0f;
+        oi[l] = odd_in ? x[l][i + 1] * wo : 0.0f;
+      }
     }
+    for (int l = count; l < kLanes; ++l) er[l] = oi[l] = 0.0f;
   }
   kernels().rfft(plan.tables(), zr, zi, w.fft.sr.data(), w.fft.si.data(), w.fft.xr.data(),
                  w.fft.xi.data());
