@@ -235,7 +235,7 @@ MEMORY_HELPERS = """
 import os, sys
 import numpy as np
 import timbrefast
-from timbrefast import _core, _memory
+from timbrefast import _core, release_memory
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -246,7 +246,7 @@ def rss_mib():
 timbrefast.set_num_threads(2)
 fe = timbrefast.Frontend("cocola")
 fe(np.zeros((2, 80000), np.float32))  # warm up: code pages, plans, small workspaces
-_memory.release_memory()
+release_memory()
 """
 
 
@@ -301,7 +301,7 @@ def test_release_memory_returns_rss_near_baseline():
         MEMORY_HELPERS
         + LONG_CLIP
         + """
-freed = _memory.release_memory()
+freed = release_memory()
 released = rss_mib()
 print(f"baseline {base:.1f}, kept {after:.1f}, released {released:.1f} MiB, freed {freed} bytes")
 ok = after - base > 200 and freed > 200 * 2**20 and released - base < 120
@@ -329,7 +329,7 @@ threads = [threading.Thread(target=worker) for _ in range(2)]
 for t in threads:
     t.start()
 while any(t.is_alive() for t in threads):
-    _memory.release_memory()
+    release_memory()
 for t in threads:
     t.join()
 sys.exit(1 if bad else 0)
@@ -340,7 +340,7 @@ sys.exit(1 if bad else 0)
 
 
 def test_release_memory_signature():
-    from timbrefast._memory import release_memory
+    from timbrefast import release_memory
 
     freed = release_memory()
     assert isinstance(freed, int) and freed >= 0

@@ -25,7 +25,7 @@ _LAZY: Dict[str, Tuple[str, Optional[str]]] = {
     "nn": ("timbrefast.nn", None),  # torch.nn.Module wrappers of the frontends: imports torch
     "models": ("timbrefast.models", None),  # encoders and heads: imports torch
     "checkpoints": ("timbrefast.checkpoints", None),
-    "release_memory": ("timbrefast._memory", "release_memory"),  # free the core's idle workspaces
+    "release_memory": ("timbrefast._backends", "release_memory"),  # free the core's idle workspaces
     "load_model": ("timbrefast.checkpoints", "load_model"),  # any registered model, no pickle
     "save_model": ("timbrefast.checkpoints", "save_model"),
     "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),  # COCOLA

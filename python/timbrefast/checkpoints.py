@@ -58,11 +58,14 @@ _MAX_CONFIG_BYTES = 1 << 20
 _CONVERTERS = ("convert_cocola_checkpoint", "load_cocola_checkpoint", "read_released_checkpoint")
 
 
-def __getattr__(name: str) -> Any:  # the released-COCOLA converters live beside their model
+def __getattr__(name: str) -> Any:
+    # The released-COCOLA converters live beside their model (models/cocola_convert.py, which
+    # depends on this module); their old names here resolve by name at first use, so that
+    # this module never depends on the converter.
     if name in _CONVERTERS:
-        from .models import cocola_convert
+        import importlib
 
-        return getattr(cocola_convert, name)
+        return getattr(importlib.import_module("timbrefast.models.cocola_convert"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -24,6 +24,7 @@ from .. import _core
 from .._validate import check_int, is_tensor
 
 __all__ = [
+    "release_memory",
     "backends",
     "cuda_available",
     "cuda_module",
@@ -143,3 +144,27 @@ def threads(num_threads: Optional[int]) -> int:
     if num_threads is None:
         return 0
     return check_int(num_threads, "num_threads", minimum=1, maximum=MAX_THREADS)
+
+
+def release_memory() -> int:
+    """Free the core's per-thread scratch memory that no call is using now.
+
+    Each thread that ran a core call keeps its workspace (FFT frames, spectrogram and
+    median buffers) for the next call. A workspace larger than the high-water mark
+    (``TIMBREFAST_WORKSPACE_MB``, default 64 MiB per thread) is freed when its call ends;
+    this frees the smaller ones too and returns free heap memory to the operating system
+    (glibc ``malloc_trim``). Safe at any time, also while other threads are inside core
+    calls (their workspaces are left alone). The next call re-grows what it needs.
+
+    Returns
+    -------
+    int
+        Bytes of workspace freed.
+
+    Examples
+    --------
+    >>> from timbrefast import release_memory
+    >>> release_memory() >= 0
+    True
+    """
+    return int(_core.release_memory())
