@@ -5,7 +5,7 @@
 set -euo pipefail
 DATA=${1:?data dir from make_data.py}
 RUN=${2:?run dir}
-STEPS=${3:-3000}
+STEPS=${3:-1500}
 python3 -m timbrefast train retrieval --data "$DATA/train" --val-data "$DATA/val" --out "$RUN" \
   --steps "$STEPS" --lr 1e-3 --lr-schedule cosine --warmup-steps 200 --min-lr 1e-5 \
   --batch-size 64 --hard-negative-ratio 0.5 --temperature 0.1 --freq-shift 2 --time-mask 20 \

@@ -40,8 +40,8 @@ class RetrievalConfig(ModelConfig):
     _TUPLE_FIELDS = ("widths",)
     _JSON_INDENT = 2
 
-    embedding_dim: int = int_field(256, minimum=8, maximum=4096)
-    widths: Tuple[int, ...] = ints_field((24, 48, 96, 192), minimum=1, maximum=1024, max_len=8)
+    embedding_dim: int = int_field(128, minimum=8, maximum=4096)
+    widths: Tuple[int, ...] = ints_field((16, 32, 64, 128), minimum=1, maximum=1024, max_len=8)
     time_steps: int = int_field(2, minimum=1, maximum=64)
     freq_bins: int = int_field(4, minimum=1, maximum=64)
     dropout: float = float_field(0.1, minimum=0.0, maximum=1.0, include_maximum=False)
@@ -74,7 +74,7 @@ class RetrievalModel(nn.Module):
     >>> m = RetrievalModel().eval()
     >>> e = m(torch.full((2, 1, 64, 101), -80.0))
     >>> e.shape, bool(torch.allclose(e.norm(dim=1), torch.ones(2)))
-    (torch.Size([2, 256]), True)
+    (torch.Size([2, 128]), True)
     """
 
     def __init__(self, config: RetrievalConfig = RetrievalConfig()) -> None:
