@@ -40,14 +40,7 @@ _NO_TEST = re.compile(r"<!--\s*no-test:\s*(.*?)\s*-->\s*$", re.S)
 
 #: Pages whose examples fail as written, with why; each block of such a page is
 #: xfail(strict=False). Remove a page from here once its examples run.
-KNOWN_FAILING = {
-    "docs/cocola.md": "uses files and arrays it never defines (context.wav, cand1.wav, context_audio, "
-                      "candidate_batch, audio)",
-    "docs/losses.md": "uses names it never defines (labels, mixes, stems, stem_to_mixture, a_local, x, y, same, "
-                      "anchor, embeddings, sim, targets, y_true, ...)",
-    "docs/torch.md": "torch.compile(fullgraph=True) of timbrefast.nn.Frontend breaks the graph: "
-                     "_torch_library.enabled() takes a threading lock (`with _lock:`) inside the traced call",
-}
+KNOWN_FAILING: dict = {}
 
 
 def _blocks(page: Path):
