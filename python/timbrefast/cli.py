@@ -26,6 +26,7 @@ _REGISTRARS = [
     ("timbrefast.scorers.cli", "register", "coherence"),  # timbrefast coherence CONTEXT CANDIDATE...
     ("timbrefast.scorers.retrieval_cli", "register", "retrieve"),  # timbrefast retrieve / gallery build
     ("timbrefast.studies.cli", "register", "study"),  # timbrefast study semantics
+    ("timbrefast.eval.cli", "register", "eval"),  # timbrefast eval retrieval|camil
     ("timbrefast.train.cli", "register", "train"),  # timbrefast train cocola --data DIR
     ("timbrefast.data.cli", "register", "synth"),  # timbrefast synth stems|notes
 ]

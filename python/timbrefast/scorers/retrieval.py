@@ -112,7 +112,7 @@ class InstrumentRetriever(Scorer):
             p = check_int(pitch, "pitch", minimum=0, maximum=127)
             audio = self._render_fixed(insts, p, velocity, seconds)
         fams = [i.family if family_names == "gm" else i.paper_family for i in insts]
-        emb = self._as_numpy(self.embed(audio, sr=self.sample_rate))
+        emb = self._as_numpy(self.embed(list(audio), sr=self.sample_rate))  # a list: always a batch
         return Gallery(emb, [i.id for i in insts], families=fams, metric=metric)
 
     def _render_fixed(self, insts: Sequence[Any], pitch: Optional[int], velocity: int, seconds: float) -> np.ndarray:

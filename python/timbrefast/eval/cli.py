@@ -1,0 +1,24 @@
+"""``timbrefast eval WHAT``: the evaluation protocols of the papers from the command line.
+
+Each protocol module contributes ``register(evals)`` (or an ``add_eval_parser(evals)``), so
+that ``timbrefast eval --help`` lists them all.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["register"]
+
+# (module, function) adding one protocol to the ``eval`` sub-parsers.
+_PROTOCOLS = [
+    ("timbrefast.eval.retrieval_report", "register"),  # timbrefast eval retrieval
+]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``eval`` (with every protocol) to the ``timbrefast`` command."""
+    p = subparsers.add_parser("eval", help="run a paper's evaluation protocol (tables and figures)")
+    evals = p.add_subparsers(dest="what", metavar="PROTOCOL", required=True)
+    for module, fn in _PROTOCOLS:
+        getattr(importlib.import_module(module), fn)(evals)
