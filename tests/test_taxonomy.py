@@ -317,16 +317,3 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
-
-
-def test_docs_taxonomy_example_runs():
-    import re
-
-    doc = Path(__file__).resolve().parents[1] / "docs" / "two_tower.md"
-    if not doc.is_file():
-        pytest.skip("needs a source checkout (docs/two_tower.md)")
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
-    code = next(b for b in blocks if "Taxonomy.bundled()" in b)
-    ns = {"text_embeddings": np.random.default_rng(0).normal(size=(14, 8))}
-    exec(compile(code, "docs/two_tower.md", "exec"), ns)
-    assert ns["d"].shape == (14, 14) and 0.0 <= ns["acc"] <= 1.0

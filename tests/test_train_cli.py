@@ -145,7 +145,7 @@ def test_usage_errors_before_any_work(tmp_path):
 
 
 def test_a_folder_given_as_audio_is_a_one_line_error(tmp_path):
-    _one_line_error(_cli("coherence", str(tmp_path), str(tmp_path)), 1, "error")
+    _one_line_error(_cli("coherence", str(tmp_path), str(tmp_path)), 2, "directory")  # a bad argument: usage
 
 
 def test_train_tiny_run_keep_best_checked_before_step_0_and_resume_checks(tmp_path):
