@@ -21,6 +21,11 @@ Pipe       melodic lines, mostly stepwise, C4-C7 (flutes, piccolo, recorder)
 Reed       melodic lines, syncopated, leaps and blue notes, A♭2-F5 (sax, clarinet, oboe)
 =========  ===========================================================================
 
+A share ``ambiguity`` of the parts (0.5 by default) plays a texture that other classes
+play too — a melody in the class's range, a section pad, short chords — as real tracks
+often do; without it a MIDI classifier separates these idioms almost perfectly and the
+comparison of the paper's conditions says nothing.
+
 A part's notes become a ``pretty_midi`` instrument (tempo and meter set), its two piano
 rolls come from :func:`timbrefast.data.midi.piano_roll` (the path real MIDI takes), and
 its audio from :class:`timbrefast.data.synth.Synthesizer` with a random preset of the
@@ -326,8 +331,47 @@ _HABITS = {"Bass": _bass, "Piano": _piano, "Guitar": _guitar, "Strings": _string
            "Brass": _brass, "Pipe": _pipe, "Reed": _reed}
 
 
-def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS) -> Dict[str, object]:
+def _pad(ctx: _Context, lo: int, hi: int, voices: int) -> List[Note]:
+    """Sustained chords, one per bar (a section pad)."""
+    rng, out = ctx.rng, []
+    for b in range(ctx.n_bars):
+        v = _vel(rng, 75, 10)
+        tones = _voicing(ctx.chords[b], int(rng.integers(lo, lo + 7)), voices)
+        out += [(p, v, b * ctx.bar, (b + 1) * ctx.bar * 0.98) for p in tones if p <= hi]
+    return out
+
+
+def _hits(ctx: _Context, lo: int, voices: int) -> List[Note]:
+    """Short chords on the beats (staccato comping, pizzicato)."""
+    rng, out = ctx.rng, []
+    for b in range(ctx.n_bars):
+        tones = _voicing(ctx.chords[b], int(rng.integers(lo, lo + 7)), voices)
+        for t in np.arange(b * ctx.bar, (b + 1) * ctx.bar - 1e-9, ctx.beat):
+            if rng.random() < 0.7:
+                v = _vel(rng, 85)
+                out += [(p, v, t, t + 0.3) for p in tones]
+    return out
+
+
+#: Textures a class shares with others (real parts are not always idiomatic): a melody in
+#: the class's range, a section pad or short chords. Drawn with probability ``ambiguity``.
+_SHARED = {
+    "Piano": (lambda c: _melody(c, 60, 88, leaps=0.25, syncopation=0.15, blue=False), lambda c: _pad(c, 52, 84, 4)),
+    "Organ": (lambda c: _melody(c, 55, 84, leaps=0.2, syncopation=0.1, blue=False), lambda c: _hits(c, 55, 3)),
+    "Guitar": (lambda c: _melody(c, 52, 84, leaps=0.3, syncopation=0.25, blue=True), lambda c: _pad(c, 48, 76, 4)),
+    "Bass": (lambda c: _melody(c, 33, 55, leaps=0.3, syncopation=0.3, blue=True),),
+    "Strings": (lambda c: _melody(c, 55, 91, leaps=0.2, syncopation=0.1, blue=False), lambda c: _hits(c, 48, 3)),
+    "Brass": (lambda c: _melody(c, 50, 82, leaps=0.25, syncopation=0.2, blue=True), lambda c: _pad(c, 48, 77, 3)),
+    "Reed": (lambda c: _pad(c, 50, 77, 3), lambda c: _hits(c, 52, 3)),
+    "Pipe": (lambda c: _pad(c, 60, 91, 3), lambda c: _melody(c, 60, 96, leaps=0.35, syncopation=0.3, blue=False)),
+}
+
+
+def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS, ambiguity: float = 0.0) -> Dict[str, object]:
     """Notes of one part of class ``cls`` (a name of ``CAMIL_CLASSES``), deterministic in ``seed``.
+
+    With probability ``ambiguity`` the part plays a texture it shares with other classes
+    (a melody in its range, a pad, short chords) instead of one of its own habits.
 
     Returns
     -------
@@ -337,7 +381,7 @@ def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS) -> Dict[str, o
     """
     if cls not in _HABITS:
         raise ValueError(f"cls must be one of {CAMIL_CLASSES}, got {cls!r}")
-    rng = np.random.default_rng([int(seed), CAMIL_CLASSES.index(cls), 0xCA4]) 
+    rng = np.random.default_rng([int(seed), CAMIL_CLASSES.index(cls), 0xCA4])
     num, den = METERS[int(rng.integers(0, len(METERS)))]
     bar = num * 4.0 / den
     beat = 1.5 if (den == 8 and num % 3 == 0) else (0.5 if den == 8 else 1.0)
@@ -350,15 +394,19 @@ def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS) -> Dict[str, o
         deg = prog[i % len(prog)]
         chords.append(tuple((key + scale[(deg + k) % 7]) % 12 for k in (0, 2, 4)))
     ctx = _Context(rng=rng, key=key, scale=scale, chords=chords, bar=bar, beat=beat, n_bars=n_bars)
+    if not 0.0 <= float(ambiguity) <= 1.0:
+        raise ValueError(f"ambiguity must be in [0, 1], got {ambiguity!r}")
+    shared = rng.random() < ambiguity
+    habit = _SHARED[cls][int(rng.integers(0, len(_SHARED[cls])))] if shared else _HABITS[cls]
     notes = []
-    for p, v, s, e in _HABITS[cls](ctx):
+    for p, v, s, e in habit(ctx):
         e = min(float(e), float(beats))
         if s < beats and e > s and 0 <= p <= 127:
             notes.append((int(p), int(v), float(s), e))
     if not notes:  # every habit writes notes; guard the contract anyway
         raise RuntimeError(f"compose_part({cls!r}, {seed}) wrote no notes")
     tempo = float(np.round(rng.uniform(60.0, 180.0), 1))
-    return {"notes": notes, "tempo": tempo, "meter": (num, den), "key": key}
+    return {"notes": notes, "tempo": tempo, "meter": (num, den), "key": key, "shared": bool(shared)}
 
 
 def part_to_midi(part: Dict[str, object], program: int):
@@ -473,6 +521,7 @@ def synthesize_camil_set(
     soundfonts: Sequence[PathLike] = TRAINING_SOUNDFONTS,
     classes: Sequence[str] = CAMIL_CLASSES,
     sr: int = 22050,
+    ambiguity: float = 0.5,
     progress: bool = False,
 ) -> CamilSynthSet:
     """Compose and render ``n_parts`` parts (classes in turn) into aligned CAMIL segments.
@@ -488,6 +537,10 @@ def synthesize_camil_set(
     classes : sequence of str
     sr : int
         Render rate; must be the ``"camil"`` frontend's 22,050 Hz.
+    ambiguity : float
+        Share of the parts that play a texture shared with other classes (see
+        :func:`compose_part`): real parts are not always idiomatic, and without it the
+        symbolic task is nearly trivial. 0.5 by default.
     progress : bool
 
     Returns
@@ -506,6 +559,8 @@ def synthesize_camil_set(
             raise ValueError(f"classes: unknown class {c!r}; known: {CAMIL_CLASSES}")
     if not classes:
         raise ValueError("classes is empty")
+    if isinstance(ambiguity, bool) or not isinstance(ambiguity, (int, float)) or not 0.0 <= ambiguity <= 1.0:
+        raise ValueError(f"ambiguity must be in [0, 1], got {ambiguity!r}")
     fonts = [os.fspath(f) for f in soundfonts if os.path.exists(f)]
     if not fonts:
         raise ValueError(f"none of the soundfonts exists: {list(soundfonts)}")
@@ -524,7 +579,7 @@ def synthesize_camil_set(
         cls = classes[i % len(classes)]
         rng = np.random.default_rng([seed, i, 0x5F])
         part_seed = int(rng.integers(0, 2**31 - 1))
-        part = compose_part(cls, part_seed)
+        part = compose_part(cls, part_seed, ambiguity=ambiguity)
         options = [k for k in range(len(synths)) if presets[k][cls]]
         if not options:
             raise ValueError(f"no soundfont has a preset of class {cls!r}")
@@ -548,7 +603,8 @@ def synthesize_camil_set(
             parts.append(len(meta))
         meta.append({"class": cls, "program": preset.program, "preset": preset.name,
                      "soundfont": os.path.basename(preset.soundfont), "tempo": part["tempo"],
-                     "meter": list(part["meter"]), "key": part["key"], "seed": part_seed})
+                     "meter": list(part["meter"]), "key": part["key"], "seed": part_seed,
+                     "shared": part["shared"]})
     for s in synths:
         s.close()
     return CamilSynthSet(np.stack(rolls), np.stack(mels), np.array(labels, np.int64), np.array(parts, np.int64), meta)
