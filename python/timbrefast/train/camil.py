@@ -227,10 +227,11 @@ class CamilPretrainRecipe:
         idx = np.arange(len(v))
         neg = draw_negatives(v.labels, idx, 1, negatives=cfg.negatives, rng=rng)[:, 0]
         mids, auds = [], []
-        for lo in range(0, len(v), cfg.val_batch):
-            sl = slice(lo, lo + cfg.val_batch)
-            mids.append(model.embed_midi(_tensor(v.rolls[sl])))
-            auds.append(model.embed_audio(_tensor(v.mels[sl])))
+        with torch.no_grad():
+            for lo in range(0, len(v), cfg.val_batch):
+                sl = slice(lo, lo + cfg.val_batch)
+                mids.append(model.embed_midi(_tensor(v.rolls[sl])))
+                auds.append(model.embed_audio(_tensor(v.mels[sl])))
         mid, aud = torch.cat(mids), torch.cat(auds)
         d_pos = (mid - aud).norm(dim=1)
         d_neg = (mid - aud[torch.from_numpy(neg)]).norm(dim=1)
@@ -287,8 +288,9 @@ class CamilClassifierRecipe:
     def predict(self, model: nn.Module, data: CamilData) -> np.ndarray:
         """``(n, 8)`` probabilities of ``data`` (eval mode expected)."""
         out = []
-        for lo in range(0, len(data), self.config.val_batch):
-            out.append(torch.softmax(model(self._inputs(data, slice(lo, lo + self.config.val_batch))), 1))
+        with torch.no_grad():
+            for lo in range(0, len(data), self.config.val_batch):
+                out.append(torch.softmax(model(self._inputs(data, slice(lo, lo + self.config.val_batch))), 1))
         return torch.cat(out).numpy()
 
     def validate(self, model: nn.Module) -> Dict[str, float]:
