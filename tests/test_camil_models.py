@@ -115,3 +115,25 @@ def test_hadsell_loss_against_a_plain_torch_reference(margin):
     far[0, 0] = margin + 1
     assert float(margin_contrastive(torch.zeros(1, 6), far, torch.tensor([0]), margin=margin)) == 0.0
     assert float(margin_contrastive(far, far, torch.tensor([1]), margin=margin)) == 0.0
+
+
+@pytest.mark.parametrize("name", ["timbrefast.models.resnet", "timbrefast.models.camil", "timbrefast.data.camil_synth"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    import numpy as np
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                             extraglobs={"np": np}, verbose=False)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_synth_module_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, timbrefast.data.camil_synth; "
+            "print(sorted(m for m in ('torch', 'fluidsynth', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
