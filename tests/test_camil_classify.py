@@ -143,3 +143,18 @@ def test_from_pretrained_path(clf, tmp_path):
     back = MidiInstrumentClassifier.from_pretrained(tmp_path / "m")
     x = np.random.default_rng(1).random((2, 84, 192)).astype(np.float32)
     assert np.allclose(back.predict_rolls(x), clf.predict_rolls(x), atol=1e-6)
+
+
+def test_bundled_classifier():
+    from timbrefast.scorers.classify import DEFAULT_MODEL
+
+    if not (DEFAULT_MODEL / "model.safetensors").exists():
+        pytest.skip(f"no bundled CAMIL classifier at {DEFAULT_MODEL}")
+    from timbrefast.data.camil_synth import synthesize_camil_set
+
+    assert (DEFAULT_MODEL / "model.safetensors").stat().st_size <= 20 * 2**20
+    assert (DEFAULT_MODEL / "MODEL_CARD.md").exists()
+    clf = MidiInstrumentClassifier.from_pretrained()
+    s = synthesize_camil_set(16, seed=424242, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"], ambiguity=0.0)
+    acc = float(np.mean(clf.predict_rolls(s.rolls.astype(np.float32)).argmax(1) == s.labels))
+    assert acc > 0.5, acc  # idiomatic parts of unseen seeds: far above chance (0.125)

@@ -39,7 +39,11 @@ def convert(out_dir: Path) -> None:
             if kind == "strings" and n_parts != 4:
                 print(f"skip {p}: {n_parts} parts, not a quartet", flush=True)
                 continue
-            score.write("midi", fp=str(target))
+            try:
+                score.write("midi", fp=str(target))
+            except Exception as exc:  # e.g. badly formed repeats: reported, skipped
+                print(f"skip {p}: cannot write MIDI: {exc}", flush=True)
+                continue
             print(f"{target.name}: {n_parts} parts", flush=True)
 
 
