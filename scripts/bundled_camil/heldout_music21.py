@@ -1,7 +1,7 @@
 """The held-out real-MIDI check: music21 corpus string quartets (Beethoven, Haydn, Mozart) and
 piano works (Joplin, Clara Schumann), never used in training.
 
-    PYTHONPATH=python python scripts/bundled_camil/heldout_music21.py convert MIDI_DIR
+    PYTHONPATH=python python scripts/bundled_camil/heldout_music21.py convert MIDI_DIR [COMPOSER,...]
     PYTHONPATH=python python scripts/bundled_camil/heldout_music21.py eval MIDI_DIR MODEL [OUT.json]
 
 ``convert`` writes one MIDI file per piece (music21's MIDI export, one track per part);
@@ -17,11 +17,11 @@ QUARTETS = ("beethoven", "haydn", "mozart")
 PIANO = ("joplin", "schumann_clara")
 
 
-def convert(out_dir: Path) -> None:
+def convert(out_dir: Path, composers=QUARTETS + PIANO) -> None:
     from music21 import corpus
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for comp in QUARTETS + PIANO:
+    for comp in composers:
         for k, path in enumerate(corpus.getComposer(comp)):
             p = Path(str(path))
             if p.suffix not in (".mxl", ".xml"):
@@ -90,6 +90,6 @@ def evaluate(midi_dir: Path, model: str, out: str = None) -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1] == "convert":
-        convert(Path(sys.argv[2]))
+        convert(Path(sys.argv[2]), *([tuple(sys.argv[3].split(","))] if len(sys.argv) > 3 else []))
     else:
         evaluate(Path(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
