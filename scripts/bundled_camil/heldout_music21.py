@@ -6,8 +6,10 @@ piano works (Joplin, Clara Schumann), never used in training.
 
 ``convert`` writes one MIDI file per piece (music21's MIDI export, one track per part);
 ``eval`` classifies every track with MidiInstrumentClassifier and scores each track's
-segments against its true class: Strings for the quartets' parts, Piano for the piano
-pieces' staves (segment accuracy, and track accuracy from the averaged probabilities).
+segments against its true class, from the program music21 wrote: Strings for the
+violin / viola / cello parts, Piano for the piano staves (one track per staff; the piano
+trio's string parts count as Strings). Segment accuracy, and track accuracy from the
+averaged probabilities. Files pretty_midi refuses are listed under ``skipped_files``.
 """
 import json
 import sys
@@ -48,39 +50,45 @@ def convert(out_dir: Path, composers=QUARTETS + PIANO) -> None:
 
 
 def evaluate(midi_dir: Path, model: str, out: str = None) -> dict:
-    import numpy as np
+    import copy
 
+    import numpy as np
+    import pretty_midi
+
+    from timbrefast.data.families import camil_class
+    from timbrefast.data.midi import piano_roll
     from timbrefast.scorers.classify import MidiInstrumentClassifier
 
     clf = MidiInstrumentClassifier.from_pretrained(model)
-    classes = list(clf.classes)
-    rows = {"strings": [0, 0, 0, 0], "piano": [0, 0, 0, 0]}  # seg correct, segs, track correct, tracks
-    predicted = {"strings": {}, "piano": {}}
+    classes = np.array(clf.classes)
+    # per true class: correct segments, segments, correct tracks, tracks, predicted segment classes
+    rows = {c: [0, 0, 0, 0, {}] for c in ("Strings", "Piano")}
+    skipped = []
     for f in sorted(midi_dir.glob("*.mid")):
-        kind = f.name.split("__")[0]
-        truth = "Strings" if kind == "strings" else "Piano"
-        for r in clf.predict(f):
-            if r.skipped:
-                continue
-            from timbrefast.data.midi import piano_roll
-            import copy
-            import pretty_midi
-
+        try:
+            results = clf.predict(f)
             pm = pretty_midi.PrettyMIDI(str(f))
+        except ValueError as exc:  # e.g. a file pretty_midi refuses: reported
+            skipped.append(f"{f.name}: {exc}")
+            continue
+        for r in results:
+            truth = camil_class(r.program)  # music21 writes Violin/Viola/Cello 40-42, Piano 0
+            if r.skipped or truth not in rows:
+                continue
             one = copy.copy(pm)
             one.instruments = [pm.instruments[r.track]]
             seg = piano_roll(one)
-            probs = clf.predict_rolls(seg.rolls[seg.nonempty()][: clf.max_segments])
-            pred = np.array(classes)[probs.argmax(1)]
-            rows[kind][0] += int(np.sum(pred == truth))
-            rows[kind][1] += len(pred)
-            rows[kind][2] += int(r.instrument_class == truth)
-            rows[kind][3] += 1
+            pred = classes[clf.predict_rolls(seg.rolls[seg.nonempty()][: clf.max_segments]).argmax(1)]
+            row = rows[truth]
+            row[0] += int(np.sum(pred == truth))
+            row[1] += len(pred)
+            row[2] += int(r.instrument_class == truth)
+            row[3] += 1
             for c in pred:
-                predicted[kind][str(c)] = predicted[kind].get(str(c), 0) + 1
-    result = {k: {"segment_accuracy": v[0] / max(v[1], 1), "segments": v[1],
-                  "track_accuracy": v[2] / max(v[3], 1), "tracks": v[3], "predicted_segments": predicted[k]}
-              for k, v in rows.items()}
+                row[4][str(c)] = row[4].get(str(c), 0) + 1
+    result = {c: {"segment_accuracy": v[0] / max(v[1], 1), "segments": v[1], "track_accuracy": v[2] / max(v[3], 1),
+                  "tracks": v[3], "predicted_segments": v[4]} for c, v in rows.items()}
+    result["skipped_files"] = skipped
     text = json.dumps(result, indent=1)
     print(text)
     if out:
