@@ -31,6 +31,7 @@ _LAZY: Dict[str, Tuple[str, Optional[str]]] = {
     "CoherenceScorer": ("timbrefast.scorers.coherence", "CoherenceScorer"),  # COCOLA
     "InstrumentRetriever": ("timbrefast.scorers.retrieval", "InstrumentRetriever"),  # timbre retrieval
     "Gallery": ("timbrefast.scorers.gallery", "Gallery"),  # exact top-k search (numpy)
+    "MidiInstrumentClassifier": ("timbrefast.scorers.classify", "MidiInstrumentClassifier"),  # CAMIL
     "two_tower": ("timbrefast.two_tower", None),  # audio-text models: protocol, adapters, zero-shot
     "ZeroShotClassifier": ("timbrefast.two_tower.zero_shot", "ZeroShotClassifier"),
     "taxonomy": ("timbrefast.taxonomy", None),

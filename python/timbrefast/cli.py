@@ -27,6 +27,7 @@ _REGISTRARS = [
     ("timbrefast.scorers.retrieval_cli", "register", "retrieve"),  # timbrefast retrieve / gallery build
     ("timbrefast.studies.cli", "register", "study"),  # timbrefast study semantics
     ("timbrefast.eval.cli", "register", "eval"),  # timbrefast eval retrieval|camil
+    ("timbrefast.scorers.classify_cli", "register", "classify-midi"),  # timbrefast classify-midi FILE.mid
     ("timbrefast.train.cli", "register", "train"),  # timbrefast train cocola --data DIR
     ("timbrefast.data.cli", "register", "synth"),  # timbrefast synth stems|notes
 ]

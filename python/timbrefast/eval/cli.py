@@ -13,6 +13,7 @@ __all__ = ["register"]
 # (module, function) adding one protocol to the ``eval`` sub-parsers.
 _PROTOCOLS = [
     ("timbrefast.eval.retrieval_report", "register"),  # timbrefast eval retrieval
+    ("timbrefast.train.camil_cli", "add_eval_parser"),  # timbrefast eval camil
 ]
 
 

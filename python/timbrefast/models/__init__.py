@@ -8,6 +8,9 @@
   (``model_type`` ``"cocola"``); :mod:`.cocola_convert` reads released checkpoints.
 - :class:`RetrievalModel` / :class:`RetrievalConfig` — the timbre-retrieval encoder
   (``model_type`` ``"retrieval"``): log-mel -> CNN -> unit embedding.
+- :class:`CamilModel`, :class:`MidiClassifier`, :class:`AudioClassifier` — CAMIL's two ResNet
+  encoders (``"camil"``) and the classifiers of its conditions (``"camil_classifier"``,
+  ``"camil_audio_classifier"``).
 - :mod:`.registry` — ``model_type`` → class: :func:`register_model`,
   :func:`get_model_class`, :func:`model_types`, :func:`build_model`; what
   :func:`timbrefast.checkpoints.load_model` builds from a ``config.json``.
@@ -18,6 +21,14 @@ from .._validate import require_torch
 
 require_torch("timbrefast.models")
 
+from .camil import (  # noqa: E402
+    AudioClassifier,
+    AudioClassifierConfig,
+    CamilConfig,
+    CamilModel,
+    MidiClassifier,
+    MidiClassifierConfig,
+)
 from .cocola import MODES, SILENCE_DB, CocolaConfig, CocolaModel, apply_mode, mask_channels  # noqa: E402
 from .efficientnet import EfficientNetEncoder  # noqa: E402
 from .heads import BilinearHead  # noqa: E402
@@ -33,7 +44,13 @@ from .retrieval import RetrievalConfig, RetrievalModel  # noqa: E402
 from .small import SmallEncoder  # noqa: E402
 
 __all__ = [
+    "AudioClassifier",
+    "AudioClassifierConfig",
     "BilinearHead",
+    "CamilConfig",
+    "CamilModel",
+    "MidiClassifier",
+    "MidiClassifierConfig",
     "CocolaConfig",
     "CocolaModel",
     "EfficientNetEncoder",

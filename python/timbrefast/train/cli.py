@@ -28,7 +28,7 @@ __all__ = ["register", "run_cocola"]
 MAX_THREADS = 4096
 
 # Further recipes: each module has register_recipe(recipes_subparsers).
-_RECIPE_MODULES = ("timbrefast.train.retrieval_cli",)
+_RECIPE_MODULES = ("timbrefast.train.retrieval_cli", "timbrefast.train.camil_cli")
 
 
 def _thread_count(text: str) -> int:
@@ -75,7 +75,8 @@ def register(subparsers: Any) -> None:
     add_run_arguments(p)
     p.set_defaults(func=run_cocola)
     for module in _RECIPE_MODULES:
-        importlib.import_module(module).register_recipe(recipes)
+        mod = importlib.import_module(module)
+        (getattr(mod, "register_recipe", None) or mod.add_train_parser)(recipes)
 
 
 def _usage(message: str) -> Exception:
