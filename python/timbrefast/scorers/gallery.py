@@ -165,6 +165,7 @@ class Gallery:
             self._vectors = emb
         self._sq_norms = np.einsum("ij,ij->i", self._vectors, self._vectors) if self.metric != "cosine" else None
         self._id_index = {v: i for i, v in enumerate(self._ids)}
+        self._id_array = np.asarray(self._ids, dtype=object)  # fancy-indexed by every search
         self._faiss_index = None
 
     def __len__(self) -> int:
@@ -301,7 +302,7 @@ class Gallery:
             index, scores = self._search_blocked(qv, k + max_excl, cand, block_queries)
         if excl is not None:
             index, scores = self._drop_excluded(index, scores, excl, k)
-        ids = np.asarray(self._ids, dtype=object)[index]
+        ids = self._id_array[index]
         if like is not None:
             import torch
 
