@@ -13,6 +13,7 @@ file or package raises an error that names it.
 """
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import tempfile
@@ -54,7 +55,7 @@ def _checkpoint(path: Any, what: str, example: str) -> str:
     return p
 
 
-class _Base:
+class _Base(abc.ABC):
     """Shared embed_audio / embed_text around ``_audio(batch)`` and ``_text(texts)``."""
 
     sample_rate: Optional[int] = None
@@ -78,11 +79,13 @@ class _Base:
             return _to_numpy(fn(batch.batch), "audio embeddings")
         return np.concatenate([_to_numpy(fn(c[None]), "audio embeddings").reshape(1, -1) for c in batch.clips])
 
-    def _audio(self, batch: AudioBatch) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _audio(self, batch: AudioBatch) -> Any:
+        """Raw audio embeddings of a prepared batch (each adapter's model call)."""
 
-    def _text(self, texts: List[str]) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _text(self, texts: List[str]) -> Any:
+        """Raw text embeddings of prepared texts (each adapter's model call)."""
 
 
 class CallableTwoTower(_Base):
