@@ -22,4 +22,19 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="run a paper's evaluation protocol (tables and figures)")
     evals = p.add_subparsers(dest="what", metavar="PROTOCOL", required=True)
     for module, fn in _PROTOCOLS:
-        getattr(importlib.import_module(module), fn)(evals)
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:  # an optional extra is missing (e.g. torch): say so on use
+            name = module.rsplit(".", 1)[-1].replace("_report", "").replace("_cli", "")
+            q = evals.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+            q.add_argument("rest", nargs="*")
+            q.set_defaults(func=_unavailable(name, exc))
+            continue
+        getattr(mod, fn)(evals)
+
+
+def _unavailable(name: str, exc: ImportError) -> Any:
+    def run(args: Any) -> int:
+        raise ImportError(f"timbrefast eval {name}: {exc}")
+
+    return run
