@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import subprocess_pythonpath
 import soundfile as sf
 import yaml
 
@@ -183,8 +184,7 @@ def _cli(*argv, subprocess_run=False):
     import sys
 
     if subprocess_run:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(__file__), "..", "python")]
-                                                         + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+        env = dict(os.environ, PYTHONPATH=subprocess_pythonpath())
         res = subprocess.run([sys.executable, "-m", "timbrefast", *map(str, argv)], capture_output=True, text=True,
                              env=env, timeout=300)
         return res.returncode, res.stdout, res.stderr
@@ -295,9 +295,7 @@ def test_unguarded_script_with_workers_fails_clearly(tmp_path):
     script.write_text("from timbrefast.data import synthesize_stems\n"
                       f"synthesize_stems('out', soundfont={TIMGM!r}, tracks=2, seed=0, seconds=2.0, workers=2,"
                       " progress=False)\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")]
-        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env = dict(os.environ, PYTHONPATH=subprocess_pythonpath())
     res = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode != 0

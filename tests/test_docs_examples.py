@@ -2,7 +2,8 @@
 
 How a page is run: its blocks are pasted, in order, into one plain script
 (``python page.py``) that runs in a fresh interpreter, in an empty temporary working
-directory, with this checkout's ``python/`` on ``PYTHONPATH`` -- as a user copying the page
+directory, importing the same timbrefast as the test run (the installed package in CI, the
+checkout's ``python/`` in development) -- as a user copying the page
 top to bottom into a file would run it. Blocks are therefore **cumulative**: block N runs
 after blocks 1..N-1 of the same page and sees their names (a page may define ``sf2`` once
 and use it below). The script is a real ``__main__`` module, so what ``spawn`` worker
@@ -31,6 +32,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [p for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))] if p.is_file()]
@@ -101,8 +104,7 @@ def _run_page(page: Path, tmp_root: Path):
         script = wd / "page_example.py"
         script.write_text(_script(page, blocks), encoding="utf-8")
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python")] + [p for p in env.get("PYTHONPATH", "").split(
-            os.pathsep) if p])
+        env["PYTHONPATH"] = subprocess_pythonpath()  # the timbrefast this run tests (installed in CI)
         env.setdefault("MPLBACKEND", "Agg")
         try:
             res = subprocess.run([sys.executable, script.name], cwd=wd, env=env, capture_output=True, text=True,
