@@ -20,6 +20,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive
 from .families import FAMILY_PITCH_RANGES
+from .retrieval import _Renderers, _fit
 from .patches import CATEGORY_FAMILIES, Patch, render_note as render_patch_note
 from .soundfont import Preset, list_presets
 
@@ -127,33 +128,14 @@ def patch_instruments(patches: Iterable[Patch]) -> List[Instrument]:
     return out
 
 
-class _Synths:
-    """One FluidSynth engine per soundfont and process (engines cannot be pickled)."""
-
-    def __init__(self, sr: int) -> None:
-        self.sr = sr
-        self._pid: Optional[int] = None
-        self._synths: Dict[str, object] = {}
-
-    def get(self, soundfont: str):
-        from .synth import Synthesizer
-
-        if self._pid != os.getpid():
-            self._synths, self._pid = {}, os.getpid()
-        s = self._synths.get(soundfont)
-        if s is None:
-            s = self._synths[soundfont] = Synthesizer(soundfont, sr=self.sr)
-        return s
-
-
-_SYNTHS: Dict[int, _Synths] = {}
+_SYNTHS: Dict[int, _Renderers] = {}  # one FluidSynth engine per soundfont, rate and process
 
 
 def render(instrument: Instrument, pitch: int, *, velocity: int = 100, duration: float = 1.0, sr: int = 16000) -> np.ndarray:
     """One note of ``instrument`` (float32 ``(n,)``, with its release tail)."""
     if instrument.patch is not None:
         return render_patch_note(instrument.patch, pitch, velocity=velocity, duration=duration, sr=sr)
-    synths = _SYNTHS.setdefault(int(sr), _Synths(int(sr)))
+    synths = _SYNTHS.setdefault(int(sr), _Renderers(int(sr)))
     synth = synths.get(instrument.preset.soundfont)
     return synth.render_note(int(pitch), velocity=int(velocity), duration=float(duration), preset=instrument.preset)
 
@@ -171,11 +153,6 @@ class NoteBank:
     velocity: np.ndarray
     duration: np.ndarray
     sr: int
-
-
-def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    y = y[:n]
-    return np.pad(y, (0, n - len(y))) if len(y) < n else y
 
 
 def render_note_bank(
@@ -227,7 +204,7 @@ def render_note_bank(
         # One FluidSynth engine per instrument: its notes render in a fixed order, so the
         # bank is reproducible, at a fraction of a fresh engine per note.
         ctx = (
-            _SYNTHS.setdefault(sr, _Synths(sr)).get(inst.preset.soundfont).sequence()
+            _SYNTHS.setdefault(sr, _Renderers(sr)).get(inst.preset.soundfont).sequence()
             if inst.preset is not None
             else contextlib.nullcontext()
         )

@@ -20,7 +20,7 @@ from .soundfont import Preset
 from .samplers import item_index
 from .synth import Note, Synthesizer
 
-__all__ = ["InstrumentPairs", "Mixtures", "reference_pitch", "render_references"]
+__all__ = ["InstrumentPairs", "Mixtures", "draw_pair_instruments", "reference_pitch", "render_references"]
 
 
 def reference_pitch(family: str) -> int:
@@ -37,6 +37,23 @@ def _fit(y: np.ndarray, n: int) -> np.ndarray:
 def _peak_normalise(y: np.ndarray) -> np.ndarray:
     peak = float(np.abs(y).max())
     return y / peak if peak > 0 else y
+
+
+def draw_pair_instruments(families: np.ndarray, half: int, hard_ratio: float, rng: np.random.Generator) -> np.ndarray:
+    """``half`` distinct instrument indices; ``round(hard_ratio * half)`` of them from one family
+    (a family with at least two instruments: the hard negatives), the rest uniform over the others."""
+    n_hard = int(round(hard_ratio * half))
+    chosen: List[int] = []
+    if n_hard >= 2:
+        fams, counts = np.unique(families, return_counts=True)
+        ok = fams[counts >= 2]
+        if ok.size:
+            fam = int(rng.choice(ok))
+            pool = np.flatnonzero(families == fam)
+            chosen = list(rng.choice(pool, size=min(n_hard, pool.size), replace=False))
+    rest = np.setdiff1d(np.arange(len(families)), chosen)
+    chosen += list(rng.choice(rest, size=half - len(chosen), replace=False))
+    return np.array(chosen, np.int64)
 
 
 class _Renderers:
@@ -170,19 +187,7 @@ class InstrumentPairs:
 
     def draw_instruments(self, rng: np.random.Generator) -> np.ndarray:
         """The ``batch_size / 2`` distinct instrument indices of one batch."""
-        half = self.batch_size // 2
-        n_hard = int(round(self.hard_negative_ratio * half))
-        chosen: List[int] = []
-        if n_hard >= 2:
-            fams, counts = np.unique(self.families, return_counts=True)
-            ok = fams[counts >= 2]
-            if ok.size:
-                fam = int(rng.choice(ok))
-                pool = np.flatnonzero(self.families == fam)
-                chosen = list(rng.choice(pool, size=min(n_hard, pool.size), replace=False))
-        rest = np.setdiff1d(np.arange(len(self.instruments)), chosen)
-        chosen += list(rng.choice(rest, size=half - len(chosen), replace=False))
-        return np.array(chosen, np.int64)
+        return draw_pair_instruments(self.families, self.batch_size // 2, self.hard_negative_ratio, rng)
 
     def _render(self, preset: Preset, rng: np.random.Generator, avoid=None) -> Tuple[np.ndarray, tuple]:
         synth = self._renderers.get(preset.soundfont)

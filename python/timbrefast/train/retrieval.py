@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .._validate import check_int, check_positive
+from ..data.retrieval import draw_pair_instruments
 from ..models.retrieval import RetrievalConfig, RetrievalModel
 
 __all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "draw_pair_instruments"]
@@ -130,23 +131,6 @@ def build_feature_bank(instruments: Sequence[Any], *, model_config: RetrievalCon
         feats = np.asarray(frontend(bank.audio))  # (chunk, notes, 1, n_mels, frames)
         parts.append(feats[:, :, 0].astype(np.float16))
     return FeatureBank(np.concatenate(parts), [i.id for i in insts], [i.family for i in insts])
-
-
-def draw_pair_instruments(families: np.ndarray, half: int, hard_ratio: float, rng: np.random.Generator) -> np.ndarray:
-    """``half`` distinct instrument indices; ``round(hard_ratio * half)`` of them from one family
-    (a family with at least two instruments), the rest uniform over the remaining ones."""
-    n_hard = int(round(hard_ratio * half))
-    chosen: List[int] = []
-    if n_hard >= 2:
-        fams, counts = np.unique(families, return_counts=True)
-        ok = fams[counts >= 2]
-        if ok.size:
-            fam = rng.choice(ok)
-            pool = np.flatnonzero(families == fam)
-            chosen = list(rng.choice(pool, size=min(n_hard, pool.size), replace=False))
-    rest = np.setdiff1d(np.arange(len(families)), chosen)
-    chosen += list(rng.choice(rest, size=half - len(chosen), replace=False))
-    return np.array(chosen, np.int64)
 
 
 class RetrievalRecipe:
