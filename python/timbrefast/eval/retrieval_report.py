@@ -73,8 +73,8 @@ def _mixtures(retriever: Any, presets: Sequence[Any], *, n: int, seed: int, metr
     audio_np = np.stack(audio)
     ids = [i.id for i in insts]
     fams = [i.family for i in insts]
-    gallery_model = retriever.gallery_from_instruments(insts, metric=metric)
-    ref_audio = _reference_audio(retriever, insts)
+    ref_audio = _reference_audio(retriever, insts)  # rendered once: the model's and MFCC's gallery
+    gallery_model = retriever.build_gallery(list(ref_audio), ids=ids, sr=sr, families=fams, metric=metric)
     ref_mfcc = _embed_mfcc(ref_audio, sr)
     mix_mfcc = _embed_mfcc(audio_np, sr)
     gallery_mfcc = Gallery(standardise(ref_mfcc), ids, families=fams, metric=metric)
