@@ -213,19 +213,24 @@ def _trajectories(rows, *, check: bool = True):
     return groups
 
 
-def trend_table(rows, *, check: bool = True) -> List[Dict[str, Any]]:
+def trend_table(rows, *, check: bool = True, order: str = "sorted") -> List[Dict[str, Any]]:
     """One dict per trajectory (``group_trends`` layout: model, effect_type,
     source_type, descriptor, slope, final_delta, pearson_r, spearman_rho,
-    positive_slope, positive_final_delta), sorted by model, effect, source, descriptor.
+    positive_slope, positive_final_delta), sorted by model, effect, source, descriptor
+    (``order="sorted"``) or in the order each trajectory first appears in the rows
+    (``order="rows"``, the released analysis's order: its means are compensated sums
+    in that order, so the last digit of a mean depends on it).
 
     rows: a per-condition CSV path or an iterable of dict rows (released columns; a
     ``model`` column is optional). With ``check`` the rows are validated as the
     released analysis does (delta = manip - orig, the prompt, a constant baseline, one
     strength set); errors name the row.
     """
+    if order not in ("sorted", "rows"):
+        raise ValueError(f"order must be 'sorted' or 'rows', got {order!r}")
     groups = _trajectories(rows, check=check)
     out = []
-    for key in sorted(groups):
+    for key in (sorted(groups) if order == "sorted" else list(groups)):
         pts = groups[key]
         st = trajectory_stats([p[0] for p in pts], [p[1] for p in pts])
         out.append({
@@ -265,7 +270,7 @@ def summarize_trends(rows, *, check: bool = True) -> Dict[str, Any]:
     rows: CSV path or iterable of dict rows; rows of several models are refused (pass
     one model's rows, or use :func:`trend_table` and group yourself).
     """
-    trends = trend_table(rows, check=check)
+    trends = trend_table(rows, check=check, order="rows")
     models = sorted({t["model"] for t in trends})
     if len(models) > 1:
         raise ValueError(f"rows hold several models {models}: summarize one model at a time")
