@@ -27,7 +27,8 @@ from .._validate import check_int, check_positive
 from ..data.retrieval import draw_pair_instruments
 from ..models.retrieval import RetrievalConfig, RetrievalModel
 
-__all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "draw_pair_instruments"]
+__all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "MixtureBank",
+           "build_mixture_bank", "draw_pair_instruments"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,110 @@ def build_feature_bank(instruments: Sequence[Any], *, model_config: RetrievalCon
         feats = np.asarray(frontend(bank.audio))  # (chunk, notes, 1, n_mels, frames)
         parts.append(feats[:, :, 0].astype(np.float16))
     return FeatureBank(np.concatenate(parts), [i.id for i in insts], [i.family for i in insts])
+
+
+@dataclass
+class MixtureBank:
+    """Features of rendered mixtures, cut into the model's windows.
+
+    ``mix`` ``(n_mixes, windows, n_mels, frames)``, ``stems`` ``(n_mixes, k, windows, n_mels,
+    frames)`` (window w of a stem is the same time span as window w of its mix),
+    ``references`` ``(n_mixes, k, n_mels, frames)`` (each instrument's single reference note),
+    float16 or float32; ``ids`` and ``families`` ``n_mixes`` lists of ``k`` instrument ids / GM
+    families.
+    """
+
+    mix: np.ndarray
+    stems: np.ndarray
+    references: np.ndarray
+    ids: List[List[str]]
+    families: List[List[str]]
+
+    def __post_init__(self) -> None:
+        m = self.mix.shape[0]
+        if self.mix.ndim != 4 or self.stems.ndim != 5 or self.references.ndim != 4:
+            raise ValueError(f"mix (n, windows, mels, frames), stems (n, k, windows, mels, frames) and references "
+                             f"(n, k, mels, frames) expected, got {self.mix.shape}, {self.stems.shape}, "
+                             f"{self.references.shape}")
+        k = self.stems.shape[1]
+        if self.stems.shape[0] != m or self.stems.shape[2:] != self.mix.shape[1:] \
+                or self.references.shape[:2] != (m, k) or self.references.shape[2:] != self.mix.shape[2:]:
+            raise ValueError(f"mix {self.mix.shape}, stems {self.stems.shape} and references "
+                             f"{self.references.shape} disagree")
+        if len(self.ids) != m or len(self.families) != m or any(len(r) != k for r in self.ids):
+            raise ValueError("ids and families must be one list of k entries per mixture")
+
+    @property
+    def windows(self) -> int:
+        return int(self.mix.shape[1])
+
+    def save(self, folder: Any) -> Path:
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("mix", "stems", "references"):
+            np.save(out / f"{name}.npy", getattr(self, name))
+        (out / "mixtures.json").write_text(json.dumps({"ids": self.ids, "families": self.families}))
+        return out
+
+    @classmethod
+    def load(cls, folder: Any, *, mmap: bool = True) -> "MixtureBank":
+        folder = Path(folder)
+        meta = json.loads((folder / "mixtures.json").read_text())
+        arrs = [np.load(folder / f"{n}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+                for n in ("mix", "stems", "references")]
+        return cls(*arrs, [list(r) for r in meta["ids"]], [list(r) for r in meta["families"]])
+
+    @classmethod
+    def concatenate(cls, banks: Sequence["MixtureBank"]) -> "MixtureBank":
+        banks = list(banks)
+        return cls(*(np.concatenate([np.asarray(getattr(b, n)) for b in banks]) for n in ("mix", "stems", "references")),
+                   [r for b in banks for r in b.ids], [r for b in banks for r in b.families])
+
+
+def build_mixture_bank(mixtures: Any, *, indices: Optional[Sequence[int]] = None,
+                       model_config: RetrievalConfig = RetrievalConfig(), chunk: int = 32,
+                       progress: bool = False) -> MixtureBank:
+    """Render items ``indices`` (default: all) of a :class:`~timbrefast.data.mixtures.Mixtures`
+    and turn mix, stems and references into the model's features (float16). The mixtures'
+    length must be a whole number of model windows. FluidSynth engines are kept for the whole
+    build (one per soundfont): the bank is reproducible for a given ``indices``."""
+    import contextlib
+
+    from ..frontends import Frontend
+
+    if int(mixtures.sr) != int(model_config.sample_rate):
+        raise ValueError(f"mixtures at {mixtures.sr} Hz, the model wants {model_config.sample_rate} Hz")
+    win = int(model_config.clip_samples)
+    if mixtures.n_samples % win:
+        raise ValueError(f"mixtures of {mixtures.n_samples} samples are not a whole number of {win}-sample windows")
+    if mixtures.n_ref != win:
+        raise ValueError(f"reference notes of {mixtures.n_ref} samples, the model window is {win}")
+    n_win = mixtures.n_samples // win
+    frontend = Frontend(model_config.frontend)
+    idx = list(range(len(mixtures))) if indices is None else [int(i) for i in indices]
+    mix_f, stem_f, ref_f, ids, fams = [], [], [], [], []
+    it = range(0, len(idx), chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="mixture bank", unit="chunk")
+    with contextlib.ExitStack() as stack:
+        for sf in sorted({i.preset.soundfont for i in mixtures.instruments if i.preset is not None}):
+            stack.enter_context(mixtures._renderers.get(sf).sequence())
+        for start in it:
+            items = [mixtures[i] for i in idx[start:start + chunk]]
+            k = items[0]["stems"].shape[0]
+            audio = np.stack([np.concatenate([it_["mix"][None], it_["stems"]]) for it_ in items])  # (c, 1+k, n)
+            audio = audio.reshape(len(items), 1 + k, n_win, win)
+            feats = np.asarray(frontend(audio.reshape(len(items), (1 + k) * n_win, win)))[:, :, 0]
+            feats = feats.reshape(len(items), 1 + k, n_win, *feats.shape[-2:]).astype(np.float16)
+            mix_f.append(feats[:, 0])
+            stem_f.append(feats[:, 1:])
+            refs = np.stack([it_["references"] for it_ in items])
+            ref_f.append(np.asarray(frontend(refs))[:, :, 0].astype(np.float16))
+            ids += [list(it_["ids"]) for it_ in items]
+            fams += [[mixtures.instruments[j].family for j in it_["instrument"]] for it_ in items]
+    return MixtureBank(np.concatenate(mix_f), np.concatenate(stem_f), np.concatenate(ref_f), ids, fams)
 
 
 class RetrievalRecipe:
