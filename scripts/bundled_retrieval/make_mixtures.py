@@ -1,7 +1,7 @@
 """Render the mixture banks the mixture fine-tune of the bundled retriever trains and validates on.
 
-Usage (about 15 minutes on 2 cores for 3,000 + 200 mixtures of 4 s):
-    python scripts/bundled_retrieval/make_mixtures.py OUT_DIR [--mixtures 3000] [--val-mixtures 200] \
+Usage (about 0.25 CPU-seconds per 4-s mixture):
+    python scripts/bundled_retrieval/make_mixtures.py OUT_DIR [--mixtures 1000] [--val-mixtures 200] \
         [--seconds 4] [--seed 0] [--workers 2]
 
 Instruments: exactly the training and validation instruments of make_data.py (same split,
@@ -55,13 +55,15 @@ def _shard(job):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
-    ap.add_argument("--mixtures", type=int, default=3000)
+    ap.add_argument("--mixtures", type=int, default=1000)
     ap.add_argument("--val-mixtures", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--patches", type=int, default=1200)
     ap.add_argument("--val-patches", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sets", nargs="+", default=["mix_val", "mix_train"], choices=["mix_val", "mix_train"],
+                    help="which banks to render (default: both)")
     args = ap.parse_args(argv)
 
     from multiprocessing import get_context
@@ -71,9 +73,13 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train, val = split_instruments(args.patches, args.val_patches, args.seed)
-    manifest = {"seed": args.seed, "seconds": args.seconds, "sets": {}}
+    mpath = out / "mix_manifest.json"
+    manifest = json.loads(mpath.read_text()) if mpath.exists() else {"seed": args.seed, "seconds": args.seconds,
+                                                                     "sets": {}}
     for name, insts, n, seed in (("mix_val", val, args.val_mixtures, args.seed + 1),
                                  ("mix_train", train, args.mixtures, args.seed)):
+        if name not in args.sets:
+            continue
         t0 = time.time()
         bounds = np.linspace(0, n, args.workers + 1).astype(int)
         jobs = [(name, insts, n, args.seconds, seed, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
@@ -84,7 +90,7 @@ def main(argv=None):
         manifest["sets"][name] = {"mixtures": n, "instruments": len(insts), "seed": seed,
                                   "seconds": round(time.time() - t0, 1)}
         print(name, manifest["sets"][name], flush=True)
-    (out / "mix_manifest.json").write_text(json.dumps(manifest, indent=1))
+        mpath.write_text(json.dumps(manifest, indent=1))
 
 
 if __name__ == "__main__":
