@@ -156,3 +156,18 @@ def test_cli_train_retrieval_mixtures(tmp_path, capsys):
         main(argv[:-1] + ["--mixture-loss", "nope"])
     assert exc.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_freeze_batchnorm_keeps_running_statistics():
+    bank, mix = _banks()
+    for freeze in (True, False):
+        cfg = RetrievalRecipeConfig(batch_size=8, mixture_ratio=1.0, mixture_batch_size=4, freeze_batchnorm=freeze)
+        r = RetrievalRecipe(bank, model_config=SMALL, config=cfg, mixtures=mix)
+        r.model.train()
+        bn = [m for m in r.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        before = [m.running_mean.clone() for m in bn]
+        loss, _ = r.loss(r.model, r.batch(0, 0, 1), 0)
+        loss.backward()
+        same = all(torch.equal(a, m.running_mean) for a, m in zip(before, bn))
+        assert same == freeze
+        assert all(m.weight.grad is not None for m in bn)  # affine parameters still train

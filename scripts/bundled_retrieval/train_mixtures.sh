@@ -5,7 +5,8 @@
 # Starts from the single-note model (python/timbrefast/assets/retrieval_small as it was before
 # this fine-tune: git show 9ed7b4b:python/timbrefast/assets/retrieval_small/...). Half of the steps
 # are mixture batches (16 mixes + their 48 stems, the "full" mixture InfoNCE, other stems of a
-# mix as negatives), half single-note batches as before. The shipped model is RUN_DIR/best
+# mix as negatives), half single-note batches as before; batch-norm statistics frozen (those of
+# the single-note model: mixture and single-note batches differ too much to share them). The shipped model is RUN_DIR/best
 # (best validation "score" = mean of single-note and mixture top-1), copied by hand. Constant
 # learning rate: the run is cut by MINUTES on a shared machine, so no schedule depends on STEPS.
 set -euo pipefail
@@ -17,8 +18,8 @@ MINUTES=${5:-45}
 INIT=${INIT:-python/timbrefast/assets/retrieval_small}
 OMP_NUM_THREADS=1 nice -n 10 python3 -m timbrefast train retrieval --data "$DATA/train" --val-data "$DATA/val" \
   --mixtures "$MIX/mix_train" --val-mixtures "$MIX/mix_val" --init-from "$INIT" --out "$RUN" \
-  --steps "$STEPS" --max-minutes "$MINUTES" --lr 2e-4 --lr-schedule constant --warmup-steps 20 \
+  --steps "$STEPS" --max-minutes "$MINUTES" --lr 1e-4 --lr-schedule constant --warmup-steps 20 \
   --batch-size 64 --hard-negative-ratio 0.5 --temperature 0.1 --freq-shift 2 --time-mask 20 \
   --mixture-ratio 0.5 --mixture-batch-size 16 --mixture-loss full --other-stems negatives \
-  --mixture-positives stems \
+  --mixture-positives stems --freeze-batchnorm \
   --val-every 100 --ckpt-every 50 --log-every 10 --keep-best score --seed 0 --threads 1 --no-progress

@@ -73,6 +73,10 @@ class RetrievalRecipeConfig:
         single_notes (each instrument's reference note).
     margin : float
         Margin of the triplet mixture losses (L2).
+    freeze_batchnorm : bool
+        Keep the batch-norm layers in inference mode (running statistics frozen, affine
+        parameters still trained): for fine-tuning a model on batches whose statistics differ
+        from its training (mixtures vs single notes).
     seed : int
         Seed of the batch draws (a batch is a pure function of seed, step and rank).
     """
@@ -88,6 +92,7 @@ class RetrievalRecipeConfig:
     other_stems: Literal["negatives", "ignore"] = "negatives"
     mixture_positives: Literal["stems", "single_notes"] = "stems"
     margin: float = 1.0
+    freeze_batchnorm: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -386,6 +391,10 @@ class RetrievalRecipe:
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
         from ..losses import info_nce
 
+        if self.config.freeze_batchnorm:
+            for mod in model.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         emb = model(batch["features"])
         if "stem_to_mixture" in batch:
             from ..losses.mixture import mixture_loss
@@ -425,6 +434,7 @@ class RetrievalRecipe:
             out.update({"mixtures": int(self.mixtures.mix.shape[0]), "mixture_ratio": cfg.mixture_ratio,
                         "mixture_batch_size": cfg.mixture_batch_size, "mixture_loss": cfg.mixture_loss,
                         "other_stems": cfg.other_stems, "mixture_positives": cfg.mixture_positives,
+                        "freeze_batchnorm": cfg.freeze_batchnorm,
                         "mixture_ids": hashlib.sha256(json.dumps(self.mixtures.ids).encode()).hexdigest()[:16]})
         return out
 
