@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Fine-tune the bundled retriever on mixtures + single notes (the shipped retrieval_small).
+# Fine-tune the bundled retriever on mixtures + single notes (tried on 1 Dec 2026, not shipped:
+# see the model card's "Mixture fine-tune" section for what it gave).
 # Usage: scripts/bundled_retrieval/train_mixtures.sh DATA_DIR MIX_DIR RUN_DIR [STEPS] [MINUTES]
 #   DATA_DIR: make_data.py's banks (train/, val/); MIX_DIR: make_mixtures.py's (mix_train/, mix_val/).
-# Starts from the single-note model (python/timbrefast/assets/retrieval_small as it was before
-# this fine-tune: git show 9ed7b4b:python/timbrefast/assets/retrieval_small/...). Half of the steps
+# Starts from the bundled single-note model (INIT=... to change). Half of the steps
 # are mixture batches (16 mixes + their 48 stems, the "full" mixture InfoNCE, other stems of a
 # mix as negatives), half single-note batches as before; batch-norm statistics frozen (those of
-# the single-note model: mixture and single-note batches differ too much to share them). The shipped model is RUN_DIR/best
-# (best validation "score" = mean of single-note and mixture top-1), copied by hand. Constant
+# the single-note model: mixture and single-note batches differ too much to share them).
+# The run of the model card: train_mixtures.sh DATA MIX RUN 2000 19, stopped (Ctrl-C) after
+# step 400; data: make_data.py DATA (seed 0), make_mixtures.py MIX --mixtures 1000 (seed 0).
+# A model to ship would be RUN_DIR/best (best validation "score" = mean of single-note and
+# mixture top-1), copied by hand. Constant
 # learning rate: the run is cut by MINUTES on a shared machine, so no schedule depends on STEPS.
 set -euo pipefail
 DATA=${1:?data dir from make_data.py}
