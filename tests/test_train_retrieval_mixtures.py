@@ -171,3 +171,26 @@ def test_freeze_batchnorm_keeps_running_statistics():
         same = all(torch.equal(a, m.running_mean) for a, m in zip(before, bn))
         assert same == freeze
         assert all(m.weight.grad is not None for m in bn)  # affine parameters still train
+
+
+@pytest.mark.slow
+def test_cli_renders_mixtures_from_a_soundfont(tmp_path):
+    from data_helpers import TIMGM
+
+    pytest.importorskip("fluidsynth")
+    from pathlib import Path
+
+    if not Path(TIMGM).is_file():
+        pytest.skip("TimGM6mb.sf2 is not installed")
+    from timbrefast.cli import main
+
+    run = tmp_path / "run"
+    argv = ["train", "retrieval", "--soundfont", str(TIMGM), "--notes", "2", "--mixtures", "--mixture-count", "4",
+            "--mixture-seconds", "2", "--mixture-batch-size", "2", "--batch-size", "8", "--steps", "2",
+            "--val-every", "2", "--ckpt-every", "0", "--out", str(run), "--no-progress"]
+    assert main(argv) == 0
+    bank = MixtureBank.load(run / "bank" / "mix_train")
+    assert bank.mix.shape[:2] == (4, 1) and bank.stems.shape[:3] == (4, 3, 1)
+    val_ids = set(FeatureBank.load(run / "bank" / "val").ids)
+    assert all(i in val_ids for row in MixtureBank.load(run / "bank" / "mix_val").ids for i in row)
+    assert not any(i in val_ids for row in bank.ids for i in row)  # training mixtures: training instruments only

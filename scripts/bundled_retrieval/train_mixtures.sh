@@ -10,8 +10,8 @@
 # The run of the model card: train_mixtures.sh DATA MIX RUN 2000 19, stopped (Ctrl-C) after
 # step 400; data: make_data.py DATA (seed 0), make_mixtures.py MIX --mixtures 1000 (seed 0).
 # A model to ship would be RUN_DIR/best (best validation "score" = mean of single-note and
-# mixture top-1), copied by hand. Constant
-# learning rate: the run is cut by MINUTES on a shared machine, so no schedule depends on STEPS.
+# mixture top-1), copied by hand. Constant learning rate: the run is cut by MINUTES on a
+# shared machine, so no schedule depends on STEPS.
 set -euo pipefail
 DATA=${1:?data dir from make_data.py}
 MIX=${2:?mixture dir from make_mixtures.py}
