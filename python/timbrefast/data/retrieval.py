@@ -19,7 +19,7 @@ from .soundfont import Preset
 from .samplers import item_index
 from .synth import Note, Synthesizer
 
-__all__ = ["InstrumentPairs", "Mixtures", "draw_pair_instruments", "reference_pitch", "render_references"]
+__all__ = ["InstrumentPairs", "draw_pair_instruments", "reference_pitch", "render_references"]
 
 
 def reference_pitch(family: str) -> int:
@@ -31,11 +31,6 @@ def reference_pitch(family: str) -> int:
 def _fit(y: np.ndarray, n: int) -> np.ndarray:
     y = y[:n]
     return np.pad(y, (0, n - len(y))) if len(y) < n else y
-
-
-def _peak_normalise(y: np.ndarray) -> np.ndarray:
-    peak = float(np.abs(y).max())
-    return y / peak if peak > 0 else y
 
 
 def draw_pair_instruments(families: np.ndarray, half: int, hard_ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -221,6 +216,3 @@ class InstrumentPairs:
         inst = np.repeat(ids, 2)
         return {"audio": audio, "instrument": inst, "family": self.families[inst]}
 
-
-# The paper's mixtures live in .mixtures (imported last: it builds on the helpers above).
-from .mixtures import Mixtures  # noqa: E402
