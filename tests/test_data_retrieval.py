@@ -50,9 +50,9 @@ def test_mixtures(presets):
     m = mixes[1]
     assert m["mix"].shape == (48000,) and m["stems"].shape == (3, 48000) and m["references"].shape == (3, 16000)
     assert len(set(m["family"])) == 3
-    assert np.abs(m["mix"]).max() == pytest.approx(1.0)
+    assert np.abs(m["mix"]).max() == pytest.approx(0.99)
     for s in m["stems"]:
-        assert np.abs(s).max() == pytest.approx(1.0)
+        assert np.abs(s).max() == pytest.approx(0.99)
     assert 60 <= m["tempo"] <= 140
     np.testing.assert_array_equal(Mixtures(presets, mixtures=2, seconds=3.0, reference_seconds=1.0)[1]["mix"],
                                   m["mix"])

@@ -19,7 +19,8 @@ from .families import (
     family_of_program,
 )
 from .readers import LAYOUTS, Dataset, Stem, Track, read_dataset
-from .retrieval import InstrumentPairs, Mixtures, reference_pitch, render_references
+from .retrieval import InstrumentPairs, reference_pitch, render_references
+from .mixtures import Mixtures
 from .samplers import CocolaPairs, window_starts
 from .midi import PianoRollSegments, audio_segment, piano_roll
 from .notes import synthesize_notes

@@ -1,6 +1,6 @@
 """Timbre-retrieval data (Le Vaillant & Molle): instrument-pair batches with hard
-negatives, 3-instrument mixtures with their stems and single-note references, rendered
-on the fly from soundfont presets (each preset is one instrument).
+negatives, rendered on the fly from soundfont presets (each preset is one instrument), and
+(:mod:`.mixtures`) 3-instrument mixtures with their stems and single-note references.
 
 Both samplers are map-style: item ``i`` is drawn from ``default_rng([seed, epoch, i])``
 and rendered on a fresh FluidSynth engine (:meth:`Synthesizer.sequence`), so it is
@@ -15,12 +15,11 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from .families import FAMILY_PITCH_RANGES, GM_FAMILIES, draw_note
-from .scores import generate_phrase
 from .soundfont import Preset
 from .samplers import item_index
 from .synth import Note, Synthesizer
 
-__all__ = ["InstrumentPairs", "Mixtures", "draw_pair_instruments", "reference_pitch", "render_references"]
+__all__ = ["InstrumentPairs", "draw_pair_instruments", "reference_pitch", "render_references"]
 
 
 def reference_pitch(family: str) -> int:
@@ -32,11 +31,6 @@ def reference_pitch(family: str) -> int:
 def _fit(y: np.ndarray, n: int) -> np.ndarray:
     y = y[:n]
     return np.pad(y, (0, n - len(y))) if len(y) < n else y
-
-
-def _peak_normalise(y: np.ndarray) -> np.ndarray:
-    peak = float(np.abs(y).max())
-    return y / peak if peak > 0 else y
 
 
 def draw_pair_instruments(families: np.ndarray, half: int, hard_ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -222,77 +216,3 @@ class InstrumentPairs:
         inst = np.repeat(ids, 2)
         return {"audio": audio, "instrument": inst, "family": self.families[inst]}
 
-
-class Mixtures:
-    """Mixtures of 3 instruments from 3 different families, with stems and references.
-
-    Each mixture draws 3 families, one instrument from each, a scale (major, the three
-    minors, the modes, blues, pentatonics; tonic 0-11), a tempo in 60-140 BPM and one
-    melodic line per instrument (note lengths half to sixteenth, onsets jittered by ±2%
-    of a quarter note) inside a 1.5-octave window of the family's range
-    (:func:`generate_phrase`). Stems are peak-normalised, summed and the mix
-    peak-normalised. Each stem comes with its instrument's single-note reference (the
-    gallery note: family median pitch, velocity 100).
-
-    Items
-    -----
-    dict: ``"mix"`` float32 ``(n,)``, ``"stems"`` float32 ``(3, n)``, ``"references"``
-    float32 ``(3, n_ref)``, ``"instrument"`` int64 (3,), ``"family"`` int64 (3,)
-    (index into :data:`GM_FAMILIES`), ``"tempo"`` float.
-    """
-
-    def __init__(self, instruments: Sequence[Preset], *, mixtures: int = 1000, sr: int = 16000,
-                 seconds: float = 10.0, reference_seconds: float = 2.0, n_instruments: int = 3,
-                 seed: int = 0) -> None:
-        _check_common(sr, seconds, seed, mixtures, "mixtures")
-        self.instruments = _check_instruments(instruments, n_instruments, "Mixtures")
-        self.families = np.array([GM_FAMILIES.index(p.family) for p in self.instruments], np.int64)
-        if len(np.unique(self.families)) < n_instruments:
-            raise ValueError(f"Mixtures needs instruments from at least {n_instruments} families, "
-                             f"got {len(np.unique(self.families))}")
-        if not (np.isfinite(reference_seconds) and reference_seconds > 0):
-            raise ValueError(f"reference_seconds must be positive, got {reference_seconds}")
-        self.mixtures = int(mixtures)
-        self.sr = int(sr)
-        self.seconds = float(seconds)
-        self.n_samples = int(round(seconds * sr))
-        self.n_ref = int(round(reference_seconds * sr))
-        self.n_instruments = int(n_instruments)
-        self.seed = int(seed)
-        self.epoch = 0
-        self._renderers = _Renderers(self.sr)
-
-    def __len__(self) -> int:
-        return self.mixtures
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __getitem__(self, index: int) -> Dict[str, object]:
-        index = item_index(index, self.mixtures, "mixtures")
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        fams = rng.choice(np.unique(self.families), size=self.n_instruments, replace=False)
-        ids = np.array([int(rng.choice(np.flatnonzero(self.families == f))) for f in fams], np.int64)
-        regs = []
-        for i in ids:
-            lo, hi = FAMILY_PITCH_RANGES[self.instruments[i].family]
-            span = min(18, hi - lo)
-            a = int(rng.integers(lo, hi - span + 1))
-            regs.append((a, a + span))
-        score = generate_phrase(rng, registers=regs, seconds=self.seconds, rest_probability=0.1)
-        stems = np.zeros((self.n_instruments, self.n_samples), np.float32)
-        refs = np.zeros((self.n_instruments, self.n_ref), np.float32)
-        for sf in sorted({self.instruments[i].soundfont for i in ids}):
-            synth = self._renderers.get(sf)
-            with synth.sequence():
-                for j, (i, part) in enumerate(zip(ids, score.parts)):
-                    p = self.instruments[i]
-                    if p.soundfont != sf:
-                        continue
-                    if part.notes:
-                        stems[j] = _peak_normalise(_fit(synth.render_notes(part.notes, preset=p), self.n_samples))
-                    refs[j] = _fit(synth.render_note(reference_pitch(p.family), velocity=100, duration=1.0,
-                                                     preset=p), self.n_ref)
-        mix = _peak_normalise(stems.sum(axis=0))
-        return {"mix": mix.astype(np.float32), "stems": stems, "references": refs, "instrument": ids,
-                "family": self.families[ids], "tempo": float(score.tempo)}

@@ -5,8 +5,9 @@ Held-out instruments are rendered on the spot (deterministic under ``seed``): ev
 preset of the given soundfonts and/or synthesizer patches of the given seeds. For each
 instrument, note 0 is the gallery's reference note (family median pitch, velocity 100) and
 notes 1.. are the queries (the gallery's own sounds are not queries). Mixtures: 3 instruments
-of 3 different families of one soundfont playing phrases (:class:`timbrefast.data.Mixtures`),
-each mix ranked against each family's part of the gallery.
+of 3 different families of one soundfont playing lines built as the paper describes
+(:class:`timbrefast.data.mixtures.Mixtures`), each mix ranked against each family's part of the
+gallery (every melodic preset of that soundfont outside the excluded families).
 """
 from __future__ import annotations
 
@@ -57,19 +58,21 @@ def _single(retriever: Any, insts: Sequence[Any], *, notes: int, seed: int, metr
 
 
 def _mixtures(retriever: Any, presets: Sequence[Any], *, n: int, seed: int, metric: str) -> Dict[str, Any]:
-    from ..data.instruments import soundfont_instruments
-    from ..data.retrieval import Mixtures
+    from ..data.mixtures import Mixtures
 
     sr = retriever.sample_rate
     mixes = Mixtures(presets, mixtures=n, sr=sr, seconds=10.0, seed=seed)
-    insts = soundfont_instruments(presets[0].soundfont)
-    by_key = {(i.preset.bank, i.preset.program, i.preset.name): i for i in insts}
+    insts = mixes.instruments  # the gallery: every instrument the mixtures draw from
     audio, rows = [], []
-    for m in range(n):
-        item = mixes[m]
-        audio.append(item["mix"])
-        rows.append([by_key[(mixes.instruments[j].bank, mixes.instruments[j].program, mixes.instruments[j].name)].id
-                     for j in item["instrument"]])
+    import contextlib
+
+    with contextlib.ExitStack() as stack:  # one FluidSynth engine per soundfont for all the mixes
+        for sf in sorted({i.preset.soundfont for i in insts if i.preset is not None}):
+            stack.enter_context(mixes._renderers.get(sf).sequence())
+        for m in range(n):
+            item = mixes[m]
+            audio.append(item["mix"])
+            rows.append(list(item["ids"]))
     audio_np = np.stack(audio)
     ids = [i.id for i in insts]
     fams = [i.family for i in insts]

@@ -7,6 +7,8 @@
 * :func:`supervised_info_nce` -- multi-positive (supervised-contrastive) InfoNCE:
   every same-label pair is a positive; :func:`mixture_info_nce` -- the mixture form,
   where a mixture has several positive stems.
+* :func:`full_mixture_info_nce`, :func:`mixture_triplet` (and triplet-full),
+  :func:`mixture_loss` -- the other mixture objectives of timbre retrieval (:mod:`.mixture`).
 * :func:`distributed_info_nce` and :func:`gather_with_grad` -- one global batch
   across ``torch.distributed`` ranks, with gradients through the all-gather.
 * :func:`margin_contrastive`, :func:`margin_contrastive_all_pairs` -- Hadsell et
@@ -42,6 +44,7 @@ from typing import Any, Dict, List
 
 from .info_nce import bilinear_info_nce, bilinear_similarity, info_nce, mixture_info_nce, supervised_info_nce
 from .margin import batch_all_triplet, margin_contrastive, margin_contrastive_all_pairs, triplet
+from .mixture import MIXTURE_LOSSES, OTHER_STEMS, full_mixture_info_nce, mixture_loss, mixture_triplet
 
 __all__ = [
     "bilinear_info_nce",
@@ -50,6 +53,11 @@ __all__ = [
     "InfoNCE",
     "supervised_info_nce",
     "mixture_info_nce",
+    "full_mixture_info_nce",
+    "mixture_triplet",
+    "mixture_loss",
+    "MIXTURE_LOSSES",
+    "OTHER_STEMS",
     "distributed_info_nce",
     "gather_with_grad",
     "bilinear_similarity",

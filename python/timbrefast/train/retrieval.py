@@ -11,13 +11,24 @@ paper's hard negatives). Loss: symmetric InfoNCE on L2-normalised embeddings, te
 0.1 (the paper's). Validation: single-note retrieval on held-out instruments, note 0 of
 each (the gallery's reference note) as the gallery and the other notes as queries.
 Every batch is a pure function of ``(seed, step, rank)``: resumed runs see the same data.
+
+Mixtures (a :class:`MixtureBank`, see ``scripts/bundled_retrieval/make_mixtures.py``): a
+``mixture_ratio`` share of the steps are mixture batches -- ``mixture_batch_size`` mixes
+(instruments distinct across the batch where the bank allows), one model window each, with
+their positives: the same window of each stem (``mixture_positives="stems"``, the paper's
+intent) or each instrument's single reference note (``"single_notes"``, the public code's) --
+trained with one of :data:`~timbrefast.losses.MIXTURE_LOSSES`. The other steps are the
+single-note batches above. Validation then also reports mixture retrieval on a validation
+mixture bank (``mix_top1``: each mix, its window embeddings averaged, ranked against its
+instruments' families in a gallery of the bank's reference notes) and ``score``, the mean of
+the single-note and mixture top-1.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +38,8 @@ from .._validate import check_int, check_positive
 from ..data.retrieval import draw_pair_instruments
 from ..models.retrieval import RetrievalConfig, RetrievalModel
 
-__all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "draw_pair_instruments"]
+__all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "MixtureBank",
+           "build_mixture_bank", "draw_pair_instruments"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,25 @@ class RetrievalRecipeConfig:
         Augmentation: shift each example's features by up to this many mel bands (0: off).
     time_mask : int
         Augmentation: silence a random span of up to this many frames per example (0: off).
+    mixture_ratio : float
+        With a mixture bank: share of the steps that are mixture batches (in [0, 1]).
+    mixture_batch_size : int
+        Mixes per mixture batch (each with its stems or reference notes).
+    mixture_loss : str
+        The mixture objective: info_nce (stems vs mixes), full (all stems and mixes, the
+        diagonal masked), triplet (the mix as anchor) or triplet_full.
+    other_stems : str
+        Whether the other stems of a stem's mix are negatives (the paper) or ignored (full and
+        triplet losses).
+    mixture_positives : str
+        The positives of a mix: stems (the same window of its multi-note stems) or
+        single_notes (each instrument's reference note).
+    margin : float
+        Margin of the triplet mixture losses (L2).
+    freeze_batchnorm : bool
+        Keep the batch-norm layers in inference mode (running statistics frozen, affine
+        parameters still trained): for fine-tuning a model on batches whose statistics differ
+        from its training (mixtures vs single notes).
     seed : int
         Seed of the batch draws (a batch is a pure function of seed, step and rank).
     """
@@ -55,6 +86,13 @@ class RetrievalRecipeConfig:
     temperature: float = 0.1
     freq_shift: int = 0
     time_mask: int = 0
+    mixture_ratio: float = 0.5
+    mixture_batch_size: int = 16
+    mixture_loss: Literal["info_nce", "full", "triplet", "triplet_full"] = "info_nce"
+    other_stems: Literal["negatives", "ignore"] = "negatives"
+    mixture_positives: Literal["stems", "single_notes"] = "stems"
+    margin: float = 1.0
+    freeze_batchnorm: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -66,6 +104,16 @@ class RetrievalRecipeConfig:
         check_positive(self.temperature, "temperature")
         check_int(self.freq_shift, "freq_shift", minimum=0, maximum=16)
         check_int(self.time_mask, "time_mask", minimum=0, maximum=1000)
+        if not 0.0 <= float(self.mixture_ratio) <= 1.0:
+            raise ValueError(f"mixture_ratio must be in [0, 1], got {self.mixture_ratio}")
+        check_int(self.mixture_batch_size, "mixture_batch_size", minimum=2, maximum=65536)
+        from ..data.mixtures import check_positives
+        from ..losses.mixture import MIXTURE_LOSSES, OTHER_STEMS, _check_choice
+
+        _check_choice(self.mixture_loss, "mixture_loss", MIXTURE_LOSSES)
+        _check_choice(self.other_stems, "other_stems", OTHER_STEMS)
+        check_positives(self.mixture_positives)
+        check_positive(self.margin, "margin")
         check_int(self.seed, "seed", minimum=0)
 
 
@@ -133,18 +181,134 @@ def build_feature_bank(instruments: Sequence[Any], *, model_config: RetrievalCon
     return FeatureBank(np.concatenate(parts), [i.id for i in insts], [i.family for i in insts])
 
 
+@dataclass
+class MixtureBank:
+    """Features of rendered mixtures, cut into the model's windows.
+
+    ``mix`` ``(n_mixes, windows, n_mels, frames)``, ``stems`` ``(n_mixes, k, windows, n_mels,
+    frames)`` (window w of a stem is the same time span as window w of its mix),
+    ``references`` ``(n_mixes, k, n_mels, frames)`` (each instrument's single reference note),
+    float16 or float32; ``ids`` and ``families`` ``n_mixes`` lists of ``k`` instrument ids / GM
+    families.
+    """
+
+    mix: np.ndarray
+    stems: np.ndarray
+    references: np.ndarray
+    ids: List[List[str]]
+    families: List[List[str]]
+
+    def __post_init__(self) -> None:
+        m = self.mix.shape[0]
+        if self.mix.ndim != 4 or self.stems.ndim != 5 or self.references.ndim != 4:
+            raise ValueError(f"mix (n, windows, mels, frames), stems (n, k, windows, mels, frames) and references "
+                             f"(n, k, mels, frames) expected, got {self.mix.shape}, {self.stems.shape}, "
+                             f"{self.references.shape}")
+        k = self.stems.shape[1]
+        if self.stems.shape[0] != m or self.stems.shape[2:] != self.mix.shape[1:] \
+                or self.references.shape[:2] != (m, k) or self.references.shape[2:] != self.mix.shape[2:]:
+            raise ValueError(f"mix {self.mix.shape}, stems {self.stems.shape} and references "
+                             f"{self.references.shape} disagree")
+        if len(self.ids) != m or len(self.families) != m or any(len(r) != k for r in self.ids):
+            raise ValueError("ids and families must be one list of k entries per mixture")
+
+    @property
+    def windows(self) -> int:
+        return int(self.mix.shape[1])
+
+    def save(self, folder: Any) -> Path:
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("mix", "stems", "references"):
+            np.save(out / f"{name}.npy", getattr(self, name))
+        (out / "mixtures.json").write_text(json.dumps({"ids": self.ids, "families": self.families}))
+        return out
+
+    @classmethod
+    def load(cls, folder: Any, *, mmap: bool = True) -> "MixtureBank":
+        folder = Path(folder)
+        meta = json.loads((folder / "mixtures.json").read_text())
+        arrs = [np.load(folder / f"{n}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+                for n in ("mix", "stems", "references")]
+        return cls(*arrs, [list(r) for r in meta["ids"]], [list(r) for r in meta["families"]])
+
+    @classmethod
+    def concatenate(cls, banks: Sequence["MixtureBank"]) -> "MixtureBank":
+        banks = list(banks)
+        return cls(*(np.concatenate([np.asarray(getattr(b, n)) for b in banks]) for n in ("mix", "stems", "references")),
+                   [r for b in banks for r in b.ids], [r for b in banks for r in b.families])
+
+
+def build_mixture_bank(mixtures: Any, *, indices: Optional[Sequence[int]] = None,
+                       model_config: RetrievalConfig = RetrievalConfig(), chunk: int = 32,
+                       progress: bool = False) -> MixtureBank:
+    """Render items ``indices`` (default: all) of a :class:`~timbrefast.data.mixtures.Mixtures`
+    and turn mix, stems and references into the model's features (float16). The mixtures'
+    length must be a whole number of model windows. FluidSynth engines are kept for the whole
+    build (one per soundfont): the bank is reproducible for a given ``indices``."""
+    import contextlib
+
+    from ..frontends import Frontend
+
+    if int(mixtures.sr) != int(model_config.sample_rate):
+        raise ValueError(f"mixtures at {mixtures.sr} Hz, the model wants {model_config.sample_rate} Hz")
+    win = int(model_config.clip_samples)
+    if mixtures.n_samples % win:
+        raise ValueError(f"mixtures of {mixtures.n_samples} samples are not a whole number of {win}-sample windows")
+    if mixtures.n_ref != win:
+        raise ValueError(f"reference notes of {mixtures.n_ref} samples, the model window is {win}")
+    n_win = mixtures.n_samples // win
+    frontend = Frontend(model_config.frontend)
+    idx = list(range(len(mixtures))) if indices is None else [int(i) for i in indices]
+    mix_f, stem_f, ref_f, ids, fams = [], [], [], [], []
+    it = range(0, len(idx), chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="mixture bank", unit="chunk")
+    with contextlib.ExitStack() as stack:
+        for sf in sorted({i.preset.soundfont for i in mixtures.instruments if i.preset is not None}):
+            stack.enter_context(mixtures._renderers.get(sf).sequence())
+        for start in it:
+            items = [mixtures[i] for i in idx[start:start + chunk]]
+            k = items[0]["stems"].shape[0]
+            audio = np.stack([np.concatenate([it_["mix"][None], it_["stems"]]) for it_ in items])  # (c, 1+k, n)
+            audio = audio.reshape(len(items), 1 + k, n_win, win)
+            feats = np.asarray(frontend(audio.reshape(len(items), (1 + k) * n_win, win)))[:, :, 0]
+            feats = feats.reshape(len(items), 1 + k, n_win, *feats.shape[-2:]).astype(np.float16)
+            mix_f.append(feats[:, 0])
+            stem_f.append(feats[:, 1:])
+            refs = np.stack([it_["references"] for it_ in items])
+            ref_f.append(np.asarray(frontend(refs))[:, :, 0].astype(np.float16))
+            ids += [list(it_["ids"]) for it_ in items]
+            fams += [[mixtures.instruments[j].family for j in it_["instrument"]] for it_ in items]
+    return MixtureBank(np.concatenate(mix_f), np.concatenate(stem_f), np.concatenate(ref_f), ids, fams)
+
+
 class RetrievalRecipe:
     """Recipe: see the module docstring. ``train`` and ``val`` are :class:`FeatureBank` s."""
 
     def __init__(self, train: FeatureBank, val: Optional[FeatureBank] = None, *,
                  model_config: RetrievalConfig = RetrievalConfig(),
-                 config: RetrievalRecipeConfig = RetrievalRecipeConfig()) -> None:
+                 config: RetrievalRecipeConfig = RetrievalRecipeConfig(),
+                 mixtures: Optional[MixtureBank] = None, val_mixtures: Optional[MixtureBank] = None) -> None:
         if train.features.shape[1] < 2:
             raise ValueError("each instrument needs at least 2 notes to form a positive pair")
         if config.batch_size // 2 > train.features.shape[0]:
             raise ValueError(f"batch_size {config.batch_size} needs {config.batch_size // 2} instruments, "
                              f"the bank has {train.features.shape[0]}")
+        for name, bank in (("mixtures", mixtures), ("val_mixtures", val_mixtures)):
+            if bank is not None:
+                if not isinstance(bank, MixtureBank):
+                    raise TypeError(f"{name} must be a MixtureBank, got {type(bank).__name__}")
+                if bank.mix.shape[2:] != train.features.shape[2:]:
+                    raise ValueError(f"{name} features {bank.mix.shape[2:]} do not match the single-note bank's "
+                                     f"{train.features.shape[2:]}")
+        if mixtures is not None and config.mixture_batch_size > mixtures.mix.shape[0]:
+            raise ValueError(f"mixture_batch_size {config.mixture_batch_size} is more than the "
+                             f"{mixtures.mix.shape[0]} mixtures of the bank")
         self.train, self.val = train, val
+        self.mixtures, self.val_mixtures = mixtures, val_mixtures
         self.config = config
         self.model_config = model_config
         torch.manual_seed(config.seed)
@@ -152,15 +316,62 @@ class RetrievalRecipe:
         fam_names = sorted(set(train.families))
         self._families = np.array([fam_names.index(f) for f in train.families], np.int64)
 
+    def is_mixture_step(self, step: int) -> bool:
+        """Whether step ``step`` is a mixture batch (``mixture_ratio`` of the steps, evenly spread)."""
+        r = float(self.config.mixture_ratio)
+        return self.mixtures is not None and int(np.floor((step + 1) * r)) > int(np.floor(step * r))
+
     def batch(self, step: int, rank: int, world_size: int) -> Dict[str, torch.Tensor]:
         """This rank's batch of step ``step`` (each rank draws its own instruments)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, step, rank])
+        if self.is_mixture_step(step):
+            return self._mixture_batch(rng)
         ids = draw_pair_instruments(self._families, cfg.batch_size // 2, cfg.hard_negative_ratio, rng)
         n_notes = self.train.features.shape[1]
         notes = np.stack([rng.choice(n_notes, size=2, replace=False) for _ in ids])
         rows = np.repeat(ids, 2)
         x = np.asarray(self.train.features[rows, notes.reshape(-1)], dtype=np.float32)  # (B, mels, frames)
+        x = self._augment(x, rng)
+        return {"features": torch.from_numpy(x).unsqueeze(1), "instrument": torch.from_numpy(rows)}
+
+    def draw_mixtures(self, rng: np.random.Generator) -> np.ndarray:
+        """``mixture_batch_size`` distinct mixes, preferring mixes whose instruments are not yet in
+        the batch (so that a stem's instrument is nowhere else in the batch when the bank allows)."""
+        bank = self.mixtures
+        n = self.config.mixture_batch_size
+        order = rng.permutation(bank.mix.shape[0])
+        chosen: List[int] = []
+        seen: set = set()
+        for m in order:
+            ids = bank.ids[int(m)]
+            if not seen.intersection(ids):
+                chosen.append(int(m))
+                seen.update(ids)
+                if len(chosen) == n:
+                    break
+        if len(chosen) < n:
+            rest = [int(m) for m in order if int(m) not in set(chosen)]
+            chosen += rest[: n - len(chosen)]
+        return np.array(chosen, np.int64)
+
+    def _mixture_batch(self, rng: np.random.Generator) -> Dict[str, torch.Tensor]:
+        cfg, bank = self.config, self.mixtures
+        mixes = self.draw_mixtures(rng)
+        windows = rng.integers(0, bank.windows, size=len(mixes))
+        k = bank.stems.shape[1]
+        x_mix = np.asarray(bank.mix[mixes, windows], dtype=np.float32)  # (Bm, mels, frames)
+        if cfg.mixture_positives == "stems":
+            x_pos = np.stack([np.asarray(bank.stems[m, :, w], dtype=np.float32) for m, w in zip(mixes, windows)])
+        else:
+            x_pos = np.asarray(bank.references[mixes], dtype=np.float32)
+        x = np.concatenate([x_mix, x_pos.reshape(-1, *x_mix.shape[1:])])
+        x = self._augment(x, rng)
+        return {"features": torch.from_numpy(x).unsqueeze(1),
+                "stem_to_mixture": torch.from_numpy(np.repeat(np.arange(len(mixes)), k))}
+
+    def _augment(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        cfg = self.config
         if cfg.freq_shift:
             shifts = rng.integers(-cfg.freq_shift, cfg.freq_shift + 1, size=len(x))
             for i, s in enumerate(shifts):
@@ -175,12 +386,28 @@ class RetrievalRecipe:
                 w = int(rng.integers(0, cfg.time_mask + 1))
                 t0 = int(rng.integers(0, max(1, x.shape[2] - w)))
                 x[i, :, t0:t0 + w] = -80.0
-        return {"features": torch.from_numpy(x).unsqueeze(1), "instrument": torch.from_numpy(rows)}
+        return x
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
         from ..losses import info_nce
 
+        if self.config.freeze_batchnorm:
+            for mod in model.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         emb = model(batch["features"])
+        if "stem_to_mixture" in batch:
+            from ..losses.mixture import mixture_loss
+
+            idx = batch["stem_to_mixture"]
+            n_mix = emb.shape[0] - idx.shape[0]
+            cfg = self.config
+            mixes, stems = emb[:n_mix], emb[n_mix:]
+            loss = mixture_loss(cfg.mixture_loss, mixes, stems, idx.cpu(), temperature=cfg.temperature,
+                                margin=cfg.margin, other_stems=cfg.other_stems, normalize=False)
+            with torch.no_grad():  # each stem's nearest mix is its own
+                acc = ((stems @ mixes.T).argmax(dim=1) == idx.to(emb.device)).float().mean().item()
+            return loss, {"mix_acc": acc}
         a, p = emb[0::2], emb[1::2]
         loss = info_nce(a, p, temperature=self.config.temperature, symmetric=True, normalize=False)
         with torch.no_grad():
@@ -189,7 +416,10 @@ class RetrievalRecipe:
 
     def validation_metrics(self) -> List[str]:
         """What :meth:`validate` reports (checked against ``keep_best`` before step 0)."""
-        return ["top1", "top5", "mean_rank"] if self.val is not None else []
+        out = ["top1", "top5", "mean_rank"] if self.val is not None else []
+        if self.val_mixtures is not None:
+            out += ["mix_top1", "mix_top5", "mix_mean_rank"] + (["score"] if self.val is not None else [])
+        return out
 
     def fingerprint(self) -> Dict[str, Any]:
         """What a resumed run must share with the one that wrote the checkpoint."""
@@ -197,9 +427,16 @@ class RetrievalRecipe:
 
         cfg = self.config
         digest = hashlib.sha256(json.dumps(self.train.ids).encode()).hexdigest()[:16]
-        return {"batch_size": cfg.batch_size, "seed": cfg.seed, "temperature": cfg.temperature,
-                "hard_negative_ratio": cfg.hard_negative_ratio, "instruments": len(self.train.ids),
-                "notes": int(self.train.features.shape[1]), "ids": digest}
+        out = {"batch_size": cfg.batch_size, "seed": cfg.seed, "temperature": cfg.temperature,
+               "hard_negative_ratio": cfg.hard_negative_ratio, "instruments": len(self.train.ids),
+               "notes": int(self.train.features.shape[1]), "ids": digest}
+        if self.mixtures is not None:
+            out.update({"mixtures": int(self.mixtures.mix.shape[0]), "mixture_ratio": cfg.mixture_ratio,
+                        "mixture_batch_size": cfg.mixture_batch_size, "mixture_loss": cfg.mixture_loss,
+                        "other_stems": cfg.other_stems, "mixture_positives": cfg.mixture_positives,
+                        "freeze_batchnorm": cfg.freeze_batchnorm,
+                        "mixture_ids": hashlib.sha256(json.dumps(self.mixtures.ids).encode()).hexdigest()[:16]})
+        return out
 
     @torch.no_grad()
     def embed_bank(self, model: nn.Module, bank: FeatureBank, batch: int = 256) -> np.ndarray:
@@ -213,20 +450,59 @@ class RetrievalRecipe:
             out.append(model(x).cpu().numpy())
         return np.concatenate(out).reshape(f.shape[0], f.shape[1], -1)
 
-    def validate(self, model: nn.Module) -> Dict[str, float]:
-        """Top-1/5 single-note retrieval on the validation bank (note 0 = gallery)."""
-        if self.val is None or self.val.features.shape[1] < 2:
-            return {}
-        from ..eval.retrieval import single_instrument_retrieval
+    @torch.no_grad()
+    def _embed(self, model: nn.Module, feats: np.ndarray, batch: int = 256) -> np.ndarray:
+        flat = feats.reshape(-1, feats.shape[-2], feats.shape[-1])
+        device = next(model.parameters()).device
+        out = [model(torch.from_numpy(np.asarray(flat[s:s + batch], dtype=np.float32)).unsqueeze(1).to(device)).cpu().numpy()
+               for s in range(0, flat.shape[0], batch)]
+        return np.concatenate(out).reshape(*feats.shape[:-2], -1)
+
+    def validate_mixtures(self, model: nn.Module) -> Dict[str, float]:
+        """Mixture retrieval on the validation mixture bank (gallery: its reference notes)."""
+        from ..eval.retrieval import mixture_retrieval
         from ..scorers.gallery import Gallery
 
+        bank = self.val_mixtures
         core = model.module if hasattr(model, "module") else model
-        emb = self.embed_bank(core, self.val)
-        gallery = Gallery(emb[:, 0], self.val.ids, families=self.val.families)
-        q = emb[:, 1:].reshape(-1, emb.shape[2])
-        qids = [i for i in self.val.ids for _ in range(emb.shape[1] - 1)]
-        res = single_instrument_retrieval(gallery, q, qids, ks=(1, 5), by_family=False)
-        return {"top1": res["top1"], "top5": res["top5"], "mean_rank": res["mean_rank"]}
+        was = core.training
+        core.eval()
+        try:
+            mix = self._embed(core, np.asarray(bank.mix)).mean(axis=1)  # windows averaged, as the retriever does
+            mix /= np.maximum(np.linalg.norm(mix, axis=1, keepdims=True), 1e-12)
+            first: Dict[str, Tuple[int, int]] = {}
+            for m, row in enumerate(bank.ids):
+                for j, iid in enumerate(row):
+                    first.setdefault(iid, (m, j))
+            gids = sorted(first)
+            refs = np.stack([np.asarray(bank.references[first[i]], dtype=np.float32) for i in gids])
+            fam_of = {iid: f for row_i, row_f in zip(bank.ids, bank.families) for iid, f in zip(row_i, row_f)}
+            gallery = Gallery(self._embed(core, refs), gids, families=[fam_of[i] for i in gids])
+        finally:
+            core.train(was)
+        res = mixture_retrieval(gallery, mix, bank.ids, ks=(1, 5))
+        return {"mix_top1": res["top1"], "mix_top5": res["top5"], "mix_mean_rank": res["mean_rank"]}
+
+    def validate(self, model: nn.Module) -> Dict[str, float]:
+        """Top-1/5 single-note retrieval on the validation bank (note 0 = gallery), and mixture
+        retrieval on the validation mixture bank when given."""
+        out: Dict[str, float] = {}
+        if self.val is not None and self.val.features.shape[1] >= 2:
+            from ..eval.retrieval import single_instrument_retrieval
+            from ..scorers.gallery import Gallery
+
+            core = model.module if hasattr(model, "module") else model
+            emb = self.embed_bank(core, self.val)
+            gallery = Gallery(emb[:, 0], self.val.ids, families=self.val.families)
+            q = emb[:, 1:].reshape(-1, emb.shape[2])
+            qids = [i for i in self.val.ids for _ in range(emb.shape[1] - 1)]
+            res = single_instrument_retrieval(gallery, q, qids, ks=(1, 5), by_family=False)
+            out.update({"top1": res["top1"], "top5": res["top5"], "mean_rank": res["mean_rank"]})
+        if self.val_mixtures is not None:
+            out.update(self.validate_mixtures(model))
+            if "top1" in out:
+                out["score"] = 0.5 * (out["top1"] + out["mix_top1"])
+        return out
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         core = model.module if hasattr(model, "module") else model
