@@ -8,7 +8,9 @@
    all three in the same run with the same thread count; queries/s and the ratios
    timbrefast / numpy and timbrefast / faiss (> 1: timbrefast is faster). "ids" is the share
    of result ids equal to brute force's (all three are exact: a difference is a float32
-   near-tie) and "kth" the largest difference of the k-th score from a float64 reference.
+   near-tie) and "kth err" the largest difference of timbrefast's k-th score from a float64
+   reference (first 64 queries). Timings: median of --repeat runs after a warm-up (one run
+   for the products above 1e8 pairs).
 2. Embedding throughput (clips/s, 2 s waveform -> unit embedding) of ``InstrumentRetriever``
    (the core's frontend) against the same encoder fed by librosa features of the same preset.
 3. Patch rendering x realtime on one core.
@@ -36,15 +38,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _machine import print_header  # noqa: E402  benchmarks/_machine.py: where the run happened
 
 
-def _time(fn, repeat: int) -> float:
-    """Median wall time of ``repeat`` calls (after one warm-up call), seconds."""
-    fn()
+def _time(fn, repeat: int):
+    """(median wall time in seconds of ``repeat`` calls after one warm-up call, the last result);
+    no warm-up for a single call (the long cases)."""
+    out = fn() if repeat > 1 else None
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        out = fn()
         times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return float(np.median(times)), out
 
 
 def numpy_brute(g: np.ndarray, q: np.ndarray, k: int, block: int = 1 << 16):
@@ -114,16 +117,15 @@ def bench_search(sizes, queries, d: int, k: int, threads: int, repeat: int) -> N
             q = rng.standard_normal((m, d), dtype=np.float32)
             q /= np.linalg.norm(q, axis=1, keepdims=True)
             rep = repeat if n * m <= 1e8 else 1
-            ours = _time(lambda: gal.search(q, k=k), rep)
-            brute = _time(lambda: numpy_brute(g, q, k), rep)
-            ids, scores = gal.search(q, k=k)
-            ref_i, _ = numpy_brute(g, q, k)
+            ours, (ids, scores) = _time(lambda: gal.search(q, k=k), rep)
+            brute, (ref_i, _) = _time(lambda: numpy_brute(g, q, k), rep)
             got_i = np.array([[int(s[1:]) for s in row] for row in ids])
             agree = float((got_i == ref_i).mean())
-            kth = float(np.abs(scores[:, -1].astype(np.float64) - _kth_reference(g, q, k)).max())
+            sub = min(m, 64)  # the float64 reference on the first queries
+            kth = float(np.abs(scores[:sub, -1].astype(np.float64) - _kth_reference(g, q[:sub], k)).max())
             fa_s = f"{'(no faiss)':>11} {'':>6}"
             if index is not None:
-                fa = _time(lambda: index.search(q, k), rep)
+                fa, _ = _time(lambda: index.search(q, k), rep)
                 fa_s = f"{m / fa:9.1f}/s {fa / ours:5.2f}x"
             print(f"{n:>9} {m:>7} | {m / ours:9.1f}/s | {m / brute:9.1f}/s {brute / ours:5.2f}x | {fa_s} |"
                   f" {100 * agree:10.2f}% {kth:8.1e}", flush=True)
@@ -165,9 +167,8 @@ def bench_embedding(clips: int, threads: int, repeat: int) -> None:
     audio = np.stack([0.3 * np.sin(2 * np.pi * (110 + 20 * i) * t) * np.exp(-t)
                       + 0.01 * rng.standard_normal(t.size) for i in range(clips)]).astype(np.float32)
     sr = ours.sample_rate
-    a = _time(lambda: ours.embed(audio, sr=sr), repeat)
-    b = _time(lambda: theirs.embed(audio, sr=sr), repeat)
-    ea, eb = ours.embed(audio, sr=sr), theirs.embed(audio, sr=sr)
+    a, ea = _time(lambda: ours.embed(audio, sr=sr), repeat)
+    b, eb = _time(lambda: theirs.embed(audio, sr=sr), repeat)
     cos = float(np.min(np.sum(ea * eb, axis=1)))
     feats = ours.features(audio[:4]).numpy()
     ref = _librosa_frontend(fcfg)(audio[:4])
