@@ -111,6 +111,11 @@ def test_super_batches_many_chunks_and_large_k():
     q = rng.standard_normal((600, 8)).astype(np.float32)
     idx, key = topk_search(q, g, 2200)
     _check(q, g, 2200, "ip", idx, key)
+    # k = n = 30000: super-batches of fewer queries than one GEMM tile.
+    g = rng.standard_normal((30000, 4)).astype(np.float32)
+    q = rng.standard_normal((40, 4)).astype(np.float32)
+    idx, key = topk_search(q, g, 30000, metric="l2")
+    _check(q, g, 30000, "l2", idx, key, agree=0.98)
 
 
 def test_threads_do_not_change_the_result():
@@ -241,3 +246,19 @@ def test_gallery_backend_argument():
         Gallery(np.eye(3, dtype=np.float32), ["a", "b", "c"], backend="gpu")
     g = Gallery(np.eye(3, dtype=np.float32), ["a", "b", "c"], backend="core")
     assert g.search(np.array([0.0, 0.2, 1.0]), k=1)[0].tolist() == [["c"]]
+
+
+def test_faiss_backend_agrees_and_family_runs_on_the_core():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(6)
+    g = rng.standard_normal((800, 16)).astype(np.float32)
+    q = rng.standard_normal((30, 16)).astype(np.float32)
+    ids = [f"e{i}" for i in range(800)]
+    fam = ["a" if i % 4 else "b" for i in range(800)]
+    fa = Gallery(g, ids, families=fam, backend="faiss")
+    core = Gallery(g, ids, families=fam)
+    for kw in ({}, {"family": "b"}, {"exclude": ids[:30]}):
+        a, sa = fa.search(q, k=6, **kw)
+        b, sb = core.search(q, k=6, **kw)
+        assert (a == b).mean() > 0.99
+        np.testing.assert_allclose(sa, sb, rtol=1e-5, atol=1e-5)

@@ -167,7 +167,7 @@ void topk_search(const TopkProblem& p, int64_t* out_idx, float* out_key) {
   G = std::max<int64_t>(1, std::min<int64_t>(G, kStateBudget / per_state));
   int64_t QB = std::max<int64_t>(1, kStateBudget / (G * per_state));
   QB = std::min<int64_t>({QB, m, kMaxSuperBatch});
-  if (!direct && QB < m) QB = std::max<int64_t>(tile, QB / tile * tile);  // whole tiles per super-batch
+  if (!direct && QB < m && QB >= tile) QB = QB / tile * tile;  // whole tiles per super-batch
 
   tf::contrastive::PackedB<float> packed;
   std::vector<Entry> heap;

@@ -9,8 +9,9 @@ ranges (so one query against a million entries uses every thread too), the GIL r
 a bounded workspace whatever the gallery's size; families and exclusions are applied inside
 the kernel. ``backend="numpy"`` is the reference implementation (BLAS blocks and
 ``argpartition``); with ``faiss`` installed (``pip install 'timbrefast[faiss]'``),
-``backend="faiss"`` runs the same exact search on faiss's flat indexes. Every backend ranks
-ties (equal scores) by the lower gallery index.
+``backend="faiss"`` runs the same exact search on faiss's flat indexes (a family search runs
+on the core). The core and numpy backends rank ties (equal scores) by the lower gallery
+index; faiss keeps its own order among equal scores.
 
 Metrics and the scores they return (``search`` ranks best first):
 
@@ -186,6 +187,7 @@ class Gallery:
         self._id_array = np.asarray(self._ids, dtype=object)  # fancy-indexed by every search
         self._faiss_index = None
         self._family_masks: Dict[str, np.ndarray] = {}
+        self._family_codes: Optional[Tuple[Dict[str, int], np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -247,7 +249,7 @@ class Gallery:
             return None
         if self._families is None:
             raise ValueError("this gallery has no families: family= cannot be used")
-        idx = np.flatnonzero(np.asarray(self._families, dtype=object) == family)
+        idx = np.flatnonzero(self._family_mask(family))
         if idx.size == 0:
             known = sorted(set(self._families))
             raise ValueError(f"no gallery entries of family {family!r} (families: {known[:20]})")
@@ -315,7 +317,7 @@ class Gallery:
                 + (f" (minus up to {max_excl} excluded)" if max_excl else "")
             )
         qv = self._prepare_queries(q)
-        if self.backend in ("auto", "core"):
+        if self.backend in ("auto", "core") or (self.backend == "faiss" and cand is not None):
             index, keys = self._search_core(qv, k, family, excl)
             scores = self._keys_to_scores(qv, keys)
             excl = None  # applied in the kernel
@@ -333,11 +335,18 @@ class Gallery:
         return ids, scores
 
     def _family_mask(self, family: str) -> np.ndarray:
+        """Boolean ``(n,)`` mask of the entries of ``family`` (cached for up to 64 families)."""
         mask = self._family_masks.get(family)
         if mask is None:
             assert self._families is not None
-            mask = np.asarray(self._families, dtype=object) == family
-            self._family_masks[family] = mask
+            if self._family_codes is None:
+                names, codes = np.unique(np.asarray(self._families, dtype=object), return_inverse=True)
+                self._family_codes = ({str(nm): i for i, nm in enumerate(names)}, codes.reshape(-1))
+            lookup, codes = self._family_codes
+            code = lookup.get(family)
+            mask = np.zeros(len(self), dtype=bool) if code is None else codes == code
+            if len(self._family_masks) < 64:
+                self._family_masks[family] = mask
         return mask
 
     def _search_core(
