@@ -152,8 +152,20 @@ def stft(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_fft: typi
     """
     STFT of a (batch, n) float32 signal -> (batch, 1 + n_fft/2, frames) complex64.
     """
+def search_dot_block(gallery: numpy.ndarray, queries: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    (n, d) x (m, d) -> (n, m) dot products by the few-query direct kernel (tests).
+    """
+def topk_search(queries: numpy.ndarray, gallery: numpy.ndarray, k: typing.SupportsInt | typing.SupportsIndex, metric: str, sq_norms: numpy.ndarray | None = None, mask: numpy.ndarray | None = None, excl_ptr: numpy.ndarray | None = None, excl_idx: numpy.ndarray | None = None, threads: typing.SupportsInt | typing.SupportsIndex = 0, check_gallery: bool = True) -> tuple:
+    """
+    Exact top-k of float32 queries (m, d) against a gallery (n, d): (rows (m, k) int64, keys (m, k) float32),
+    keys larger-is-better (metric 'ip': <q, g>; 'l2': 2<q, g> - |g|^2), sorted, ties by the lower row.
+    mask (n,) bool restricts the candidates; excl_ptr (m + 1,) / excl_idx (CSR, ascending) excludes rows
+    per query. The GIL is released.
+    """
 def window(name: str, win_length: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
     Periodic window of win_length samples centred in n_fft samples (float32).
     """
+SEARCH_DIRECT_MAX_QUERIES: int
 __version__: str

@@ -2,11 +2,16 @@
 
 A :class:`Gallery` holds ``n`` reference embeddings of dimension ``d`` with a unique
 string id each (an instrument, a synthesizer patch) and optionally a family. Search is
-exact: the queries meet the gallery in blocks through one matrix product per block
-(BLAS, threads, GIL released) and a partial top-k merge, so memory stays
-``O(block_queries * block_gallery)`` whatever the gallery's size. With ``faiss`` installed
-(``pip install 'timbrefast[faiss]'``), ``backend="faiss"`` runs the same exact search on
-faiss's flat indexes.
+exact. The default backend (``"core"``) is the C++ core's top-k kernel: blocked matrix
+products of queries x gallery (the core's packed GEMM, or direct dot products for fewer than
+16 queries) with a fused partial top-k per query, threads over gallery chunks and query
+ranges (so one query against a million entries uses every thread too), the GIL released and
+a bounded workspace whatever the gallery's size; families and exclusions are applied inside
+the kernel. ``backend="numpy"`` is the reference implementation (BLAS blocks and
+``argpartition``); with ``faiss`` installed (``pip install 'timbrefast[faiss]'``),
+``backend="faiss"`` runs the same exact search on faiss's flat indexes (a family search runs
+on the core). The core and numpy backends rank ties (equal scores) by the lower gallery
+index; faiss keeps its own order among equal scores.
 
 Metrics and the scores they return (``search`` ranks best first):
 
@@ -28,9 +33,10 @@ import numpy as np
 
 from .._validate import check_int
 
-__all__ = ["Gallery", "METRICS"]
+__all__ = ["Gallery", "METRICS", "BACKENDS"]
 
 METRICS = ("cosine", "l2", "mahalanobis")
+BACKENDS = ("auto", "core", "numpy", "faiss")
 _FORMAT = "timbrefast.gallery/1"
 _MAX_ID_LENGTH = 1024
 # Elements of one block of the score matrix (float32): 16 M = 64 MB.
@@ -97,6 +103,18 @@ def _normalise(x: np.ndarray, name: str) -> np.ndarray:
     return x / norms
 
 
+def _top_columns(keys: np.ndarray, kk: int) -> np.ndarray:
+    """Columns of the ``kk`` largest keys of each row, ties at the cut taken from the left
+    (``argpartition`` alone would pick arbitrary ones), in ascending column order."""
+    n = keys.shape[1]
+    kth = np.partition(keys, n - kk, axis=1)[:, n - kk : n - kk + 1]  # the kk-th largest
+    above = keys > kth
+    tied = keys == kth
+    need = kk - above.sum(axis=1, keepdims=True)
+    take = above | (tied & (np.cumsum(tied, axis=1) <= need))
+    return np.nonzero(take)[1].reshape(keys.shape[0], kk)
+
+
 class Gallery:
     """Reference embeddings with ids (and families) for exact top-k search.
 
@@ -109,8 +127,9 @@ class Gallery:
     families : sequence of str, length n, optional
         A family per entry (``search(..., family=...)`` restricts to one).
     metric : {"cosine", "l2", "mahalanobis"}, default "cosine"
-    backend : {"auto", "numpy", "faiss"}, default "auto"
-        ``"auto"`` uses the blocked numpy search (always exact); ``"faiss"`` needs faiss.
+    backend : {"auto", "core", "numpy", "faiss"}, default "auto"
+        ``"auto"`` / ``"core"``: the C++ top-k kernel; ``"numpy"``: the blocked numpy
+        reference; ``"faiss"``: faiss's flat index (needs faiss). All are exact.
 
     Examples
     --------
@@ -133,8 +152,8 @@ class Gallery:
     ) -> None:
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-        if backend not in ("auto", "numpy", "faiss"):
-            raise ValueError(f"backend must be 'auto', 'numpy' or 'faiss', got {backend!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         emb, _ = _embeddings(embeddings, "embeddings")
         if emb.shape[0] == 0:
             raise ValueError("a gallery needs at least one embedding")
@@ -167,6 +186,8 @@ class Gallery:
         self._id_index = {v: i for i, v in enumerate(self._ids)}
         self._id_array = np.asarray(self._ids, dtype=object)  # fancy-indexed by every search
         self._faiss_index = None
+        self._family_masks: Dict[str, np.ndarray] = {}
+        self._family_codes: Optional[Tuple[Dict[str, int], np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -228,7 +249,7 @@ class Gallery:
             return None
         if self._families is None:
             raise ValueError("this gallery has no families: family= cannot be used")
-        idx = np.flatnonzero(np.asarray(self._families, dtype=object) == family)
+        idx = np.flatnonzero(self._family_mask(family))
         if idx.size == 0:
             known = sorted(set(self._families))
             raise ValueError(f"no gallery entries of family {family!r} (families: {known[:20]})")
@@ -296,7 +317,11 @@ class Gallery:
                 + (f" (minus up to {max_excl} excluded)" if max_excl else "")
             )
         qv = self._prepare_queries(q)
-        if self.backend == "faiss" and cand is None:
+        if self.backend in ("auto", "core") or (self.backend == "faiss" and cand is not None):
+            index, keys = self._search_core(qv, k, family, excl)
+            scores = self._keys_to_scores(qv, keys)
+            excl = None  # applied in the kernel
+        elif self.backend == "faiss" and cand is None:
             index, scores = self._search_faiss(qv, k + max_excl)
         else:
             index, scores = self._search_blocked(qv, k + max_excl, cand, block_queries)
@@ -308,6 +333,47 @@ class Gallery:
 
             return ids, torch.from_numpy(scores).to(like)
         return ids, scores
+
+    def _family_mask(self, family: str) -> np.ndarray:
+        """Boolean ``(n,)`` mask of the entries of ``family`` (cached for up to 64 families)."""
+        mask = self._family_masks.get(family)
+        if mask is None:
+            assert self._families is not None
+            if self._family_codes is None:
+                names, codes = np.unique(np.asarray(self._families, dtype=object), return_inverse=True)
+                self._family_codes = ({str(nm): i for i, nm in enumerate(names)}, codes.reshape(-1))
+            lookup, codes = self._family_codes
+            code = lookup.get(family)
+            mask = np.zeros(len(self), dtype=bool) if code is None else codes == code
+            if len(self._family_masks) < 64:
+                self._family_masks[family] = mask
+        return mask
+
+    def _search_core(
+        self, qv: np.ndarray, k: int, family: Optional[str], excl: Optional[List[List[int]]]
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The C++ kernel: gallery indices and 'larger is better' keys, ``(m, k)`` each."""
+        from .._backends.search import topk_search
+
+        mask = None if family is None else self._family_mask(family)
+        ptr = idx = None
+        if excl is not None:
+            rows = [np.unique(np.asarray(e, dtype=np.int64)) for e in excl]
+            ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum([r.size for r in rows], out=ptr[1:])
+            idx = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+            idx = np.ascontiguousarray(idx, dtype=np.int64)
+        return topk_search(
+            qv,
+            self._vectors,
+            k,
+            metric="ip" if self.metric == "cosine" else "l2",
+            sq_norms=self._sq_norms,
+            mask=mask,
+            excl_ptr=ptr,
+            excl_idx=idx,
+            check_gallery=False,  # checked when the gallery was built
+        )
 
     def _score_block(self, qv: np.ndarray, gidx: Optional[np.ndarray], lo: int, hi: int) -> np.ndarray:
         """Block of 'larger is better' keys: similarity, or -squared distance."""
@@ -337,7 +403,7 @@ class Gallery:
                 g1 = min(g0 + bg, n)
                 keys = self._score_block(qv[q0:q1], cand, g0, g1)
                 if keys.shape[1] > kk:
-                    part = np.argpartition(keys, keys.shape[1] - kk, axis=1)[:, -kk:]  # the kk largest
+                    part = _top_columns(keys, kk)
                     keys_parts.append(np.take_along_axis(keys, part, axis=1))
                     cols_parts.append(part + g0)
                 else:
@@ -346,7 +412,8 @@ class Gallery:
             top_k = keys_parts[0] if len(keys_parts) == 1 else np.concatenate(keys_parts, axis=1)
             top_i = cols_parts[0] if len(cols_parts) == 1 else np.concatenate(cols_parts, axis=1)
             if top_k.shape[1] > kk:
-                part = np.argpartition(top_k, top_k.shape[1] - kk, axis=1)[:, -kk:]
+                # The parts' columns ascend, so the first tie of a row is its lowest index.
+                part = _top_columns(top_k, kk)
                 top_k = np.take_along_axis(top_k, part, axis=1)
                 top_i = np.take_along_axis(top_i, part, axis=1)
             # Best first; ties broken by the lower gallery index (deterministic).

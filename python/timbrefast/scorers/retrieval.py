@@ -49,8 +49,52 @@ class InstrumentRetriever(Scorer):
     whose unit embeddings are averaged and renormalised; a shorter one is zero-padded.
     """
 
-    model_types = ("retrieval",)
+    model_types = ("retrieval", "ast")
     default_model = BUNDLED_RETRIEVER
+
+    def __init__(self, model: Any, *, device: Any = "cpu", batch_size: int = 32, frontend: Optional[Any] = None) -> None:
+        if frontend is None and getattr(getattr(model, "config", None), "model_type", None) == "ast":
+            frontend = model.feature_function()  # the AST's own feature extractor
+        super().__init__(model, device=device, batch_size=batch_size, frontend=frontend)
+
+    @classmethod
+    def from_ast(
+        cls,
+        path: PathLike,
+        *,
+        pooling: str = "pooler",
+        embedding_dim: int = 0,
+        seconds: Optional[float] = None,
+        device: Any = "cpu",
+        batch_size: int = 8,
+    ) -> "InstrumentRetriever":
+        """A retriever on a local Hugging Face AST directory (never downloads; needs the
+        ``[hf]`` extra), see :mod:`timbrefast.models.ast`.
+
+        ``seconds``: the window audio is cut into (default: what the feature extractor's
+        ``max_length`` frames of 10 ms cover). ``pooling`` / ``embedding_dim`` as in
+        :class:`~timbrefast.models.ast.ASTEncoderConfig` (a projection starts random: train it).
+        """
+        require_torch("InstrumentRetriever.from_ast")
+        from .._validate import require
+
+        require("transformers", "InstrumentRetriever.from_ast", "hf")
+        from ..models.ast import ASTEncoder, ASTEncoderConfig, check_ast_dir
+
+        hf_dir = check_ast_dir(path)
+        import json
+
+        pre = json.loads((hf_dir / "preprocessor_config.json").read_text())
+        rate = int(pre.get("sampling_rate", 16000))
+        if seconds is None:
+            clip = int(pre.get("max_length", 1024)) * rate // 100  # 10 ms frames
+        else:
+            if not (isinstance(seconds, (int, float)) and 0 < seconds <= 600):
+                raise ValueError(f"seconds must be in (0, 600], got {seconds!r}")
+            clip = int(round(seconds * rate))
+        config = ASTEncoderConfig(hf_dir=str(hf_dir), pooling=pooling, embedding_dim=embedding_dim,
+                                  sample_rate=rate, clip_samples=clip)
+        return cls(ASTEncoder(config), device=device, batch_size=batch_size)
 
     def embed_clips(self, clips: Sequence[Any]) -> Any:
         torch = require_torch("InstrumentRetriever")
