@@ -9,5 +9,6 @@ namespace tf::bindings {
 void bind_common(pybind11::module_& m);       // core_common.cpp: version, threads, SIMD
 void bind_frontend(pybind11::module_& m);     // core_frontend.cpp: stft, mel, hpss, presets
 void bind_contrastive(pybind11::module_& m);  // core_contrastive.cpp: InfoNCE and friends
+void register_frontend_backward(pybind11::module_& m);  // core_frontend_backward.cpp: frontend gradients
 
 }  // namespace tf::bindings
