@@ -269,3 +269,20 @@ def test_cocola_gradient_on_music_matches_reference_and_finite_differences(sourc
         eps = 1e-3
         fd = (loss(y + eps * v) - loss(y - eps * v)) / (2 * eps)
         assert fd == pytest.approx(float(g.astype(np.float64) @ v), rel=2e-2, abs=1e-3 * float(np.abs(g) @ np.abs(v)))
+
+
+# --------------------------------------------------------------------------- the torch op
+
+
+def test_frontend_op_opcheck_and_compiled_gradient_equal_eager():
+    from timbrefast._backends import torch_ops  # noqa: F401  (registers the timbrefast:: ops)
+
+    fe = timbrefast.Frontend(SMALL["hpss_db_max"])
+    y = torch.from_numpy(np.stack([_signal(400, 13), _signal(400, 14)])).requires_grad_()
+    torch.library.opcheck(torch.ops.timbrefast.frontend.default, (y, fe.kernel.key, 0),
+                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+    w = torch.randn(fe(y).shape, generator=torch.Generator().manual_seed(1))
+    (eager,) = torch.autograd.grad((fe(y) * w).sum(), y)
+    compiled = torch.compile(lambda x: (fe(x) * w).sum(), backend="aot_eager", fullgraph=True)
+    (got,) = torch.autograd.grad(compiled(y), y)
+    np.testing.assert_allclose(got.numpy(), eager.numpy(), rtol=1e-6, atol=1e-6)
