@@ -113,3 +113,11 @@ def test_no_grad_requests_and_bad_input(scorer):
     bad[10] = float("nan")
     with pytest.raises(ValueError, match="non-finite"):
         ctx.score(bad.requires_grad_(), sr=SR)
+
+
+def test_guidance_refuses_a_frontend_without_a_graph(scorer):
+    numpy_frontend = lambda w: scorer.frontend(np.asarray(w.detach() if torch.is_tensor(w) else w))  # noqa: E731
+    s = CoherenceScorer(scorer.model, frontend=numpy_frontend)
+    ctx = s.context(_music(5.0, 1), sr=SR)
+    with pytest.raises(TypeError, match="differentiable frontend"):
+        ctx.score(torch.from_numpy(_music(5.0, 2)).requires_grad_(), sr=SR)

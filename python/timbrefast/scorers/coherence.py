@@ -248,7 +248,12 @@ class CoherenceScorer(Scorer):
         counts = [int(w.shape[0]) for w in wins]
         stacked = torch.cat([w.to(self.device if self.features_on_device else "cpu") for w in wins])
         with _frozen(self.model):
-            feats = self.frontend(stacked).to(self.device, torch.float32)
+            feats = self.frontend(stacked)
+            if not is_tensor(feats) or not feats.requires_grad:
+                raise TypeError("guidance mode needs a differentiable frontend (timbrefast.Frontend, or a callable "
+                                f"mapping tensors to tensors with a graph); {type(self.frontend).__name__} gave "
+                                f"{type(feats).__name__} without one")
+            feats = feats.to(self.device, torch.float32)
             emb = torch.cat([self.embed_features(feats[i : i + self.batch_size])
                              for i in range(0, int(feats.shape[0]), self.batch_size)])
             emb = torch.stack([e.mean(dim=0) for e in torch.split(emb, counts, dim=0)])
