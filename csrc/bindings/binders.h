@@ -10,5 +10,6 @@ void bind_common(pybind11::module_& m);       // core_common.cpp: version, threa
 void bind_frontend(pybind11::module_& m);     // core_frontend.cpp: stft, mel, hpss, presets
 void bind_contrastive(pybind11::module_& m);  // core_contrastive.cpp: InfoNCE and friends
 void register_search(pybind11::module_& m);   // core_search.cpp: exact top-k gallery search
+void register_frontend_backward(pybind11::module_& m);  // core_frontend_backward.cpp: frontend gradients
 
 }  // namespace tf::bindings

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   tf::bindings::bind_frontend(m);
   tf::bindings::bind_contrastive(m);
   tf::bindings::register_search(m);
+  tf::bindings::register_frontend_backward(m);
 }

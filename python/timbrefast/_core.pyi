@@ -35,6 +35,8 @@ class FrontendSpec:
     @property
     def n_mels(self) -> int:
         ...
+def _db_grad(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
 def _db_value(x: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
 def _exp_sub_sum(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], float, float]:
@@ -54,6 +56,8 @@ def _hz_to_mel(hz: typing.SupportsFloat | typing.SupportsIndex, htk: bool) -> fl
 def _info_nce_logit_grad(s: typing.SupportsFloat | typing.SupportsIndex, lse_row: typing.SupportsFloat | typing.SupportsIndex, g_row: typing.SupportsFloat | typing.SupportsIndex, n_pos_row: typing.SupportsFloat | typing.SupportsIndex, lse_col: typing.SupportsFloat | typing.SupportsIndex, g_col: typing.SupportsFloat | typing.SupportsIndex, n_pos_col: typing.SupportsFloat | typing.SupportsIndex, is_pos: bool) -> float:
     ...
 def _log_clipped(x: typing.SupportsFloat | typing.SupportsIndex, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def _log_clipped_grad(x: typing.SupportsFloat | typing.SupportsIndex, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> float:
     ...
 def _lse_blocks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], block: typing.SupportsInt | typing.SupportsIndex) -> float:
     """
@@ -75,9 +79,15 @@ def _parallel_threads_check(num_threads: typing.SupportsInt | typing.SupportsInd
     """
     Distinct threads that ran one parallel_for of short tasks (tests of the pool).
     """
+def _power_grad(v: typing.SupportsFloat | typing.SupportsIndex, p: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
 def _raise_check(kind: str) -> None:
     """
     Raises the named error (tests of exception translation).
+    """
+def _softmask_grad(x: typing.SupportsFloat | typing.SupportsIndex, x_ref: typing.SupportsFloat | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, hard: bool, split_zeros: bool) -> tuple[float, float]:
+    """
+    (d mask / d x, d mask / d x_ref) of _softmask_value.
     """
 def _softmask_value(x: typing.SupportsFloat | typing.SupportsIndex, x_ref: typing.SupportsFloat | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, hard: bool, split_zeros: bool) -> float:
     ...
@@ -87,6 +97,10 @@ def frontend(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], spec: F
     """
     Fused waveform -> (HPSS) -> mel -> scale: (batch, n) -> (batch, channels, n_mels, frames).
     """
+def frontend_backward(y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], grad: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], spec: FrontendSpec, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Gradient of the fused frontend: (batch, n) signal and (batch, channels, n_mels, frames) output gradient -> (batch, n).
+    """
 def get_num_threads() -> int:
     """
     Threads the core uses when a call does not say (default: hardware threads).
@@ -94,6 +108,10 @@ def get_num_threads() -> int:
 def hpss_masks(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
     """
     Harmonic and percussive soft masks of (batch, bins, frames) magnitudes.
+    """
+def hpss_masks_backward(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], grad_harm: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], grad_perc: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], win_harm: typing.SupportsInt | typing.SupportsIndex, win_perc: typing.SupportsInt | typing.SupportsIndex, power: typing.SupportsFloat | typing.SupportsIndex, margin_harm: typing.SupportsFloat | typing.SupportsIndex, margin_perc: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Gradient of hpss_masks w.r.t. the (batch, bins, frames) magnitudes.
     """
 def info_nce_backward(anchors: numpy.ndarray, positives: numpy.ndarray, weight: numpy.ndarray | None, inv_tau: typing.SupportsFloat | typing.SupportsIndex, row_labels: numpy.ndarray, col_labels: numpy.ndarray, symmetric: bool, lse_row: numpy.ndarray, lse_col: numpy.ndarray | None, g_row: numpy.ndarray, g_col: numpy.ndarray | None) -> tuple:
     """
@@ -122,15 +140,23 @@ def mel_project(S: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], weig
     """
     weights @ S over (batch, bins, frames) with a sparse mel bank -> (batch, n_mels, frames).
     """
+def mel_project_backward(grad: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    weights.T @ grad over (batch, n_mels, frames) -> (batch, n_bins, frames).
+    """
 def num_frames(n: typing.SupportsInt | typing.SupportsIndex, n_fft: typing.SupportsInt | typing.SupportsIndex, hop: typing.SupportsInt | typing.SupportsIndex, center: bool) -> int:
     ...
+def release_memory() -> int:
+    """
+    Free the per-thread workspaces not in use now; returns the bytes freed.
+    """
 def scale(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
     """
     dB / log scaling of (batch, cells), each row one example.
     """
-def release_memory() -> int:
+def scale_backward(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], grad: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], scale: str, ref_max: bool, ref: typing.SupportsFloat | typing.SupportsIndex, amin: typing.SupportsFloat | typing.SupportsIndex, top_db: typing.SupportsFloat | typing.SupportsIndex | None, log_lo: typing.SupportsFloat | typing.SupportsIndex, log_hi: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
     """
-    Free the per-thread workspaces not in use now; returns the bytes freed.
+    Gradient of scale() w.r.t. its (batch, cells) input, each row one example.
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """

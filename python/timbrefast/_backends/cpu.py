@@ -22,6 +22,10 @@ __all__ = [
     "hpss_masks",
     "mel_project",
     "scale_db",
+    "frontend_backward",
+    "hpss_masks_backward",
+    "mel_project_backward",
+    "scale_db_backward",
     "info_nce_forward",
     "info_nce_backward",
     "info_nce_forward_backward",
@@ -70,6 +74,31 @@ def scale_db(x: np.ndarray, *, ref_max: bool, ref: float, amin: float, top_db: O
              threads: int = 0) -> np.ndarray:
     """power_to_db of (batch, cells), each row one example (a new array)."""
     return _core.scale(x, "db", ref_max, ref, amin, top_db, 1.0, 1.0, threads)
+
+
+def frontend_backward(kernel: FrontendKernel, y: np.ndarray, grad: np.ndarray, threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`frontend`: (batch, n) signal and (batch, channels, n_mels, frames) output
+    gradient -> (batch, n) float32 (the forward's intermediates are recomputed from ``y``)."""
+    return _core.frontend_backward(y, grad, kernel.spec, threads)
+
+
+def hpss_masks_backward(mag: np.ndarray, grad_harm: np.ndarray, grad_perc: np.ndarray, *,
+                        kernel_size: Tuple[int, int], power: float, margin: Tuple[float, float],
+                        threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`hpss_masks` w.r.t. the (batch, bins, frames) magnitudes."""
+    return _core.hpss_masks_backward(mag, grad_harm, grad_perc, kernel_size[0], kernel_size[1], power, margin[0],
+                                     margin[1], threads)
+
+
+def mel_project_backward(grad: np.ndarray, weights: np.ndarray, threads: int = 0) -> np.ndarray:
+    """(batch, n_mels, frames) -> (batch, bins, frames): ``weights.T @ grad``."""
+    return _core.mel_project_backward(grad, weights, threads)
+
+
+def scale_db_backward(x: np.ndarray, grad: np.ndarray, *, ref_max: bool, ref: float, amin: float,
+                      top_db: Optional[float], threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`scale_db` w.r.t. its (batch, cells) input, given its output's gradient."""
+    return _core.scale_backward(x, grad, "db", ref_max, ref, amin, top_db, 1.0, 1.0, threads)
 
 
 def info_nce_forward(a, p, w, inv_tau: float, row_labels, col_labels, symmetric: bool):

@@ -4,7 +4,12 @@ Importing this module imports torch and registers, in the namespace ``timbrefast
 
 * ``frontend(Tensor y, str spec, int num_threads) -> Tensor`` -- the fused frontend whose
   :class:`~timbrefast._backends.specs.FrontendKernel` is registered under the key ``spec``;
-  float32 ``(..., channels, n_mels, frames)``; no gradient (features are model inputs).
+  float32 ``(..., channels, n_mels, frames)``; differentiable in ``y`` (``register_autograd``:
+  only ``y`` is saved, and only when it requires grad; the backward recomputes the forward's
+  intermediates in C++);
+* ``frontend_backward(Tensor y, Tensor grad, str spec, int num_threads) -> Tensor`` -- its
+  vector-Jacobian product (the C++ core's; on CUDA tensors a host round trip, there is no
+  CUDA backward kernel yet).
 * ``info_nce(a, p, w?, tau, row_labels, col_labels, symmetric)
   -> (loss_row, loss_col, aux_row, aux_col)`` -- per-row (and per-column) losses of the tiled
   InfoNCE; ``aux`` holds the statistics the backward needs, shape (2, rows).
@@ -31,7 +36,7 @@ from .._validate import check_temperature, to_numpy_float32
 from . import cpu, cuda
 from .specs import FrontendKernel, lookup
 
-__all__ = ["frontend", "info_nce", "is_compiling"]
+__all__ = ["frontend", "info_nce", "is_compiling", "needs_grad", "mel_project", "hpss_masks", "power_to_db"]
 
 
 def is_compiling() -> bool:
@@ -93,6 +98,41 @@ def _frontend_fake(y, spec, num_threads):
     padded = n + 2 * (k.n_fft // 2) if k.center else n
     frames = 1 + (padded - k.n_fft) // k.hop
     return y.new_empty(tuple(y.shape[:-1]) + (k.channels, k.n_mels, frames), dtype=torch.float32)
+
+
+@torch.library.custom_op("timbrefast::frontend_backward", mutates_args=(), device_types="cpu")
+def _frontend_backward(y: Tensor, grad: Tensor, spec: str, num_threads: int) -> Tensor:
+    kernel = lookup(spec)
+    arr, _ = to_numpy_float32(y, "y", min_ndim=1)
+    y2 = arr.reshape(-1, arr.shape[-1])
+    g = np.ascontiguousarray(_np(grad), dtype=np.float32).reshape((y2.shape[0],) + tuple(grad.shape[-3:]))
+    gy = cpu.frontend_backward(kernel, y2, g, num_threads)
+    return torch.from_numpy(gy.reshape(tuple(y.shape))).to(y.dtype)
+
+
+@_frontend_backward.register_kernel("cuda")
+def _frontend_backward_cuda(y: Tensor, grad: Tensor, spec: str, num_threads: int) -> Tensor:
+    # No CUDA backward kernel yet: the VJP runs on the C++ core (a host round trip).
+    return _frontend_backward(y.detach().cpu(), grad.detach().cpu(), spec, num_threads).to(y.device)
+
+
+@_frontend_backward.register_fake
+def _frontend_backward_fake(y, grad, spec, num_threads):
+    return torch.empty_like(y)
+
+
+def _frontend_setup(ctx, inputs, output):
+    y, spec, num_threads = inputs
+    ctx.spec, ctx.num_threads = spec, num_threads
+    ctx.save_for_backward(y)
+
+
+def _frontend_grad(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return torch.ops.timbrefast.frontend_backward(y, grad, ctx.spec, ctx.num_threads), None, None
+
+
+_frontend.register_autograd(_frontend_grad, setup_context=_frontend_setup)
 
 
 # --------------------------------------------------------------------------- InfoNCE forward
@@ -230,7 +270,8 @@ def frontend(kernel: FrontendKernel, y: Tensor, num_threads: int) -> Tensor:
     if y.dim() >= 1 and not kernel.center and y.shape[-1] < kernel.n_fft:
         raise ValueError(f"the signal has {y.shape[-1]} samples, fewer than n_fft={kernel.n_fft} needed by one "
                          "uncentred frame (use center=True or a smaller n_fft)")
-    return torch.ops.timbrefast.frontend(y.detach(), kernel.key, num_threads)
+    # Detached unless a gradient is wanted, so the no-grad path never records a graph.
+    return torch.ops.timbrefast.frontend(y if needs_grad(y) else y.detach(), kernel.key, num_threads)
 
 
 def info_nce(a: Tensor, p: Tensor, w: Optional[Tensor], tau: Tensor, row_labels: Tensor, col_labels: Tensor,
@@ -241,3 +282,93 @@ def info_nce(a: Tensor, p: Tensor, w: Optional[Tensor], tau: Tensor, row_labels:
         return torch.ops.timbrefast.info_nce_fused(a, p, w, tau, row_labels, col_labels)[0], None
     loss_row, loss_col, _, _ = torch.ops.timbrefast.info_nce(a, p, w, tau, row_labels, col_labels, symmetric)
     return loss_row, loss_col
+
+
+# --------------------------------------------------------------------------- differentiable functional paths
+# (eager autograd Functions around the C++ forward and backward; used only for tensors that
+# require grad, so the no-grad paths of the functional frontends are unchanged)
+
+
+def needs_grad(x: Any) -> bool:
+    """True for a tensor that requires grad while grad mode is on."""
+    return isinstance(x, Tensor) and x.requires_grad and torch.is_grad_enabled()
+
+
+def _f32(x: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(_np(x), dtype=np.float32)
+
+
+class _MelProject(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, S, weights, threads):
+        arr, _ = to_numpy_float32(S, "S", min_ndim=2)
+        out = cpu.mel_project(arr.reshape((-1,) + arr.shape[-2:]), weights, threads)
+        ctx.weights, ctx.threads, ctx.shape, ctx.dtype = weights, threads, tuple(S.shape), S.dtype
+        return torch.from_numpy(out.reshape(arr.shape[:-2] + out.shape[1:]))
+
+    @staticmethod
+    def backward(ctx, g):
+        g3 = _f32(g).reshape((-1,) + tuple(g.shape[-2:]))
+        gs = cpu.mel_project_backward(g3, ctx.weights, ctx.threads)
+        return torch.from_numpy(gs.reshape(ctx.shape)).to(ctx.dtype), None, None
+
+
+class _HpssMasks(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, mag, kernel_size, power, margin, threads):
+        arr, _ = to_numpy_float32(mag, "S", min_ndim=2)
+        m3 = np.ascontiguousarray(arr.reshape((-1,) + arr.shape[-2:]))
+        mh, mp = cpu.hpss_masks(m3, kernel_size=kernel_size, power=power, margin=margin, threads=threads)
+        ctx.save_for_backward(mag)
+        ctx.args = (kernel_size, power, margin, threads)
+        return torch.from_numpy(mh.reshape(arr.shape)), torch.from_numpy(mp.reshape(arr.shape))
+
+    @staticmethod
+    def backward(ctx, gh, gp):
+        (mag,) = ctx.saved_tensors
+        kernel_size, power, margin, threads = ctx.args
+        shape = tuple(mag.shape)
+        m3 = _f32(mag).reshape((-1,) + shape[-2:])
+        zeros = np.zeros_like(m3)
+        gh3 = zeros if gh is None else _f32(gh).reshape(m3.shape)
+        gp3 = zeros if gp is None else _f32(gp).reshape(m3.shape)
+        gm = cpu.hpss_masks_backward(m3, gh3, gp3, kernel_size=kernel_size, power=power, margin=margin,
+                                     threads=threads)
+        return torch.from_numpy(gm.reshape(shape)).to(mag.dtype), None, None, None, None
+
+
+class _PowerToDb(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, S, per, ref_max, ref, amin, top_db, threads):
+        arr, _ = to_numpy_float32(S, "S", min_ndim=1)
+        flat = arr.reshape(-1, per)
+        out = cpu.scale_db(flat, ref_max=ref_max, ref=ref, amin=amin, top_db=top_db, threads=threads)
+        ctx.save_for_backward(S)
+        ctx.args = (per, ref_max, ref, amin, top_db, threads)
+        return torch.from_numpy(out.reshape(arr.shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        (S,) = ctx.saved_tensors
+        per, ref_max, ref, amin, top_db, threads = ctx.args
+        flat = _f32(S).reshape(-1, per)
+        gx = cpu.scale_db_backward(flat, _f32(g).reshape(flat.shape), ref_max=ref_max, ref=ref, amin=amin,
+                                   top_db=top_db, threads=threads)
+        return torch.from_numpy(gx.reshape(tuple(S.shape))).to(S.dtype), None, None, None, None, None, None
+
+
+def mel_project(S: Tensor, weights: np.ndarray, threads: int) -> Tensor:
+    """``weights @ S`` over (..., bins, frames), differentiable in ``S``."""
+    return _MelProject.apply(S, weights, threads)
+
+
+def hpss_masks(mag: Tensor, *, kernel_size: Tuple[int, int], power: float, margin: Tuple[float, float],
+               threads: int) -> Tuple[Tensor, Tensor]:
+    """The harmonic and percussive masks of magnitudes (..., bins, frames), differentiable in ``mag``."""
+    return _HpssMasks.apply(mag, kernel_size, power, margin, threads)
+
+
+def power_to_db(S: Tensor, *, per: int, ref_max: bool, ref: float, amin: float, top_db: Optional[float],
+                threads: int) -> Tensor:
+    """dB of ``S`` with examples of ``per`` cells, differentiable in ``S`` (see :func:`cpu.scale_db`)."""
+    return _PowerToDb.apply(S, per, ref_max, ref, amin, top_db, threads)

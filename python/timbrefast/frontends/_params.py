@@ -27,6 +27,15 @@ def refuse_cuda(x: Any, fn: str) -> None:
         )
 
 
+def wants_grad(x: Any) -> bool:
+    """True for a tensor that requires grad while grad mode is on: the differentiable path."""
+    if not (is_tensor(x) and x.requires_grad):
+        return False
+    import torch  # loaded: x is a tensor
+
+    return bool(torch.is_grad_enabled())
+
+
 def check_n_fft(n_fft: Any) -> int:
     n = check_int(n_fft, "n_fft", minimum=2, maximum=MAX_FFT)
     if n & (n - 1):

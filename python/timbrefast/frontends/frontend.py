@@ -7,7 +7,7 @@ import numpy as np
 
 from .._backends import cpu, is_tensor
 from .._backends.specs import FrontendKernel
-from .._validate import from_numpy_like, warn_not_differentiable
+from .._validate import from_numpy_like
 from ._params import mel_bank, signal_2d, threads, window_array
 from .config import FrontendConfig
 
@@ -23,7 +23,9 @@ class Frontend:
     crossing into Python (``|H|**2 = |X|**2 * mask**2``, so no phase is needed). numpy
     arrays run on the C++ core; tensors go through the ``timbrefast::frontend`` torch op
     (traceable by ``torch.compile``), CPU tensors on the core and CUDA tensors on the
-    CUDA kernels.
+    CUDA kernels. A tensor that requires grad gets a differentiable output (the backward is
+    the C++ core's, see ``docs/frontends.md`` for its subgradient conventions); numpy input
+    and tensors without grad take the no-grad path, which saves nothing.
 
     Parameters
     ----------
@@ -77,7 +79,6 @@ class Frontend:
 
     def __call__(self, y: Any, *, num_threads: Optional[int] = None) -> Any:
         """Features of ``y`` (shape ``(..., n)``) -> ``(..., channels, n_mels, frames)``."""
-        warn_not_differentiable(y, "Frontend")
         n_threads = threads(num_threads) if num_threads is not None else (self.num_threads or 0)
         if is_tensor(y):
             from .._backends import torch_ops  # imports torch (loaded: y is a tensor) and registers the ops

@@ -22,7 +22,8 @@ import numpy as np
 from .._backends import cpu, is_tensor
 from .._validate import (check_bool, check_float32, check_int, check_positive, from_numpy_like, to_numpy_float32,
                          warn_not_differentiable)
-from ._params import MAX_KERNEL, mel_bank, pair, refuse_cuda, signal_2d, stft_params, threads, window_array
+from ._params import (MAX_KERNEL, mel_bank, pair, refuse_cuda, signal_2d, stft_params, threads, wants_grad,
+                      window_array)
 from .config import mel_config
 from .frontend import Frontend
 
@@ -190,7 +191,16 @@ def melspectrogram(
     n_threads = threads(num_threads)
     if S is not None:
         refuse_cuda(S, "melspectrogram")
-        warn_not_differentiable(S, "melspectrogram")
+        if wants_grad(S):
+            from .._backends import torch_ops
+
+            if S.is_complex():
+                raise TypeError("S must be a real (power) spectrogram, got a complex tensor")
+            if S.dim() < 2 or S.shape[-2] < 2:
+                raise ValueError(f"S must have at least 2 frequency bins, got shape {tuple(S.shape)}")
+            w = mel_filters(sr=sr, n_fft=2 * (S.shape[-2] - 1), n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
+                            norm=norm)
+            return torch_ops.mel_project(S, w, n_threads)
         s_arr, like = to_numpy_float32(S, "S", min_ndim=2)
         n_fft_s = 2 * (s_arr.shape[-2] - 1)
         if n_fft_s < 2:
@@ -257,7 +267,6 @@ def hpss(
     True
     """
     refuse_cuda(S, "hpss")
-    warn_not_differentiable(S, "hpss")
     mask = check_bool(mask, "mask")
     kh, kp = pair(kernel_size, "kernel_size")
     kh = check_int(kh, "kernel_size (harmonic)", minimum=1, maximum=MAX_KERNEL)
@@ -272,6 +281,8 @@ def hpss(
     power = float(power)
     if not (power > 0):
         raise ValueError(f"power must be > 0 (or inf), got {power}")
+    if wants_grad(S):
+        return _hpss_grad(S, (kh, kp), power, (mh, mp), mask, threads(num_threads))
     s_arr, like = to_numpy_float32(S, "S", min_ndim=2, allow_complex=True)
     if np.iscomplexobj(s_arr):
         mag = np.abs(s_arr)
@@ -288,6 +299,34 @@ def hpss(
     if mask:
         return from_numpy_like(mask_h, like), from_numpy_like(mask_p, like)
     return from_numpy_like(s_arr * mask_h, like), from_numpy_like(s_arr * mask_p, like)
+
+
+def _hpss_grad(S: Any, kernel_size: Tuple[int, int], power: float, margin: Tuple[float, float], mask: bool,
+               n_threads: int) -> Tuple[Any, Any]:
+    """hpss of a tensor that requires grad: the masks through the C++ forward and backward, the
+    products in torch (the gradient of ``S * mask`` reaches ``S`` both directly and through ``|S|``)."""
+    import torch  # loaded: S is a tensor
+
+    if S.dim() < 2:
+        raise ValueError(f"S must have at least 2 dimensions, got shape {tuple(S.shape)}")
+    if S.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(f"S: {S.dtype} is not supported, convert to float32 (x.float())")
+    s32 = S.to(torch.complex64) if S.is_complex() else S.to(torch.float32)
+    if S.is_complex():
+        mag = s32.abs()
+    else:
+        if bool((s32.detach() < 0).any()):
+            raise ValueError("a real S must be non-negative (a magnitude or power spectrogram); pass the complex STFT otherwise")
+        mag = s32
+    if not bool(torch.isfinite(mag.detach()).all()):
+        raise ValueError("S contains non-finite value(s) (NaN or Inf)")
+    from .._backends import torch_ops
+
+    mask_h, mask_p = torch_ops.hpss_masks(mag, kernel_size=kernel_size, power=power, margin=margin,
+                                          threads=n_threads)
+    if mask:
+        return mask_h, mask_p
+    return s32 * mask_h, s32 * mask_p
 
 
 # --------------------------------------------------------------------------- dB
@@ -338,12 +377,13 @@ def power_to_db(
     array([[  0., -10., -80.]], dtype=float32)
     """
     refuse_cuda(S, "power_to_db")
-    warn_not_differentiable(S, "power_to_db")
     if is_tensor(S) and S.dtype.is_complex or (isinstance(S, np.ndarray) and np.iscomplexobj(S)):
         raise TypeError("power_to_db needs a real power spectrogram; pass np.abs(D) ** 2 for a complex STFT")
     amin = check_float32(check_positive(amin, "amin"), "amin", positive=True)
     if top_db is not None:
         top_db = check_positive(top_db, "top_db", allow_zero=True)
+    if wants_grad(S):
+        return _power_to_db_grad(S, ref, amin, top_db, threads(num_threads))
     s_arr, like = to_numpy_float32(S, "S", min_ndim=1)
     shape = s_arr.shape
     per = int(np.prod(shape[-2:])) if s_arr.ndim >= 2 else shape[-1]
@@ -364,6 +404,39 @@ def power_to_db(
         out = cpu.scale_db(flat, ref_max=False, ref=_ref_value(ref, "ref"), amin=amin, top_db=top_db,
                            threads=n_threads)
     return from_numpy_like(out.reshape(shape), like)
+
+
+def _power_to_db_grad(S: Any, ref: Any, amin: float, top_db: Optional[float], n_threads: int) -> Any:
+    """power_to_db of a tensor that requires grad (C++ forward and backward). ``ref="max"``
+    differentiates through each example's maximum; a callable ``ref`` is evaluated on the
+    detached example and then acts as a constant reference."""
+    import torch  # loaded: S is a tensor
+
+    from .._backends import torch_ops
+
+    if S.dim() < 1 or S.numel() == 0:
+        raise ValueError(f"S must be a non-empty array, got shape {tuple(S.shape)}")
+    if S.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(f"S: {S.dtype} is not supported, convert to float32 (x.float())")
+    if not bool(torch.isfinite(S.detach()).all()):
+        raise ValueError("S contains non-finite value(s) (NaN or Inf)")
+    shape = tuple(S.shape)
+    per = int(np.prod(shape[-2:])) if S.dim() >= 2 else shape[-1]
+    kw = dict(per=per, amin=amin, top_db=top_db, threads=n_threads)
+    if _is_max_ref(ref):
+        return torch_ops.power_to_db(S, ref_max=True, ref=1.0, **kw)
+    if callable(ref):
+        flat = S.reshape(-1, per)
+        example = shape[-2:] if S.dim() >= 2 else shape
+        rows = []
+        for row in flat:
+            value = _ref_value(ref(row.detach().cpu().numpy().astype(np.float32).reshape(example)),
+                               "the value of ref(S)")
+            rows.append(torch_ops.power_to_db(row[None], ref_max=False, ref=value, **kw)[0])
+        return torch.stack(rows).reshape(shape)
+    if isinstance(ref, bool) or not isinstance(ref, (int, float, np.integer, np.floating)):
+        raise TypeError(f"ref must be a number, 'max' or a callable, got {type(ref).__name__}")
+    return torch_ops.power_to_db(S, ref_max=False, ref=_ref_value(ref, "ref"), **kw)
 
 
 def _ref_value(value: Any, name: str) -> float:

@@ -21,14 +21,16 @@ Length rules (documented behaviour):
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .._pairs import anchor_positive
-from .._validate import as_float32_array, check_int, is_tensor, require_torch
+from .._validate import as_float32_array, check_bool, check_int, is_tensor, require_torch
 from ..metrics import k_way_accuracy, k_way_evaluation, pearson
+from ._inputs import MAX_CHANNELS, _downmix_clip
 from .base import Scorer
 
 __all__ = [
@@ -61,8 +63,10 @@ class CoherenceContext:
         self.scorer = scorer
         self.embedding = embedding
 
-    def score(self, candidates: Any, *, sr: Optional[int] = None) -> Any:
+    def score(self, candidates: Any, *, sr: Optional[int] = None, grad: Optional[bool] = None) -> Any:
         """COCOLA scores of ``candidates`` against this context (see :meth:`CoherenceScorer.score`)."""
+        if _wants_graph(candidates, grad):
+            return self.scorer._guided_scores(self.embedding, candidates, sr=sr)
         parsed = self.scorer.read_clips(candidates, sr=sr, name="candidates")
         emb = self.scorer.embed_clips(parsed.clips)
         scores = self.scorer.similarity(self.embedding, emb)
@@ -197,7 +201,8 @@ class CoherenceScorer(Scorer):
         clip = self.read_clip(context, sr=sr, name="context")
         return CoherenceContext(self, self.embed_clips([clip])[0])
 
-    def score(self, context: Any, candidates: Any, *, sr: Optional[int] = None) -> Any:
+    def score(self, context: Any, candidates: Any, *, sr: Optional[int] = None,
+              grad: Optional[bool] = None) -> Any:
         """COCOLA scores of candidate accompaniments against a context.
 
         Parameters
@@ -211,6 +216,13 @@ class CoherenceScorer(Scorer):
             two clips?) with the ways to say which, see :mod:`timbrefast.scorers._inputs`.
         sr : int
             Sample rate in Hz of array input (resampled to 16 kHz when different).
+        grad : bool, optional
+            Guidance mode. ``None`` (default): the scores carry an autograd graph back to the
+            candidates when a candidate tensor requires grad (and grad mode is on), else the
+            no-grad fast path runs. ``True``: require the graph (TypeError for numpy or file
+            candidates, which carry none); ``False``: never build one. In guidance mode the
+            candidates must be at the model rate (``sr`` = 16 kHz), the context is a constant,
+            and the model's parameters get no gradient.
 
         Returns
         -------
@@ -221,7 +233,33 @@ class CoherenceScorer(Scorer):
         --------
         >>> scores = scorer.score(context, [cand_a, cand_b], sr=44100)  # doctest: +SKIP
         """
-        return self.context(context, sr=sr).score(candidates, sr=sr)
+        return self.context(context, sr=sr).score(candidates, sr=sr, grad=grad)
+
+    def _guided_scores(self, context_embedding: Any, candidates: Any, *, sr: Optional[int]) -> Any:
+        """Scores with an autograd graph back to the candidate tensors (guidance mode)."""
+        torch = require_torch("CoherenceScorer guidance")
+        parsed = self.read_clips(candidates, sr=sr, name="candidates")  # validation, same errors
+        if int(sr) != self.sample_rate:  # type: ignore[arg-type]  (read_clips required sr)
+            raise ValueError(f"guidance mode (a candidate that requires grad) needs audio at the model rate, "
+                             f"sr={self.sample_rate}, got sr={sr}; resample inside your graph first")
+        clips = _graph_clips(candidates, parsed.clips, torch)
+        device = clips[0].device
+        wins = [self.windows(c.to(torch.float32)) for c in clips]
+        counts = [int(w.shape[0]) for w in wins]
+        stacked = torch.cat([w.to(self.device if self.features_on_device else "cpu") for w in wins])
+        with _frozen(self.model):
+            feats = self.frontend(stacked)
+            if not is_tensor(feats) or not feats.requires_grad:
+                raise TypeError("guidance mode needs a differentiable frontend (timbrefast.Frontend, or a callable "
+                                f"mapping tensors to tensors with a graph); {type(self.frontend).__name__} gave "
+                                f"{type(feats).__name__} without one")
+            feats = feats.to(self.device, torch.float32)
+            emb = torch.cat([self.embed_features(feats[i : i + self.batch_size])
+                             for i in range(0, int(feats.shape[0]), self.batch_size)])
+            emb = torch.stack([e.mean(dim=0) for e in torch.split(emb, counts, dim=0)])
+            c = context_embedding.detach().clone().to(self.device, torch.float32)  # a normal (non-inference) tensor
+            scores = self.model.head(c[None], emb)[0]
+        return scores.to(device)
 
     def evaluate(
         self,
@@ -289,6 +327,64 @@ class CoherenceScorer(Scorer):
         result: Dict[str, Any] = {"pairs": n, "mode": self.mode}
         result.update(k_way_evaluation(sims.cpu().numpy(), ks=ks, seed=seed))
         return result
+
+
+# -- guidance mode ---------------------------------------------------------------------------
+
+
+def _wants_graph(candidates: Any, grad: Optional[bool]) -> bool:
+    """Whether a score call runs in guidance mode (see ``CoherenceScorer.score``'s ``grad``)."""
+    items = list(candidates) if isinstance(candidates, (list, tuple)) else [candidates]
+    tracked = [is_tensor(x) and x.requires_grad for x in items]
+    if grad is None:
+        if not any(tracked):
+            return False
+        import torch  # loaded: a candidate is a tensor
+
+        return bool(torch.is_grad_enabled())
+    if not check_bool(grad, "grad"):
+        return False
+    if not any(tracked):
+        raise TypeError("grad=True needs candidates as torch tensors with requires_grad=True; numpy arrays and "
+                        "files carry no autograd graph (use torch.from_numpy(x).requires_grad_())")
+    import torch
+
+    if not torch.is_grad_enabled():
+        raise RuntimeError("grad=True inside torch.no_grad() / inference_mode(): enable grad mode for guidance")
+    return True
+
+
+def _graph_clips(candidates: Any, parsed: List[Any], torch: Any) -> List[Any]:
+    """The candidates as 1-D tensors that keep their graph, selected like the no-grad reader
+    (which validated them and gave ``parsed``; non-tensor items of a list are constants)."""
+    if isinstance(candidates, (list, tuple)):
+        out = [_downmix_clip(x, f"candidates[{i}]") if is_tensor(x) else torch.from_numpy(parsed[i])
+               for i, x in enumerate(candidates)]
+    else:
+        x = candidates
+        if x.ndim == 1:
+            out = [x]
+        elif x.ndim == 2 and x.shape[1] <= MAX_CHANNELS < x.shape[0]:
+            out = [x.mean(dim=1)]
+        elif x.ndim == 2:
+            out = list(x.unbind(0))
+        else:
+            out = [_downmix_clip(r, f"candidates[{i}]") for i, r in enumerate(x.unbind(0))]
+    assert len(out) == len(parsed)
+    return out
+
+
+@contextmanager
+def _frozen(module: Any) -> Any:
+    """The module's parameters as constants while a guidance graph is built (no weight grads)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 # -- former names of metrics, kept importable -----------------------------------------------
