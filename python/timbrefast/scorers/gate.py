@@ -15,9 +15,12 @@ feature channel that the frontend computed anyway — and flags it:
 ``"noise"``
     Noise-like: spectral flatness of the harmonic mel channel above ``noise_flatness``
     (0.35; white, pink and blue noise read 0.47-0.81, music 0.001-0.23), or its temporal
-    variation (the median over mel bands of each band's standard deviation over time,
-    in dB) below ``noise_variation_db`` (3.5 dB: stationary noise of any colour reads
-    2.8-3.1 dB, music 4.6-22). Computed over the frames that hold audio (padding left out).
+    variation — the median, over the mel bands whose mean is within 30 dB of the loudest
+    band's, of each band's standard deviation over time, in dB — below
+    ``noise_variation_db`` (4.0 dB: stationary noise of any colour, brown included, reads
+    2.8-3.7 dB; mixes of two or more rendered chorale parts 5.1 and more, recorded music
+    5.4 and more, but 2 of 165 single sustained chorale parts read below 4). Both are
+    computed over the frames that hold audio (the padding of a short clip is left out).
 ``"ok"``
     None of these.
 
@@ -45,6 +48,10 @@ from .._validate import check_bool, is_tensor, require_torch
 __all__ = ["CoherenceAssessment", "GateConfig", "assess", "clip_level_db", "embed_with_stats", "feature_stats", "judge",
            "score_floor", "SILENCE_DB"]
 
+#: Bands whose mean (dB, over time) is within this of the loudest band's are "active": the
+#: temporal variation is the median over them (sparse spectra keep most bands at the floor).
+ACTIVE_BAND_DB = 30.0
+
 #: Level reported for digital silence (dBFS).
 SILENCE_DB = -120.0
 
@@ -57,7 +64,7 @@ class GateConfig:
     quiet_db: float = -50.0
     relative_db: float = 30.0
     noise_flatness: float = 0.35
-    noise_variation_db: float = 3.5
+    noise_variation_db: float = 4.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -162,7 +169,12 @@ def feature_stats(features: Any, valid_frames: Any) -> tuple:
         geo = log_p.mean(axis=0) - top
         ari = np.log(np.exp(log_p - top).mean(axis=0))
         flat[i] = float(np.exp(geo - ari).mean())
-        var[i] = float(np.median(db.std(axis=1))) if v > 1 else 0.0
+        if v > 1:
+            mean = db.mean(axis=1)
+            active = mean >= mean.max() - ACTIVE_BAND_DB
+            var[i] = float(np.median(db[active].std(axis=1)))
+        else:
+            var[i] = 0.0
     return flat, var
 
 
@@ -203,12 +215,19 @@ def valid_frames_of(n_samples: int, hop: int, frames: int) -> int:
     return int(min(frames, max(1, -(-int(n_samples) // int(hop)))))
 
 
+def _hop(scorer: Any) -> int:
+    """The STFT hop (samples) of the scorer's frontend (160 where it cannot be read)."""
+    fe = getattr(scorer, "frontend", None)
+    kernel = getattr(fe, "kernel", None)
+    return int(getattr(kernel, "hop", 160) or 160)
+
+
 def embed_with_stats(scorer: Any, clips: Sequence[Any]) -> tuple:
     """Embeddings ``(n, d)`` of 1-D clips at the model rate (mean over windows) with each clip's
     level (dBFS), flatness and variation; each window's features are computed once."""
     torch = require_torch("CoherenceScorer.assess")
     W = scorer.clip_samples
-    hop = int(scorer.config.frontend.hop_length or 0) or 160
+    hop = _hop(scorer)
     wins, counts, valid, levels = [], [], [], []
     for clip in clips:
         w = scorer.windows(clip)
