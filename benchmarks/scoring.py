@@ -102,6 +102,11 @@ def bench_stream(scorer, clips, quick: bool) -> None:
     print(f"  full fused frontend of one 5 s window (1 thread) p50 / p95: {1e3 * f50:.2f} / {1e3 * f95:.2f} ms")
 
 
+#: Seed of the calibration tracks: the gate's thresholds were set on seed 17 and revised once
+#: after seed 2026 (one slow accompaniment of held chords read as stationary noise); 4242 is unseen.
+HELD_OUT_SEED = 4242
+
+
 def held_out_pairs(workdir: str, tracks: int, seed: int):
     """(contexts, accompaniments): 5 s of rendered chorales, the first two parts against the others."""
     from timbrefast.data import load_audio, read_dataset, synthesize_stems
@@ -143,7 +148,7 @@ def bench_calibration(scorer, quick: bool) -> None:
 
     tracks = 16 if quick else 48
     with tempfile.TemporaryDirectory() as tmp:
-        ctxs, accs = held_out_pairs(tmp, tracks, seed=2026)
+        ctxs, accs = held_out_pairs(tmp, tracks, seed=HELD_OUT_SEED)
     junk = junk_candidates()
     J = np.stack(list(junk.values()))
     n = len(ctxs)
@@ -159,7 +164,7 @@ def bench_calibration(scorer, quick: bool) -> None:
         flagged40 += bool(a.gated[m + k])
         false += int(a.gated[:m].sum() + a.gated[-1])
         real += m + 1
-    print(f"\ncalibration: {n} held-out chorale contexts (TimGM6mb, seed 2026), {n - 1} real mismatched "
+    print(f"\ncalibration: {n} held-out chorale contexts (TimGM6mb, seed {HELD_OUT_SEED}), {n - 1} real mismatched "
           f"accompaniments and {len(J)} silent / noise candidates each")
     print(f"  every silent / noise candidate below every real mismatched accompaniment: "
           f"gated {100 * below_gated / n:.1f} % of contexts, ungated {100 * below_raw / n:.1f} %")
@@ -246,8 +251,10 @@ def main() -> None:
     timbrefast.set_num_threads(args.threads)
     print_header(args.threads)
     print("note: timings on a shared machine are noisy; compare them within one run")
-    with tempfile.TemporaryDirectory() as tmp:
-        clips = music_clips(65, tmp)
+    clips = None
+    if sections & {"speed", "stream", "latency"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            clips = music_clips(65, tmp)
     model_dir = args.model or BUNDLED_MODEL
     if "stream" in sections:
         bench_stream(CoherenceScorer.from_pretrained(model_dir), clips, args.quick)

@@ -94,6 +94,18 @@ def test_floor_is_below_any_reachable_score(scorer):
     assert float(x @ w @ -torch.sign(w.T @ x)) > score_floor(scorer)
 
 
+def test_stationary_tonal_music_is_not_noise():
+    # a slow accompaniment of held chords: stationary (3.5 dB) but tonal (flatness 0.0014)
+    assert judge(-28.0, 0.0014, 3.48, -28.0)[0] == "ok"
+    assert judge(-28.0, 0.03, 3.6, -28.0)[0] == "noise"  # brown noise: stationary and not tonal
+    t = np.arange(W) / SR
+    chord = sum(0.1 * np.sin(2 * np.pi * f * t) for f in (196.0, 246.9, 293.7)).astype(np.float32)
+    import timbrefast
+
+    flat, var = feature_stats(timbrefast.Frontend("cocola")(chord[None]), [501])
+    assert judge(clip_level_db(chord), flat[0], var[0], None)[0] == "ok"
+
+
 def test_relative_level_uses_the_context():
     # -45 dBFS is above quiet_db, but 40 dB below a -5 dBFS context
     assert judge(-45.0, 0.05, 8.0, None)[0] == "ok"

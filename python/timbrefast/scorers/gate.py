@@ -14,19 +14,20 @@ feature channel that the frontend computed anyway — and flags it:
     the context's level: a near-silent candidate, e.g. an accompaniment at -40 dB.
 ``"noise"``
     Noise-like: spectral flatness of the harmonic mel channel above ``noise_flatness``
-    (0.35; white, pink and blue noise read 0.47-0.81, music 0.001-0.23), or its temporal
-    variation — the median, over the mel bands whose mean is within 30 dB of the loudest
-    band's, of each band's standard deviation over time, in dB — below
-    ``noise_variation_db`` (4.0 dB: stationary noise of any colour, brown included, reads
-    2.8-3.7 dB; mixes of two or more rendered chorale parts 5.1 and more, recorded music
-    5.4 and more, but 2 of 165 single sustained chorale parts read below 4). Both are
+    (0.35; white, pink and blue noise read 0.47-0.81, music 0.001-0.23); or a stationary
+    spectrum that is not tonal: temporal variation — the median, over the mel bands whose
+    mean is within 30 dB of the loudest band's, of each band's standard deviation over
+    time, in dB — below ``noise_variation_db`` (4.0 dB; stationary noise of any colour,
+    brown included, reads 2.8-3.7 dB, most music 5 and more) while the flatness is above
+    ``noise_tonal_flatness`` (0.01; brown noise reads 0.02-0.05, a slow chorale
+    accompaniment of held chords 3.5 dB of variation but 0.0014 of flatness). Both are
     computed over the frames that hold audio (the padding of a short clip is left out).
 ``"ok"``
     None of these.
 
 ``confidence`` in ``[0, 1]`` is 0 for a flagged candidate and grows to 1 within 10 dB of
 level above the level thresholds and within a margin of the noise thresholds (0.15 of
-flatness, 1.5 dB of variation); it is the minimum of the three. Gain changes are neither
+flatness, 1.5 dB of variation unless the candidate is tonal); it is the minimum of the three. Gain changes are neither
 rewarded nor punished above the thresholds (the features are level-invariant).
 
 With ``gate=True`` a flagged candidate's score becomes :func:`score_floor` — a value
@@ -65,6 +66,7 @@ class GateConfig:
     relative_db: float = 30.0
     noise_flatness: float = 0.35
     noise_variation_db: float = 4.0
+    noise_tonal_flatness: float = 0.01
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -187,14 +189,15 @@ def judge(level_db: float, flatness: float, variation_db: float, context_level_d
         flag = "silent"
     elif level_db < quiet_at:
         flag = "quiet"
-    elif flatness > c.noise_flatness or variation_db < c.noise_variation_db:
+    elif flatness > c.noise_flatness or (variation_db < c.noise_variation_db
+                                         and flatness > c.noise_tonal_flatness):
         flag = "noise"
     else:
         flag = "ok"
     if flag != "ok":
         return flag, 0.0
-    conf = min(1.0, (level_db - quiet_at) / 10.0, (c.noise_flatness - flatness) / 0.15,
-               (variation_db - c.noise_variation_db) / 1.5)
+    stationary = 1.0 if flatness <= c.noise_tonal_flatness else (variation_db - c.noise_variation_db) / 1.5
+    conf = min(1.0, (level_db - quiet_at) / 10.0, (c.noise_flatness - flatness) / 0.15, stationary)
     return flag, float(max(0.0, conf))
 
 
