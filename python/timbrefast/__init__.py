@@ -39,6 +39,8 @@ _LAZY: Dict[str, Tuple[str, Optional[str]]] = {
     "effects": ("timbrefast.effects", None),  # EQ, reverb, parametric effects (scipy)
     "studies": ("timbrefast.studies", None),  # timbre-semantics study
     "plot": ("timbrefast.plot", None),  # figures (matplotlib, the [plot] extra)
+    "scoring_threads": ("timbrefast.scorers.threads", "scoring_threads"),  # one knob: core + torch threads
+    "GateConfig": ("timbrefast.scorers.gate", "GateConfig"),  # COCOLA calibration gate thresholds
 }
 
 __all__ = [

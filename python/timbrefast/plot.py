@@ -7,7 +7,8 @@ display needed). Each function returns the Figure and, with ``path``, also write
 
 * :func:`similarity_histogram`: all similarities, or positive vs negative pairs;
 * :func:`class_similarity_histograms`: positive vs negative pairs per class;
-* :func:`top2_gap_histogram`: the gap between the two highest similarities per clip.
+* :func:`top2_gap_histogram`: the gap between the two highest similarities per clip;
+* :func:`score_matrix_heatmap`: an ``(N, M)`` score matrix (e.g. COCOLA contexts × candidates).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["similarity_histogram", "class_similarity_histograms", "top2_gap_histogram", "save"]
+__all__ = ["similarity_histogram", "class_similarity_histograms", "top2_gap_histogram", "score_matrix_heatmap",
+           "save"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -167,6 +169,76 @@ def top2_gap_histogram(
     ax.set_xlabel("top-1 minus top-2 similarity")
     ax.set_ylabel("clips")
     ax.set_title(title or "top-2 gap")
+    if path is not None:
+        save(fig, path)
+    return fig
+
+
+def score_matrix_heatmap(
+    matrix: Any,
+    *,
+    row_labels: Optional[Sequence[str]] = None,
+    col_labels: Optional[Sequence[str]] = None,
+    title: Optional[str] = None,
+    annotate: Optional[bool] = None,
+    floor: Optional[float] = None,
+    path: Optional[PathLike] = None,
+) -> Any:
+    """Heat map of an ``(N, M)`` score matrix (rows: contexts, columns: candidates), e.g.
+    :meth:`timbrefast.CoherenceScorer.score_matrix`; each row's best column is outlined.
+
+    Parameters
+    ----------
+    matrix : array-like or torch.Tensor
+        ``(N, M)`` finite scores.
+    row_labels, col_labels : sequence of str, optional
+        ``N`` / ``M`` tick labels (file names, say).
+    annotate : bool, optional
+        Write each value in its cell (default: when the matrix has at most 400 cells).
+    floor : float, optional
+        Cells at or below it (gated candidates, ``scorer.score_floor``) are drawn grey,
+        marked "gated" and left out of the colour scale.
+    """
+    from ._validate import check_bool, is_tensor
+
+    if is_tensor(matrix):
+        matrix = matrix.detach().cpu().numpy()
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"matrix must be a non-empty (N, M) array, got shape {m.shape}")
+    if not np.isfinite(m).all():
+        raise ValueError("matrix contains NaN or Inf")
+    n, k = m.shape
+    for labels, count, name in ((row_labels, n, "row_labels"), (col_labels, k, "col_labels")):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"{name} has {len(labels)} labels for {count} {'rows' if name[0] == 'r' else 'columns'}")
+    annotate = (m.size <= 400) if annotate is None else check_bool(annotate, "annotate")
+    gated = np.zeros(m.shape, dtype=bool) if floor is None else m <= float(floor)
+    shown = np.ma.masked_array(m, mask=gated)
+    fig = _figure(min(2.0 + 0.6 * k, 16.0), min(1.6 + 0.45 * n, 14.0))
+    ax = fig.add_subplot()
+    ax.set_facecolor("0.8")
+    im = ax.imshow(shown, cmap="viridis", aspect="auto", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="score")
+    ax.set_xticks(range(k), list(col_labels) if col_labels is not None else [str(j) for j in range(k)],
+                  rotation=45 if col_labels is not None else 0, ha="right" if col_labels is not None else "center",
+                  fontsize=8)
+    ax.set_yticks(range(n), list(row_labels) if row_labels is not None else [str(i) for i in range(n)], fontsize=8)
+    ax.set_xlabel("candidate")
+    ax.set_ylabel("context")
+    from matplotlib.patches import Rectangle
+
+    for i in range(n):
+        row = np.where(gated[i], -np.inf, m[i])
+        if np.isfinite(row).any():
+            j = int(np.argmax(row))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2))
+    if annotate:
+        for i in range(n):
+            for j in range(k):
+                ax.text(j, i, "gated" if gated[i, j] else f"{m[i, j]:.3g}", ha="center", va="center",
+                        fontsize=7, color="black" if gated[i, j] else "white")
+    ax.set_title(title or "scores (rows: contexts, columns: candidates)")
     if path is not None:
         save(fig, path)
     return fig

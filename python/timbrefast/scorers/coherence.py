@@ -57,11 +57,14 @@ class CoherenceContext:
     ----------
     embedding : torch.Tensor
         ``(embedding_dim,)`` mean window embedding of the context.
+    level_db : float or None
+        RMS level of the context in dBFS (the gate's relative threshold), None when unknown.
     """
 
     def __init__(self, scorer: "CoherenceScorer", embedding: Any) -> None:
         self.scorer = scorer
         self.embedding = embedding
+        self.level_db: Optional[float] = None
 
     def score(self, candidates: Any, *, sr: Optional[int] = None, grad: Optional[bool] = None) -> Any:
         """COCOLA scores of ``candidates`` against this context (see :meth:`CoherenceScorer.score`)."""
@@ -71,6 +74,29 @@ class CoherenceContext:
         emb = self.scorer.embed_clips(parsed.clips)
         scores = self.scorer.similarity(self.embedding, emb)
         return self.scorer._output(scores, parsed.like)
+
+    # -- generation-loop API (timbrefast.scorers.streaming / gate / coherence_matrix) ---------
+
+    def score_one(self, candidate: Any, *, sr: Optional[int] = None) -> Any:
+        """Fast path: the score of one clip as a float (a 0-d tensor for tensor input), with the
+        scorer's thread policy (one thread by default). Same value as ``score(candidate)[0]``."""
+        from .coherence_matrix import score_one
+
+        return score_one(self, candidate, sr=sr)
+
+    def assess(self, candidates: Any, *, sr: Optional[int] = None, gate: bool = True,
+               config: Any = None) -> Any:
+        """Scores with the calibration gate's fields (level, flag, confidence): see
+        :meth:`CoherenceScorer.assess`."""
+        from .gate import assess
+
+        return assess(self, candidates, sr=sr, gate=gate, config=config)
+
+    def stream(self, *, sr: int, hop: int = 160, window: str = "last", gate: bool = False) -> Any:
+        """A :class:`~timbrefast.scorers.streaming.CoherenceStream` against this context."""
+        from .streaming import CoherenceStream
+
+        return CoherenceStream(self, sr=sr, hop=hop, window=window, gate=gate)
 
 
 class CoherenceScorer(Scorer):
@@ -93,6 +119,11 @@ class CoherenceScorer(Scorer):
     frontend : callable, optional
         Waveforms ``(n, clip_samples)`` float32 at the model rate → features
         ``(n, channels, n_mels, frames)``; default ``timbrefast.Frontend(model.config.frontend)``.
+    threads : int, optional
+        Thread policy of the scorer's calls, the C++ core's pool and torch's intra-op threads
+        together (:mod:`timbrefast.scorers.threads`): None ("auto") runs calls of one or two
+        windows on one thread and larger ones on every CPU; ``1`` suits many concurrent
+        callers; ``n`` runs every call on ``n`` threads.
 
     Examples
     --------
@@ -117,9 +148,13 @@ class CoherenceScorer(Scorer):
         device: Any = "cpu",
         batch_size: int = 32,
         frontend: Optional[Any] = None,
+        threads: Optional[int] = None,
     ) -> None:
         from ..models import MODES
+        from .threads import ThreadPolicy
 
+        #: The ``threads`` knob (:class:`timbrefast.scorers.threads.ThreadPolicy`).
+        self.thread_policy = ThreadPolicy(threads)
         super().__init__(model, device=device, batch_size=batch_size, frontend=frontend)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -138,6 +173,7 @@ class CoherenceScorer(Scorer):
         device: Any = "cpu",
         batch_size: int = 32,
         trust: bool = False,
+        threads: Optional[int] = None,
     ) -> "CoherenceScorer":
         """Load a scorer.
 
@@ -149,12 +185,13 @@ class CoherenceScorer(Scorer):
             run's ``model/``, ``best/`` or ``checkpoint/``), or a released COCOLA
             Lightning ``.ckpt`` (converted on the fly, see
             :func:`timbrefast.checkpoints.load_cocola_checkpoint`).
-        mode, device, batch_size
+        mode, device, batch_size, threads
             As in the constructor.
         trust : bool
             For ``.ckpt`` files only: allow full unpickling (runs code from the file).
         """
-        return super().from_pretrained(path, device=device, batch_size=batch_size, trust=trust, mode=mode)
+        return super().from_pretrained(path, device=device, batch_size=batch_size, trust=trust, mode=mode,
+                                       threads=threads)
 
     @classmethod
     def _load_released(cls, path: Path, *, trust: bool) -> Any:
@@ -167,6 +204,11 @@ class CoherenceScorer(Scorer):
     def embed_features(self, features: Any) -> Any:
         """Embeddings of features with this scorer's channel ``mode``."""
         return self.model.embed(features, mode=self.mode)
+
+    def embed_windows(self, windows: Any) -> Any:
+        """As :meth:`Scorer.embed_windows`, under the scorer's thread policy."""
+        with self.thread_policy.scope(int(windows.shape[0])):
+            return super().embed_windows(windows)
 
     # -- public API -----------------------------------------------------------------
 
@@ -199,7 +241,11 @@ class CoherenceScorer(Scorer):
                 raise ValueError(f"context must be one clip, got a list of {len(context)}")
             context = context[0]
         clip = self.read_clip(context, sr=sr, name="context")
-        return CoherenceContext(self, self.embed_clips([clip])[0])
+        ctx = CoherenceContext(self, self.embed_clips([clip])[0])
+        from .gate import clip_level_db
+
+        ctx.level_db = clip_level_db(clip)
+        return ctx
 
     def score(self, context: Any, candidates: Any, *, sr: Optional[int] = None,
               grad: Optional[bool] = None) -> Any:
@@ -260,6 +306,74 @@ class CoherenceScorer(Scorer):
             c = context_embedding.detach().clone().to(self.device, torch.float32)  # a normal (non-inference) tensor
             scores = self.model.head(c[None], emb)[0]
         return scores.to(device)
+
+    # -- generation-loop API (timbrefast.scorers.streaming / gate / coherence_matrix) ---------
+
+    def stream(self, context: Any, *, sr: int, hop: int = 160, window: str = "last", gate: bool = False,
+               context_sr: Optional[int] = None) -> Any:
+        """A stream of scores of a candidate pushed chunk by chunk against ``context``.
+
+        Parameters
+        ----------
+        context : CoherenceContext, np.ndarray, torch.Tensor or path
+            The context (embedded once; a clip shorter than 5 s is zero-padded, as in :meth:`score`).
+        sr : int
+            Rate of the chunks in Hz (and of an array context unless ``context_sr``).
+        hop : int
+            Samples at the model rate (16 kHz) by which the ``"last"`` window's start advances,
+            a multiple of the STFT hop (160).
+        window : {"last", "all"}
+            Score the most recent 5 s, or all the audio so far (:meth:`score`'s length rules).
+        gate : bool
+            Flagged audio (:mod:`timbrefast.scorers.gate`) scores :attr:`score_floor`.
+
+        Returns
+        -------
+        timbrefast.scorers.streaming.CoherenceStream
+            ``.push(chunk)`` returns the score; see the module notes for what is recomputed.
+
+        Examples
+        --------
+        >>> stream = scorer.stream(context, sr=16000)                 # doctest: +SKIP
+        >>> for chunk in generator: score = stream.push(chunk)          # doctest: +SKIP
+        """
+        if not isinstance(context, CoherenceContext):
+            context = self.context(context, sr=sr if context_sr is None else context_sr)
+        elif context.scorer is not self:
+            raise ValueError("context was embedded by another scorer")
+        return context.stream(sr=sr, hop=hop, window=window, gate=gate)
+
+    def score_matrix(self, contexts: Any, candidates: Any, *, sr: Optional[int] = None,
+                     gate: bool = False) -> Any:
+        """``(N, M)`` scores of N contexts against M candidates, each clip embedded once.
+
+        ``contexts`` and ``candidates`` take the forms of :meth:`score`'s ``candidates`` (one
+        clip counts as N = 1); numpy in → numpy out, a tensor anywhere → a tensor. With
+        ``gate=True`` flagged candidates score :attr:`score_floor` (the relative level
+        threshold uses each row's context).
+        """
+        from .coherence_matrix import score_matrix
+
+        return score_matrix(self, contexts, candidates, sr=sr, gate=gate)
+
+    def assess(self, context: Any, candidates: Any, *, sr: Optional[int] = None, gate: bool = True,
+               config: Any = None) -> Any:
+        """Scores with the calibration gate's judgement of each candidate.
+
+        Returns a :class:`timbrefast.scorers.gate.CoherenceAssessment`: ``scores`` (flagged
+        candidates at :attr:`score_floor` when ``gate``), ``raw_scores``, ``level_db`` (RMS
+        dBFS), ``flags`` (``"ok"``, ``"silent"``, ``"quiet"``, ``"noise"``), ``confidence``
+        in ``[0, 1]``, ``gated``. ``config``: a :class:`~timbrefast.scorers.gate.GateConfig`.
+        """
+        ctx = context if isinstance(context, CoherenceContext) else self.context(context, sr=sr)
+        return ctx.assess(candidates, sr=sr, gate=gate, config=config)
+
+    @property
+    def score_floor(self) -> float:
+        """A score below any this model can produce (``-(sum |W|) - 1``): the gated score."""
+        from .gate import score_floor
+
+        return score_floor(self)
 
     def evaluate(
         self,
