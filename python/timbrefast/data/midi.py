@@ -129,9 +129,26 @@ def piano_roll(
         row = flat[p - pitch_min, a:b]
         np.maximum(row, v, out=row)
     rolls = flat.reshape(n_pitches, n_seg, seg_steps).transpose(1, 0, 2).copy()
-    bounds = np.arange(n_seg + 1) * seg_steps * step_ticks
-    times = np.array([pm.tick_to_time(int(round(t))) for t in bounds])
+    bounds = np.round(np.arange(n_seg + 1) * seg_steps * step_ticks).astype(np.int64)
+    times = _ticks_to_times(pm, bounds)
     return PianoRollSegments(rolls, times[:-1], times[1:])
+
+
+def _ticks_to_times(pm, ticks: np.ndarray) -> np.ndarray:
+    """``pm.tick_to_time`` of each tick, from the tempo map directly: pretty_midi's own
+    method builds a table of every tick up to the largest asked for, which for a segment
+    boundary past the file's end at a fine resolution (music21 writes 10,080 ticks per
+    quarter) costs more than the whole roll. Same arithmetic, so the same floats."""
+    scales = getattr(pm, "_tick_scales", None)
+    if not scales:
+        return np.array([pm.tick_to_time(int(t)) for t in ticks], np.float64)
+    starts = np.array([t for t, _ in scales], np.int64)
+    rates = np.array([r for _, r in scales], np.float64)
+    cum = np.zeros(len(scales))
+    for i in range(1, len(scales)):
+        cum[i] = cum[i - 1] + rates[i - 1] * float(starts[i] - starts[i - 1])
+    i = np.maximum(np.searchsorted(starts, ticks, side="right") - 1, 0)
+    return cum[i] + rates[i] * (np.asarray(ticks, np.int64) - starts[i]).astype(np.float64)
 
 
 def audio_segment(y: np.ndarray, *, sr: int, start: float, end: float,
