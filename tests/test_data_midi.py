@@ -193,3 +193,26 @@ def test_segment_times_equal_pretty_midis_tick_to_time(tmp_path):
     bounds = np.arange(len(seg) + 1) * 8 * 10080
     np.testing.assert_array_equal(seg.starts, [pm.tick_to_time(int(t)) for t in bounds[:-1]])
     np.testing.assert_array_equal(seg.ends, [pm.tick_to_time(int(t)) for t in bounds[1:]])
+
+
+def test_note_ticks_equal_pretty_midis_time_to_tick(tmp_path):
+    import mido
+
+    from timbrefast.data.midi import _times_to_ticks
+
+    mid = mido.MidiFile(ticks_per_beat=384)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.Message("note_on", note=60, velocity=100, time=0))
+    for dt, tempo in ((1000, 731000), (0, 401234), (2000, 1500000)):
+        tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=dt))
+    tr.append(mido.Message("note_off", note=60, velocity=0, time=3000))
+    path = tmp_path / "t.mid"
+    mid.save(str(path))
+    pm = pretty_midi.PrettyMIDI(str(path))
+    rng = np.random.default_rng(0)
+    end = pm.get_end_time()
+    times = np.concatenate([rng.uniform(0, end * 1.5, 2000), [0.0, end, end * 3],
+                            [pm.tick_to_time(t) for t in (0, 1, 999, 1000, 1001, 2999, 3000)]])
+    times = np.concatenate([times, (times[:-7] + np.roll(times[:-7], 1)) / 2])
+    assert _times_to_ticks(pm, times).tolist() == [pm.time_to_tick(t) for t in times]

@@ -157,24 +157,23 @@ class MidiInstrumentClassifier:
         return out
 
     def _track_rolls(self, pm: Any, inst: Any) -> Tuple[np.ndarray, bool]:
-        from ..data.midi import N_PITCHES, PITCH_MIN, piano_roll
+        from ..data.midi import N_PITCHES, PITCH_MIN, _times_to_ticks, piano_roll
 
         notes = [n for n in inst.notes if PITCH_MIN <= n.pitch < PITCH_MIN + N_PITCHES and n.velocity > 0]
         if not notes:
             return np.zeros((0, 84, 192), np.float32), False
         # bound the grid before any allocation: keep the first max_segments segments
         limit = self.max_segments * 8 * pm.resolution  # ticks
-        truncated = False
+        starts = _times_to_ticks(pm, [n.start for n in notes])
+        ends = _times_to_ticks(pm, [n.end for n in notes])
+        truncated = bool((starts >= limit).any() or (ends > limit).any())
         kept = []
-        for n in notes:
-            s = pm.time_to_tick(n.start)
+        for n, s, e in zip(notes, starts, ends):
             if s >= limit:
-                truncated = True
                 continue
-            if pm.time_to_tick(n.end) > limit:
+            if e > limit:
                 n = copy.copy(n)
                 n.end = pm.tick_to_time(limit)
-                truncated = True
             kept.append(n)
         one = copy.copy(pm)
         track = copy.copy(inst)
