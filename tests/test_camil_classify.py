@@ -158,3 +158,79 @@ def test_bundled_classifier():
     s = synthesize_camil_set(16, seed=424242, soundfonts=["/usr/share/sounds/sf2/TimGM6mb.sf2"], ambiguity=0.0)
     acc = float(np.mean(clf.predict_rolls(s.rolls.astype(np.float32)).argmax(1) == s.labels))
     assert acc > 0.5, acc  # idiomatic parts of unseen seeds: far above chance (0.125)
+
+
+def test_empty_files(clf, tmp_path):
+    zero = tmp_path / "zero.mid"
+    zero.write_bytes(b"")
+    with pytest.raises(ValueError, match="zero.mid"):
+        clf.predict(zero)
+    # a valid file without any track: nothing to classify, not an error
+    assert clf.predict(_file(tmp_path, [], name="none.mid")) == []
+
+
+def test_thousands_of_tracks_are_refused_by_name(clf, tmp_path):
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=96)
+    for k in range(1500):
+        tr = mido.MidiTrack()
+        tr.append(mido.Message("note_on", channel=k % 15, note=60, velocity=80, time=0))
+        tr.append(mido.Message("note_off", channel=k % 15, note=60, velocity=0, time=96))
+        mid.tracks.append(tr)
+    p = tmp_path / "crowd.mid"
+    mid.save(str(p))
+    with pytest.raises(ValueError, match=r"crowd.mid: 1500 tracks, more than max_tracks=1024"):
+        clf.predict(p)
+
+
+@pytest.mark.parametrize("bpm", [4.0, 2000.0])  # MIDI tempi span 3.6 BPM to 60 M BPM
+def test_extreme_tempi_give_the_same_rolls(clf, tmp_path, bpm):
+    base = clf.predict(_file(tmp_path, [_inst(40, [67, 69, 71])], name="base.mid"))[0]
+    pm = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    inst = pretty_midi.Instrument(program=40)
+    spq = 60.0 / bpm
+    for k in range(16):  # the same 16 quarter notes as _inst(beats=16)
+        inst.notes.append(pretty_midi.Note(velocity=90, pitch=(67, 69, 71)[k % 3], start=k * spq, end=(k + 1) * spq))
+    pm.instruments.append(inst)
+    p = tmp_path / f"tempo{int(bpm)}.mid"
+    pm.write(str(p))
+    r = clf.predict(p)[0]
+    assert r.segments == base.segments == 2
+    assert np.allclose(list(r.probabilities.values()), list(base.probabilities.values()), atol=1e-5)
+
+
+def _long_fine_file(path, quarters, tpq=10080):
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=tpq)
+    tr = mido.MidiTrack()
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
+    tr.append(mido.Message("program_change", program=40, time=0))
+    for k in range(quarters // 4):
+        tr.append(mido.Message("note_on", note=60 + k % 12, velocity=80, time=0))
+        tr.append(mido.Message("note_off", note=60 + k % 12, velocity=0, time=4 * tpq))
+    mid.tracks.append(tr)
+    mid.save(str(path))
+
+
+def test_long_fine_resolution_file_is_read_rescaled(clf, tmp_path):
+    from timbrefast.scorers.classify import read_midi
+
+    # 1,200 quarters at music21's 10,080 ticks per quarter: 12.1 M ticks, which pretty_midi
+    # refuses as "likely corrupt"; read on a 480-tick grid, it classifies like any file
+    p = tmp_path / "fine.mid"
+    _long_fine_file(p, 1200)
+    with pytest.raises(ValueError, match="likely corrupt"):
+        pretty_midi.PrettyMIDI(str(p))
+    pm = read_midi(p)
+    assert pm.resolution == 480 and abs(pm.get_end_time() - 600.0) < 1e-6
+    r = clf.predict(p)[0]
+    assert r.segments == 150 and r.program == 40 and not r.truncated
+
+
+def test_absurdly_long_file_is_a_value_error(clf, tmp_path):
+    p = tmp_path / "endless.mid"
+    _long_fine_file(p, 30000, tpq=960)  # 28.8 M ticks, 14.4 M even at 480 per quarter
+    with pytest.raises(ValueError, match="endless.mid.*too long"):
+        clf.predict(p)

@@ -167,3 +167,52 @@ def test_absurd_resolution_is_a_value_error():
     # steps_per_beat=10**9 used to try to allocate 2.4 TiB (MemoryError).
     with pytest.raises(ValueError, match="too large"):
         piano_roll(_pm([(60, 100, 0, 1)]), steps_per_beat=10**9)
+
+
+def test_segment_times_equal_pretty_midis_tick_to_time(tmp_path):
+    import mido
+
+    from timbrefast.data.midi import _ticks_to_times
+
+    # several tempo changes (two at the same tick), a fine resolution, bounds past the end
+    mid = mido.MidiFile(ticks_per_beat=10080)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
+    tr.append(mido.Message("note_on", note=60, velocity=100, time=0))
+    for dt, tempo in ((3 * 10080 + 17, 731000), (0, 401234), (5 * 10080, 1500000), (7, 250000)):
+        tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=dt))
+    tr.append(mido.Message("note_off", note=60, velocity=0, time=30 * 10080))
+    path = tmp_path / "tempi.mid"
+    mid.save(str(path))
+    pm = pretty_midi.PrettyMIDI(str(path))
+    ticks = np.arange(0, 60 * 10080, 4321)
+    expected = np.array([pm.tick_to_time(int(t)) for t in ticks])
+    np.testing.assert_array_equal(_ticks_to_times(pm, ticks), expected)
+    seg = piano_roll(pm)
+    bounds = np.arange(len(seg) + 1) * 8 * 10080
+    np.testing.assert_array_equal(seg.starts, [pm.tick_to_time(int(t)) for t in bounds[:-1]])
+    np.testing.assert_array_equal(seg.ends, [pm.tick_to_time(int(t)) for t in bounds[1:]])
+
+
+def test_note_ticks_equal_pretty_midis_time_to_tick(tmp_path):
+    import mido
+
+    from timbrefast.data.midi import _times_to_ticks
+
+    mid = mido.MidiFile(ticks_per_beat=384)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.Message("note_on", note=60, velocity=100, time=0))
+    for dt, tempo in ((1000, 731000), (0, 401234), (2000, 1500000)):
+        tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=dt))
+    tr.append(mido.Message("note_off", note=60, velocity=0, time=3000))
+    path = tmp_path / "t.mid"
+    mid.save(str(path))
+    pm = pretty_midi.PrettyMIDI(str(path))
+    rng = np.random.default_rng(0)
+    end = pm.get_end_time()
+    times = np.concatenate([rng.uniform(0, end * 1.5, 2000), [0.0, end, end * 3],
+                            [pm.tick_to_time(t) for t in (0, 1, 999, 1000, 1001, 2999, 3000)]])
+    times = np.concatenate([times, (times[:-7] + np.roll(times[:-7], 1)) / 2])
+    assert _times_to_ticks(pm, times).tolist() == [pm.time_to_tick(t) for t in times]

@@ -9,17 +9,25 @@ key, mode, chord progression, meter (2/4, 3/4, 4/4, 5/4, 6/8, 12/8) and tempo
 Bass       roots on the downbeats with fifths/octaves, walking quarter lines, driving
            eighths; E1-G3 (MIDI 28-55), one note at a time
 Piano      two hands: left-hand bass notes or octaves and right-hand chords comping
-           on off-beats, broken-chord (Alberti) accompaniments, melody over chords
+           on off-beats, broken-chord (Alberti) accompaniments, melody over chords;
+           or one staff alone (files often keep each hand on a track): a right-hand
+           melody in thirds, sixths and octaves, a left-hand stride or broken chords
 Guitar     strummed 4-6 note voicings (onsets spread over a few ms), picked
            arpeggios, palm-muted power chords (root, fifth, octave); E2-E5
 Strings    sustained lines and pads: whole/half-note voicings of 3-4 parts spread
-           over the ensemble range, slow legato melodies
+           over the ensemble range, slow legato melodies; or one player's part (a
+           quartet voice: violin G3-A6, viola C3-G5, cello C2-G4): continuous lines
+           without breaths, scale runs, repeated-note accompaniment, string crossings
 Organ      held chords for whole bars (legato, no gaps), with or without a pedal
 Brass      short chord stabs on off-beats in close section voicing, triadic
            fanfares in dotted rhythms
 Pipe       melodic lines, mostly stepwise, C4-C7 (flutes, piccolo, recorder)
 Reed       melodic lines, syncopated, leaps and blue notes, A♭2-F5 (sax, clarinet, oboe)
 =========  ===========================================================================
+
+Dynamics: a fifth of the parts use one velocity throughout (as many score exports
+do), the others a level in [0.35, 1] per 8-quarter-note segment, ramped in a third of
+them, so that rolls normalised by the part's loudest note look like real tracks' rolls.
 
 A share ``ambiguity`` of the parts (0.5 by default) plays a texture that other classes
 play too — a melody in the class's range, a section pad, short chords — as real tracks
@@ -161,9 +169,58 @@ def _bass(ctx: _Context) -> List[Note]:
     return out
 
 
+def _piano_hand(ctx: _Context, right: bool) -> List[Note]:
+    """One staff of a piano part (files often keep each hand on its own track): the right
+    hand's melody in thirds, sixths and octaves over syncopated rhythms, or the left
+    hand's stride (bass on the strong beats, a chord on the weak ones) or broken chords."""
+    rng, out = ctx.rng, []
+    if right:
+        line = ctx.scale_pitches(60, 91)
+        j = int(rng.integers(len(line) // 4, 3 * len(line) // 4))
+        t, end = 0.0, ctx.n_bars * ctx.bar
+        while t < end - 1e-9:
+            d = float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.75, 1.0]))
+            j = int(np.clip(j + int(rng.choice([-3, -2, -1, 1, 2, 3])), 0, len(line) - 1))
+            v = _vel(rng, 85)
+            out.append((line[j], v, t, min(end, t + d)))
+            r = rng.random()
+            if r < 0.25 and line[j] - 12 >= 48:
+                out.append((line[j] - 12, v, t, min(end, t + d)))  # octave
+            elif r < 0.55 and j >= 2:
+                out.append((line[j - 2], v, t, min(end, t + d)))  # third / sixth below
+                if rng.random() < 0.4 and j >= 4:
+                    out.append((line[j - 4], v, t, min(end, t + d)))
+            t += d
+        return out
+    stride = rng.random() < 0.5
+    for b in range(ctx.n_bars):
+        t0, ch = b * ctx.bar, ctx.chords[b]
+        bass = _near(ch[0], 31, 48, rng)
+        chord = _voicing(ch, int(rng.integers(50, 58)), 3)
+        if stride:
+            for i, t in enumerate(np.arange(t0, t0 + ctx.bar - 1e-9, ctx.beat)):
+                v = _vel(rng, 80)
+                if i % 2 == 0:
+                    out.append((bass, v, t, t + ctx.beat * 0.9))
+                    if rng.random() < 0.6:
+                        out.append((bass + 12, v, t, t + ctx.beat * 0.9))
+                else:
+                    out += [(p, v, t, t + ctx.beat * 0.8) for p in chord]
+        else:
+            tones = [bass, bass + 7, bass + 12] + [p for p in chord if p > bass + 12]
+            step = float(rng.choice([0.5, 0.25]))
+            for i, t in enumerate(np.arange(t0, t0 + ctx.bar - 1e-9, step)):
+                k = i % (2 * len(tones) - 2) if len(tones) > 1 else 0
+                p = tones[k if k < len(tones) else 2 * len(tones) - 2 - k]
+                out.append((p, _vel(rng, 72), t, t + step * 1.5))
+    return out
+
+
 def _piano(ctx: _Context) -> List[Note]:
     rng, out = ctx.rng, []
-    variant = rng.integers(0, 3)
+    variant = rng.integers(0, 5)
+    if variant >= 3:
+        return _piano_hand(ctx, right=variant == 3)
     for b in range(ctx.n_bars):
         t0, ch = b * ctx.bar, ctx.chords[b]
         bass = _near(ch[0], 36, 50, rng)
@@ -225,9 +282,61 @@ def _guitar(ctx: _Context) -> List[Note]:
     return out
 
 
+def _string_line(ctx: _Context, lo: int, hi: int) -> List[Note]:
+    """One string player's part (a quartet voice): continuous legato lines without
+    breaths, scale runs in eighths and sixteenths, repeated-note accompaniment, string
+    crossings, an occasional double stop."""
+    rng, out = ctx.rng, []
+    line = ctx.scale_pitches(lo, hi)
+    j = int(rng.integers(len(line) // 4, 3 * len(line) // 4))
+    t, end = 0.0, ctx.n_bars * ctx.bar
+    while t < end - 1e-9:
+        figure = rng.random()
+        if figure < 0.3:  # a scale run
+            d = float(rng.choice([0.25, 0.5]))
+            direction = int(rng.choice([-1, 1]))
+            for _ in range(int(rng.integers(4, 9))):
+                if t >= end - 1e-9:
+                    break
+                j = int(np.clip(j + direction, 0, len(line) - 1))
+                out.append((line[j], _vel(rng, 80), t, min(end, t + d)))
+                t += d
+        elif figure < 0.5:  # repeated notes (inner-voice accompaniment)
+            p = _near(ctx.chord(t)[int(rng.integers(0, 3))], lo, min(hi, lo + 19), rng)
+            d = float(rng.choice([0.5, 0.25]))
+            for _ in range(int(rng.integers(4, 9))):
+                if t >= end - 1e-9:
+                    break
+                out.append((p, _vel(rng, 70), t, min(end, t + d * 0.9)))
+                t += d
+        elif figure < 0.6:  # string crossing: alternate two chord tones
+            a = _near(ctx.chord(t)[0], lo, min(hi, lo + 15), rng)
+            b = min(a + int(rng.choice([7, 9, 12])), hi)
+            for k in range(8):
+                if t >= end - 1e-9:
+                    break
+                out.append((a if k % 2 == 0 else b, _vel(rng, 75), t, min(end, t + 0.25)))
+                t += 0.25
+        else:  # a sustained or dotted melodic note, sometimes a double stop
+            d = float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0, 3.0]))
+            j = int(np.clip(j + int(rng.choice([-2, -1, 1, 2, 3])), 0, len(line) - 1))
+            v = _vel(rng, 78)
+            out.append((line[j], v, t, min(end, t + d)))
+            if rng.random() < 0.08 and j >= 3:
+                out.append((line[j - 3], v, t, min(end, t + d)))
+            t += d
+    return out
+
+
 def _strings(ctx: _Context) -> List[Note]:
     rng, out = ctx.rng, []
-    variant = rng.integers(0, 2)
+    variant = rng.integers(0, 5)
+    if variant == 2:  # violin
+        return _string_line(ctx, 55, 93)
+    if variant == 3:  # viola
+        return _string_line(ctx, 48, 79)
+    if variant == 4:  # cello
+        return _string_line(ctx, 36, 67)
     if variant == 0:  # pads: ensemble voicing, whole or half bars, legato
         for b in range(ctx.n_bars):
             t0, ch = b * ctx.bar, ctx.chords[b]
@@ -367,6 +476,25 @@ _SHARED = {
 }
 
 
+def _dynamics(notes: List[Note], rng: np.random.Generator, beats: int) -> List[Note]:
+    """Real parts change dynamics (pp passages, crescendi) and some exports write one
+    velocity for every note: a fifth of the parts get a single velocity, the others a
+    level in [0.35, 1] per segment of 8 quarter notes, ramped (a crescendo or diminuendo)
+    in a third of them."""
+    if rng.random() < 0.2:
+        v = int(rng.integers(64, 101))
+        return [(p, v, s, e) for p, _, s, e in notes]
+    n_seg = max(1, -(-int(beats) // 8))
+    levels = rng.uniform(0.35, 1.0, n_seg + 1)
+    ramp = rng.random() < 1 / 3
+    out = []
+    for p, v, s, e in notes:
+        k = min(int(s // 8), n_seg - 1)
+        level = levels[k] + (levels[k + 1] - levels[k]) * ((s % 8) / 8) if ramp else levels[k]
+        out.append((p, int(np.clip(round(v * level), 1, 127)), s, e))
+    return out
+
+
 def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS, ambiguity: float = 0.0) -> Dict[str, object]:
     """Notes of one part of class ``cls`` (a name of ``CAMIL_CLASSES``), deterministic in ``seed``.
 
@@ -399,7 +527,7 @@ def compose_part(cls: str, seed: int, *, beats: int = PART_BEATS, ambiguity: flo
     shared = rng.random() < ambiguity
     habit = _SHARED[cls][int(rng.integers(0, len(_SHARED[cls])))] if shared else _HABITS[cls]
     notes = []
-    for p, v, s, e in habit(ctx):
+    for p, v, s, e in _dynamics(habit(ctx), rng, beats):
         e = min(float(e), float(beats))
         if s < beats and e > s and 0 <= p <= 127:
             notes.append((int(p), int(v), float(s), e))

@@ -109,8 +109,8 @@ def piano_roll(
         raise ValueError(f"MIDI {name} has no pitched notes")
     step_ticks = pm.resolution / float(steps_per_beat)
     seg_steps = int(steps_per_beat * beats)
-    starts = np.array([pm.time_to_tick(n.start) for n in notes], np.float64) / step_ticks
-    ends = np.array([pm.time_to_tick(n.end) for n in notes], np.float64) / step_ticks
+    starts = _times_to_ticks(pm, [n.start for n in notes]).astype(np.float64) / step_ticks
+    ends = _times_to_ticks(pm, [n.end for n in notes]).astype(np.float64) / step_ticks
     s0 = np.round(starts).astype(np.int64)
     s1 = np.maximum(s0 + 1, np.round(ends).astype(np.int64))
     pitch = np.array([n.pitch for n in notes], np.int64)
@@ -129,9 +129,47 @@ def piano_roll(
         row = flat[p - pitch_min, a:b]
         np.maximum(row, v, out=row)
     rolls = flat.reshape(n_pitches, n_seg, seg_steps).transpose(1, 0, 2).copy()
-    bounds = np.arange(n_seg + 1) * seg_steps * step_ticks
-    times = np.array([pm.tick_to_time(int(round(t))) for t in bounds])
+    bounds = np.round(np.arange(n_seg + 1) * seg_steps * step_ticks).astype(np.int64)
+    times = _ticks_to_times(pm, bounds)
     return PianoRollSegments(rolls, times[:-1], times[1:])
+
+
+def _times_to_ticks(pm, times) -> np.ndarray:
+    """``pm.time_to_tick`` of every time at once (int64): the nearest tick of pretty_midi's
+    tick table (the later one on a tie), extrapolated at the last tempo past its end —
+    pretty_midi's own rule, vectorised (one call per note costs more than the roll)."""
+    times = np.asarray(times, np.float64)
+    table = getattr(pm, "_PrettyMIDI__tick_to_time", None)
+    scales = getattr(pm, "_tick_scales", None)
+    if table is None or not scales or len(table) == 0:
+        return np.array([pm.time_to_tick(float(t)) for t in times], np.int64)
+    table = np.asarray(table, np.float64)
+    tick = np.searchsorted(table, times, side="left")
+    out = np.empty(times.shape, np.int64)
+    past = tick == len(table)
+    last = len(table) - 1
+    out[past] = np.round(last + (times[past] - table[last]) / scales[-1][1]).astype(np.int64)
+    t, x = tick[~past], times[~past]
+    earlier = (t > 0) & (np.abs(x - table[np.maximum(t - 1, 0)]) < np.abs(x - table[t]))
+    out[~past] = np.where(earlier, t - 1, t)
+    return out
+
+
+def _ticks_to_times(pm, ticks: np.ndarray) -> np.ndarray:
+    """``pm.tick_to_time`` of each tick, from the tempo map directly: pretty_midi's own
+    method builds a table of every tick up to the largest asked for, which for a segment
+    boundary past the file's end at a fine resolution (music21 writes 10,080 ticks per
+    quarter) costs more than the whole roll. Same arithmetic, so the same floats."""
+    scales = getattr(pm, "_tick_scales", None)
+    if not scales:
+        return np.array([pm.tick_to_time(int(t)) for t in ticks], np.float64)
+    starts = np.array([t for t, _ in scales], np.int64)
+    rates = np.array([r for _, r in scales], np.float64)
+    cum = np.zeros(len(scales))
+    for i in range(1, len(scales)):
+        cum[i] = cum[i - 1] + rates[i - 1] * float(starts[i] - starts[i - 1])
+    i = np.maximum(np.searchsorted(starts, ticks, side="right") - 1, 0)
+    return cum[i] + rates[i] * (np.asarray(ticks, np.int64) - starts[i]).astype(np.float64)
 
 
 def audio_segment(y: np.ndarray, *, sr: int, start: float, end: float,

@@ -26,7 +26,12 @@ import numpy as np
 
 from .._validate import check_int, require_torch
 
-__all__ = ["MidiInstrumentClassifier", "TrackPrediction", "DEFAULT_MODEL"]
+__all__ = ["MidiInstrumentClassifier", "TrackPrediction", "DEFAULT_MODEL", "read_midi"]
+
+#: The resolution a fine-grained file is brought down to when pretty_midi refuses its ticks.
+RESCALED_RESOLUTION = 480
+_PRETTY_MIDI_MAX_TICK = 10_000_000  # pretty_midi refuses files whose last tick is beyond
+
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -152,24 +157,23 @@ class MidiInstrumentClassifier:
         return out
 
     def _track_rolls(self, pm: Any, inst: Any) -> Tuple[np.ndarray, bool]:
-        from ..data.midi import N_PITCHES, PITCH_MIN, piano_roll
+        from ..data.midi import N_PITCHES, PITCH_MIN, _times_to_ticks, piano_roll
 
         notes = [n for n in inst.notes if PITCH_MIN <= n.pitch < PITCH_MIN + N_PITCHES and n.velocity > 0]
         if not notes:
             return np.zeros((0, 84, 192), np.float32), False
         # bound the grid before any allocation: keep the first max_segments segments
         limit = self.max_segments * 8 * pm.resolution  # ticks
-        truncated = False
+        starts = _times_to_ticks(pm, [n.start for n in notes])
+        ends = _times_to_ticks(pm, [n.end for n in notes])
+        truncated = bool((starts >= limit).any() or (ends > limit).any())
         kept = []
-        for n in notes:
-            s = pm.time_to_tick(n.start)
+        for n, s, e in zip(notes, starts, ends):
             if s >= limit:
-                truncated = True
                 continue
-            if pm.time_to_tick(n.end) > limit:
+            if e > limit:
                 n = copy.copy(n)
                 n.end = pm.tick_to_time(limit)
-                truncated = True
             kept.append(n)
         one = copy.copy(pm)
         track = copy.copy(inst)
@@ -188,9 +192,9 @@ class MidiInstrumentClassifier:
             A missing or unreadable file, or more than ``max_tracks`` tracks (the message
             names the file).
         """
-        from ..data.synth import _midi_name, load_midi
+        from ..data.synth import _midi_name
 
-        pm = load_midi(midi)
+        pm = read_midi(midi)
         name = _midi_name(midi)
         if len(pm.instruments) > self.max_tracks:
             raise ValueError(f"MIDI {name}: {len(pm.instruments)} tracks, more than max_tracks={self.max_tracks}")
@@ -225,3 +229,55 @@ class MidiInstrumentClassifier:
             except (ValueError, OSError) as exc:
                 out[_midi_name(f)] = str(exc)
         return out
+
+
+def read_midi(midi: Any) -> Any:
+    """A ``pretty_midi.PrettyMIDI`` of ``midi`` (path or object), also for long files at a
+    fine resolution that pretty_midi refuses as "likely corrupt" (its limit is a last
+    tick of 10,000,000: a 40-minute piece at music21's 10,080 ticks per quarter passes
+    it). Such a file is read with mido and its tick grid brought down to
+    :data:`RESCALED_RESOLUTION` ticks per quarter (event times rounded to that grid,
+    tempo map kept); if even that grid passes the limit, the ValueError names the file.
+    """
+    import pretty_midi
+
+    from ..data.synth import load_midi
+
+    try:
+        return load_midi(midi)
+    except ValueError as exc:
+        if isinstance(midi, pretty_midi.PrettyMIDI) or "likely corrupt" not in str(exc):
+            raise
+        original = exc
+    import mido
+
+    p = os.fspath(midi)
+    try:
+        mf = mido.MidiFile(p)
+    except Exception as exc:  # mido raises bare EOFError / IndexError / OSError on damaged files
+        raise ValueError(f"cannot read MIDI file {p}: {type(exc).__name__}: {exc}") from None
+    tpq = int(mf.ticks_per_beat)
+    if tpq <= RESCALED_RESOLUTION:
+        raise original
+    last = max((sum(m.time for m in t) for t in mf.tracks), default=0)
+    if last * RESCALED_RESOLUTION / tpq > _PRETTY_MIDI_MAX_TICK:
+        raise ValueError(f"MIDI file {p}: {last} ticks at {tpq} per quarter is too long "
+                         f"even at {RESCALED_RESOLUTION} ticks per quarter")
+    for track in mf.tracks:
+        absolute = 0
+        previous = 0
+        for m in track:
+            absolute += m.time
+            scaled = int(round(absolute * RESCALED_RESOLUTION / tpq))
+            m.time = scaled - previous
+            previous = scaled
+    mf.ticks_per_beat = RESCALED_RESOLUTION
+    import io
+
+    buf = io.BytesIO()
+    try:
+        mf.save(file=buf)
+        buf.seek(0)
+        return pretty_midi.PrettyMIDI(buf)
+    except Exception as exc:
+        raise ValueError(f"cannot read MIDI file {p}: {type(exc).__name__}: {exc}") from None
