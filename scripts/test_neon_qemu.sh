@@ -11,8 +11,8 @@
 #
 # Installs qemu-user and g++-aarch64-linux-gnu with apt-get when missing (root or sudo).
 # The flags follow CMakeLists.txt's rules for the core: *_avx2 / *_avx512 files on x86 only,
-# *_neon files on aarch64 only, TF_X86 / TF_AARCH64, -ffp-contract=off on aarch64 except
-# the NEON files. Objects are cached in build/neon-qemu (or build/native-simd).
+# *_neon files on aarch64 only, TF_X86 / TF_AARCH64, -ffp-contract=off on aarch64 and with
+# clang (GCC's NEON files excepted). Objects are cached in build/neon-qemu (or build/native-simd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,7 +52,10 @@ else
 fi
 mkdir -p "$BUILD"
 BASE=(-std=gnu++17 -O2 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -I"$ROOT/csrc" "${DEFS[@]}")
-[ "$MODE" = aarch64 ] || [ "$(uname -m)" = aarch64 ] && BASE+=(-ffp-contract=off)
+# As CMakeLists.txt: no implicit fused multiply-adds on aarch64 or with clang (TF_EXACT_FP).
+if [ "$MODE" = aarch64 ] || [ "$(uname -m)" = aarch64 ] || "$CXX" --version | grep -qi clang; then
+  BASE+=(-ffp-contract=off)
+fi
 "$CXX" --version | head -1
 
 # One object per source (rebuilt when the source or any header is newer than it).
