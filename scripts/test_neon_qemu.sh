@@ -10,9 +10,9 @@
 #                                        # scalar, AVX2, AVX-512), a control for the harness
 #
 # Installs qemu-user and g++-aarch64-linux-gnu with apt-get when missing (root or sudo).
-# The flags follow CMakeLists.txt's rules for the core: *_avx2 / *_avx512 files on x86 only,
-# *_neon files on aarch64 only, TF_X86 / TF_AARCH64, -ffp-contract=off on aarch64 and with
-# clang (GCC's NEON files excepted). Objects are cached in build/neon-qemu (or build/native-simd).
+# The core is built by CMakeLists.txt itself (target timbrefast_cpu; a cross build for
+# aarch64), incrementally in build/neon-qemu (or build/native-simd). Needs CMake >= 3.21 and
+# pybind11 for the configure step (installed with pip when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,60 +37,52 @@ if [ "$MODE" = aarch64 ]; then
   fi
   BUILD=${NEON_BUILD_DIR:-$ROOT/build/neon-qemu}
   DEFS=(-DTF_AARCH64=1)
-  SKIP='_(avx2|avx512)\.cpp$'
   RUN=(qemu-aarch64 -L "$SYSROOT")
   REQUIRE=(--require neon)
 else
   CXX=${CXX:-c++}
   BUILD=${NATIVE_BUILD_DIR:-$ROOT/build/native-simd}
   case "$(uname -m)" in
-    x86_64|amd64) DEFS=(-DTF_X86=1); SKIP='_neon\.cpp$'; REQUIRE=() ;;
-    aarch64|arm64) DEFS=(-DTF_AARCH64=1); SKIP='_(avx2|avx512)\.cpp$'; REQUIRE=(--require neon) ;;
-    *) DEFS=(); SKIP='_(avx2|avx512|neon)\.cpp$'; REQUIRE=() ;;
+    x86_64|amd64) DEFS=(-DTF_X86=1); REQUIRE=() ;;
+    aarch64|arm64) DEFS=(-DTF_AARCH64=1); REQUIRE=(--require neon) ;;
+    *) DEFS=(); REQUIRE=() ;;
   esac
   RUN=()
 fi
 mkdir -p "$BUILD"
-BASE=(-std=gnu++17 -O2 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -I"$ROOT/csrc" "${DEFS[@]}")
-# As CMakeLists.txt: no implicit fused multiply-adds on aarch64 or with clang (TF_EXACT_FP).
-if [ "$MODE" = aarch64 ] || [ "$(uname -m)" = aarch64 ] || "$CXX" --version | grep -qi clang; then
-  BASE+=(-ffp-contract=off)
-fi
+python3 -c "import pybind11" 2>/dev/null || python3 -m pip install -q "pybind11>=2.12"
+command -v cmake >/dev/null || python3 -m pip install -q "cmake>=3.21"
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
 "$CXX" --version | head -1
 
-# One object per source (rebuilt when the source or any header is newer than it).
-newest_header=$(find "$ROOT/csrc" "$ROOT/tests/native" -name '*.h' -o -name '*.inl' | xargs ls -t | head -1)
-srcs=()
-for f in "$ROOT"/csrc/common/*.cpp "$ROOT"/csrc/frontend/*.cpp "$ROOT"/csrc/contrastive/*.cpp \
-         "$ROOT"/tests/native/simd_agreement.cpp; do
-  [[ "$f" =~ $SKIP ]] || srcs+=("$f")
-done
-compile() {  # src -> obj, with the per-file ISA options of CMakeLists.txt
-  local src=$1 obj=$2 extra=()
-  case "$src" in
-    *_avx2.cpp) extra=(-mavx2 -mfma -mf16c) ;;
-    *_avx512.cpp) extra=(-mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -mf16c) ;;
-    *_neon.cpp) "$CXX" --version | grep -qi clang || extra=(-ffp-contract=fast) ;;
-  esac
-  "$CXX" "${BASE[@]}" "${extra[@]}" -c "$src" -o "$obj"
-}
+# The core library (target timbrefast_cpu) with CMakeLists.txt's own rules: which ISA files
+# go in, TF_X86 / TF_AARCH64, the per-file flags. (Python is only found, not used, by it:
+# the host's headers satisfy the configure step of the cross build.)
+CROSS=()
+[ "$MODE" = aarch64 ] && CROSS=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64)
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD" "${GEN[@]}" "${CROSS[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$CXX" \
+    -DPython_EXECUTABLE="$(command -v python3)" \
+    -DPython_INCLUDE_DIR="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+    -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" -DTIMBREFAST_CUDA=OFF \
+    -DTIMBREFAST_MODULE_DIR="$BUILD/unused" >"$BUILD/configure.log" 2>&1 ||
+    { cat "$BUILD/configure.log" >&2; exit 1; }
+fi
+cmake --build "$BUILD" --target timbrefast_cpu --parallel "$JOBS" >"$BUILD/build.log" 2>&1 ||
+  { tail -n 60 "$BUILD/build.log" >&2; exit 1; }
 
-objs=()
-todo=()
-for f in "${srcs[@]}"; do
-  rel=${f#"$ROOT"/}
-  obj="$BUILD/${rel//\//_}.o"
-  objs+=("$obj")
-  if [ ! -f "$obj" ] || [ "$f" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then
-    todo+=("$f" "$obj")
-  fi
-done
-if [ ${#todo[@]} -gt 0 ]; then
-  printf '%s\0' "${todo[@]}" | xargs -0 -n 2 -P "$JOBS" bash -c "$(declare -p BASE CXX); $(declare -f compile); compile \"\$0\" \"\$1\""
+# The test program: the header formulas it compares with are compiled here, so it takes the
+# core's floating-point contraction rule (CMakeLists.txt's TF_EXACT_FP: off on aarch64 and
+# with clang).
+FLAGS=(-std=gnu++17 -O2 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -I"$ROOT/csrc" "${DEFS[@]}")
+if [ "$MODE" = aarch64 ] || [ "$(uname -m)" = aarch64 ] || "$CXX" --version | grep -qi clang; then
+  FLAGS+=(-ffp-contract=off)
 fi
 LINK=()
 [ "$MODE" = aarch64 ] && LINK=(-static-libstdc++ -static-libgcc)
-"$CXX" "${objs[@]}" -o "$BUILD/simd_agreement" -pthread "${LINK[@]}"
+"$CXX" "${FLAGS[@]}" "$ROOT/tests/native/simd_agreement.cpp" "$BUILD/libtimbrefast_cpu.a" \
+  -o "$BUILD/simd_agreement" -pthread "${LINK[@]}"
 built=$(date +%s)
 echo "test_neon_qemu.sh: built ($MODE) in $((built - start)) s"
 status=0
