@@ -12,7 +12,7 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=["scalar", "avx2", "avx512"])
+@pytest.fixture(params=["scalar", "avx2", "avx512", "neon"])
 def simd(request):
     """Run a test under each SIMD level of the C++ kernels this CPU supports (skipped for
     the others); the previous level is restored afterwards."""

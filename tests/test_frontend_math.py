@@ -93,10 +93,10 @@ def test_db_value_and_log_clipped():
     np.testing.assert_allclose(got, np.log(np.clip(x, 1e-5, 1e8)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("level", ["scalar", "avx2", "avx512"])
+@pytest.mark.parametrize("level", ["scalar", "avx2", "avx512", "neon"])
 def test_vector_db_and_log_bit_exact_with_header(level):
-    order = ["scalar", "avx2", "avx512"]
-    if order.index(level) > order.index(core.simd_supported()):
+    order = ["scalar", "neon"] if core.simd_supported() == "neon" else ["scalar", "avx2", "avx512"]
+    if level not in order or order.index(level) > order.index(core.simd_supported()):
         pytest.skip(f"this CPU has no {level}")
     before = core.simd_level()
     core.set_simd_cap(level)

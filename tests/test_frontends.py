@@ -24,8 +24,10 @@ from hypothesis import strategies as st  # noqa: E402
 
 SR = 16000
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
-SIMD_LEVELS = [lvl for lvl in ("scalar", "avx2", "avx512")
-               if ["scalar", "avx2", "avx512"].index(lvl) <= ["scalar", "avx2", "avx512"].index(_core.simd_supported())]
+# The levels of this CPU's architecture up to the one it supports (x86-64: scalar < avx2 <
+# avx512; aarch64: scalar < neon).
+_ORDER = ["scalar", "neon"] if _core.simd_supported() == "neon" else ["scalar", "avx2", "avx512"]
+SIMD_LEVELS = _ORDER[: _ORDER.index(_core.simd_supported()) + 1]
 
 
 # --------------------------------------------------------------------------- signals

@@ -27,7 +27,7 @@ def test_backends_report_shape():
     b = timbrefast.backends()
     assert set(b) == {"cpu", "cuda"}
     assert b["cpu"]["compiled"] is True and b["cpu"]["usable"] is True
-    assert b["cpu"]["simd"] in ("scalar", "avx2", "avx512")
+    assert b["cpu"]["simd"] in ("scalar", "avx2", "avx512", "neon")
     assert b["cpu"]["threads"] >= 1
     cuda = b["cuda"]
     assert isinstance(cuda["compiled"], bool) and isinstance(cuda["usable"], bool)

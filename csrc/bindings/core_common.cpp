@@ -69,7 +69,7 @@ void bind_common(py::module_& m) {
         "Set the global thread count; n <= 0 restores the default.");
   m.def(
       "simd_level", [] { return std::string(tf::cpu::simd_name(tf::cpu::simd_level())); },
-      "SIMD level the kernels use now: 'scalar', 'avx2' or 'avx512'.");
+      "SIMD level the kernels use now: 'scalar', 'avx2' or 'avx512' (x86-64), 'scalar' or 'neon' (aarch64).");
   m.def(
       "simd_supported", [] { return std::string(tf::cpu::simd_name(tf::cpu::simd_supported())); },
       "Widest SIMD level this CPU supports.");
@@ -83,8 +83,11 @@ void bind_common(py::module_& m) {
           c = tf::cpu::Simd::Avx2;
         else if (cap == "avx512")
           c = tf::cpu::Simd::Avx512;
+        else if (cap == "neon")
+          c = tf::cpu::Simd::Neon;
         else
-          throw tf::ValueError(tf::msg("simd cap must be 'scalar', 'avx2' or 'avx512', got '", cap, "'"));
+          throw tf::ValueError(
+              tf::msg("simd cap must be 'scalar', 'avx2', 'avx512' or 'neon', got '", cap, "'"));
         return std::string(tf::cpu::simd_name(tf::cpu::set_simd_cap(c)));
       },
       py::arg("cap"), "Cap the SIMD level (for tests and benchmarks); returns the level in effect.");

@@ -16,15 +16,19 @@ Simd detect() {
     return Simd::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::Avx2;
 #endif
+#if defined(TF_AARCH64)
+  return Simd::Neon;  // Advanced SIMD is mandatory on aarch64
+#endif
   return Simd::Scalar;
 }
 
 Simd initial_cap() {
   const char* env = std::getenv("TIMBREFAST_SIMD");
-  if (!env || !*env) return Simd::Avx512;
+  if (!env || !*env) return Simd::Neon;  // no cap (the highest rank)
   if (!std::strcmp(env, "scalar")) return Simd::Scalar;
   if (!std::strcmp(env, "avx2")) return Simd::Avx2;
-  return Simd::Avx512;
+  if (!std::strcmp(env, "avx512")) return Simd::Avx512;
+  return Simd::Neon;
 }
 
 std::atomic<int>& cap_ref() {
@@ -40,8 +44,11 @@ Simd simd_supported() {
 }
 
 Simd simd_level() {
-  int s = static_cast<int>(simd_supported());
+  const Simd sup = simd_supported();
   int c = cap_ref().load(std::memory_order_relaxed);
+  // aarch64: two levels; any cap but "scalar" leaves NEON on.
+  if (sup == Simd::Neon) return c == static_cast<int>(Simd::Scalar) ? Simd::Scalar : Simd::Neon;
+  int s = static_cast<int>(sup);
   return static_cast<Simd>(s < c ? s : c);
 }
 
@@ -54,6 +61,7 @@ const char* simd_name(Simd s) {
   switch (s) {
     case Simd::Avx512: return "avx512";
     case Simd::Avx2: return "avx2";
+    case Simd::Neon: return "neon";
     default: return "scalar";
   }
 }

@@ -20,6 +20,9 @@ const Kernels<float>& kernels_f32() {
     default: break;
   }
 #endif
+#if defined(TF_AARCH64)
+  if (cpu::simd_level() == cpu::Simd::Neon) return *kernels_f32_neon();
+#endif
   return kF32Portable;
 }
 

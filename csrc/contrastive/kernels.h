@@ -41,5 +41,7 @@ inline const Kernels<double>& kernels<double>() { return kernels_f64(); }
 // Defined in kernels_avx2.cpp / kernels_avx512.cpp (x86 builds only).
 const Kernels<float>* kernels_f32_avx2();
 const Kernels<float>* kernels_f32_avx512();
+// Defined in kernels_neon.cpp (aarch64 builds only).
+const Kernels<float>* kernels_f32_neon();
 
 }  // namespace tf::contrastive

@@ -54,6 +54,9 @@ const Kernels& kernels_scalar();
 const Kernels& kernels_avx2();
 const Kernels& kernels_avx512();
 #endif
+#if defined(TF_AARCH64)
+const Kernels& kernels_neon();  // kernels_neon.cpp
+#endif
 
 // The widest kernels usable now (tf::cpu::simd_level()).
 const Kernels& kernels();

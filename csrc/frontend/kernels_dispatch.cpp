@@ -15,6 +15,9 @@ const Kernels& kernels() {
       break;
   }
 #endif
+#if defined(TF_AARCH64)
+  if (tf::cpu::simd_level() == tf::cpu::Simd::Neon) return kernels_neon();
+#endif
   return kernels_scalar();
 }
 

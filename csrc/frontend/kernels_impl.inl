@@ -2,8 +2,14 @@
 // kernels_scalar.cpp, kernels_avx2.cpp and kernels_avx512.cpp, each compiled with its
 // own instruction-set flags; GCC/Clang vector extensions turn the 16-lane arithmetic
 // into the widest registers available (one zmm, two ymm or four xmm per value).
+// kernels_neon.cpp defines the vector layer itself with arm_neon.h (TF_KERNELS_OWN_VF)
+// and shares the algorithms below.
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+#ifndef TF_KERNELS_OWN_VF
 
 // A value of 16 float lanes made of native-width vectors (one zmm, two ymm or four xmm),
 // so that every operation maps onto real instructions of the instruction set.
@@ -61,6 +67,7 @@ static inline vf select(const vm& m, const vf& a, const vf& b) {
   TF_LANEWISE(r.p[i_] = m.p[i_] ? a.p[i_] : b.p[i_]);
   return r;
 }
+#endif  // TF_KERNELS_OWN_VF
 
 // ---------------------------------------------------------------- real FFT
 
@@ -255,7 +262,14 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
 // operations in the same order, so the results are bit-identical to the scalar form.
 
 // fp-contract=off: no fused multiply-adds, so the rounding is the scalar formula's.
+// GCC takes it per function; Clang ignores that attribute and takes the pragma instead,
+// which holds from here to the end of the translation unit (only these kernels follow).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#define TF_NO_FMA
+#else
 #define TF_NO_FMA __attribute__((optimize("fp-contract=off")))
+#endif
 
 // (1 or q^2) / (1 + q^2) for the cell's side, q^2 the squared min/max ratio.
 static inline TF_NO_FMA vf softmask2_from(const vm& larger, const vm& bad, const vf& q2, const vf& fill) {

@@ -168,7 +168,7 @@ def set_simd_cap(cap: str) -> str:
     """
 def simd_level() -> str:
     """
-    SIMD level the kernels use now: 'scalar', 'avx2' or 'avx512'.
+    SIMD level the kernels use now: 'scalar', 'avx2' or 'avx512' (x86-64), 'scalar' or 'neon' (aarch64).
     """
 def simd_supported() -> str:
     """
