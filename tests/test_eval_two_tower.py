@@ -189,3 +189,23 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["eval", "two-tower", "--synthetic-tinysol", str(tmp_path / "none.sf2"), "--model", toy,
                  "--out", str(tmp_path / "o")]) == 1
     assert "soundfont not found" in capsys.readouterr().err
+
+
+def test_audio_files_are_read_lazily_batch_by_batch(tmp_path):
+    import soundfile as sf
+
+    paths = []
+    for k, n in enumerate((800, 1200, 1200)):
+        p = tmp_path / f"c{k}.wav"
+        sf.write(p, 0.1 * np.sin(np.arange(n) * 0.1 * (k + 1)), SR, subtype="FLOAT")
+        paths.append(str(p))
+    files = E.AudioFiles(paths, sr=SR)
+    assert len(files) == 3 and [c.size for c in files] == [800, 1200, 1200]
+    assert isinstance(files[1:], list) and files[2].dtype == np.float32
+    fixed = E.AudioFiles(paths, sr=SR, seconds=0.0625)
+    assert {c.size for c in fixed} == {1000}
+    m = toy_model()
+    np.testing.assert_allclose(E.embed_audio_batched(m, files, sr=SR, batch_size=2),
+                               np.concatenate([m.embed_audio(c, sr=SR) for c in files]), atol=1e-6)
+    half = E.AudioFiles(paths, sr=SR // 2)
+    assert half[0].size == 400

@@ -22,6 +22,7 @@ the first prompt set and the audio-only prototypes, or every row with
 from __future__ import annotations
 
 import argparse
+import collections.abc as _abc
 import csv
 import json
 import os
@@ -35,6 +36,7 @@ import numpy as np
 __all__ = [
     "METRICS",
     "PUBLISHED_LAION_CLAP",
+    "AudioFiles",
     "embed_audio_batched",
     "evaluate_zero_shot",
     "load_tinysol",
@@ -167,7 +169,8 @@ def evaluate_zero_shot(
         without the query; :func:`~timbrefast.metrics.prototype_similarity`)
     seed, compat : passed to :func:`~timbrefast.two_tower.prompt_texts`
     audio_embeddings : (n, d) embeddings computed before (skips the audio tower)
-    timings : a dict that receives ``audio_embeddings``, ``text_embeddings``, ``metrics`` (s)
+    timings : a dict that receives ``audio_embeddings`` (with reading lazy clips),
+        ``text_embeddings``, ``metrics`` (seconds)
 
     Returns
     -------
@@ -242,16 +245,47 @@ def evaluate_zero_shot(
             "family_labels": fam_labels, "families": fams, "classes": classes, "notes": notes}
 
 
+class AudioFiles(_abc.Sequence):
+    """A lazy sequence of mono float32 clips read from ``paths`` at ``sr`` (resampled;
+    ``None``: the files' own rate), each cropped / zero-padded to ``seconds`` if given.
+    ``files[i]`` is one clip, ``files[i:j]`` a list: a dataset is read batch by batch
+    (:func:`embed_audio_batched`), never held in memory whole."""
+
+    def __init__(self, paths: Sequence[str], *, sr: Optional[int], seconds: Optional[float] = None) -> None:
+        self.paths = list(paths)
+        self.sr = sr
+        self.seconds = seconds
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _load(self, path: str) -> np.ndarray:
+        from ..data.audio import load_audio
+
+        y, file_sr = load_audio(path, sr=self.sr)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        if self.seconds is not None:
+            n = int(round(self.seconds * file_sr))
+            z = np.zeros(n, dtype=np.float32)
+            z[: min(n, y.size)] = y[:n]
+            y = z
+        return y
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):
+            return [self._load(p) for p in self.paths[idx]]
+        return self._load(self.paths[idx])
+
+
 def load_tinysol(root: Any, *, sr: Optional[int], split: Optional[str] = None, seconds: Optional[float] = None,
                  classes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """TinySOL (the reader's layout) as clips and labels.
 
-    Returns ``audio`` (list of float32 mono clips at ``sr``; the files' own rate when
-    ``sr`` is None and they share one), ``labels`` (indices into ``classes``),
-    ``classes`` (default: the published labels present, in the published order),
-    ``paths``, ``sr`` and ``skipped`` (instrument -> count of clips outside the classes).
-    ``seconds`` crops or zero-pads every clip to that length."""
-    from ..data.audio import load_audio
+    Returns ``audio`` (an :class:`AudioFiles`: mono float32 clips at ``sr``, read when
+    indexed; the files' own rate when ``sr`` is None and they share one), ``labels``
+    (indices into ``classes``), ``classes`` (default: the published labels present, in
+    the published order), ``paths``, ``sr`` and ``skipped`` (instrument -> count of clips
+    outside the classes). ``seconds`` crops or zero-pads every clip to that length."""
     from ..data.readers import read_dataset
     from ..data.tinysol_synth import tinysol_class
     from ..two_tower.prompts import TINYSOL_CLASSES
@@ -270,21 +304,19 @@ def load_tinysol(root: Any, *, sr: Optional[int], split: Optional[str] = None, s
     present = {lab for _, lab in items}
     cls = [c for c in (TINYSOL_CLASSES if classes is None else classes) if c in present]
     index = {c: i for i, c in enumerate(cls)}
-    audio, rates = [], set()
-    n_fixed = None
-    for p, _ in items:
-        y, file_sr = load_audio(p, sr=sr)
-        rates.add(file_sr)
-        if seconds is not None:
-            n_fixed = int(round(seconds * file_sr))
-            z = np.zeros(n_fixed, dtype=np.float32)
-            z[: min(n_fixed, y.size)] = y[:n_fixed]
-            y = z
-        audio.append(np.ascontiguousarray(y, dtype=np.float32))
-    if len(rates) > 1:
-        raise ValueError(f"tinysol: the files have different sample rates {sorted(rates)}; the model must fix one")
-    return {"audio": audio, "labels": np.array([index[lab] for _, lab in items], dtype=np.int64), "classes": cls,
-            "paths": [p for p, _ in items], "sr": rates.pop(), "skipped": skipped}
+    paths = [p for p, _ in items]
+    if sr is None:
+        import soundfile as sf
+
+        rates = {int(sf.info(p).samplerate) for p in paths}
+        if len(rates) > 1:
+            raise ValueError(f"tinysol: the files have different sample rates {sorted(rates)}; the model must fix one")
+        rate = rates.pop()
+    else:
+        rate = int(sr)
+    return {"audio": AudioFiles(paths, sr=sr, seconds=seconds),
+            "labels": np.array([index[lab] for _, lab in items], dtype=np.int64), "classes": cls,
+            "paths": paths, "sr": rate, "skipped": skipped}
 
 
 def write_table(rows: Mapping[str, Mapping[str, Optional[float]]], path: Any) -> None:
@@ -416,7 +448,7 @@ def run_eval_two_tower(args: argparse.Namespace) -> int:
     sr = getattr(model, "sample_rate", None)
     t0 = time.perf_counter()
     data = load_tinysol(root, sr=int(sr) if sr else None, split=args.split, seconds=args.seconds)
-    timings["load_audio"] = time.perf_counter() - t0
+    timings["read_metadata"] = time.perf_counter() - t0
     for inst, k in data["skipped"].items():
         say(f"skipped {k} clip(s) of {inst!r}: not a TinySOL class")
     say(f"{len(data['audio'])} clips of {len(data['classes'])} classes at {data['sr']} Hz; model {mname}")
@@ -458,7 +490,7 @@ def run_eval_two_tower(args: argparse.Namespace) -> int:
         cells = "".join("       -" if r.get(m) is None else f"{r[m]:8.3f}" for m in METRICS)
         pub = ref.get(n, {}).get("top1")
         print(f"{n:{width}s}{cells}" + (f"   {pub:.3f}" if pub is not None else ""))
-    print(f"{timings['total']:.1f} s (audio embeddings {timings['audio_embeddings']:.1f} s, text "
+    print(f"{timings['total']:.1f} s (reading and embedding the audio {timings['audio_embeddings']:.1f} s, text "
           f"{timings['text_embeddings']:.2f} s); tables in {out}")
     return 0
 
