@@ -183,6 +183,9 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["eval", "two-tower", "--dataset", "tinysol", str(tmp_path), "--model", toy, "--prompts", "bogus",
                  "--out", str(tmp_path / "o")]) == 2
     assert "unknown prompt set(s) ['bogus']" in capsys.readouterr().err
+    assert main(["eval", "two-tower", "--dataset", "tinysol", str(tmp_path), "--model", toy, "--seconds", "-1",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--seconds must be a positive" in capsys.readouterr().err
     assert main(["eval", "two-tower", "--dataset", "tinysol", str(tmp_path), "--model", "nonsense",
                  "--out", str(tmp_path / "o")]) == 1
     assert "unknown model spec 'nonsense'" in capsys.readouterr().err

@@ -428,10 +428,12 @@ def run_eval_two_tower(args: argparse.Namespace) -> int:
         from ..cli import UsageError
 
         raise UsageError(f"--prompts: {exc}") from None
-    if args.batch_size < 1:
-        from ..cli import UsageError
+    from ..cli import UsageError
 
+    if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.seconds is not None and not (np.isfinite(args.seconds) and args.seconds > 0):
+        raise UsageError(f"--seconds must be a positive number of seconds, got {args.seconds}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     timings: Dict[str, float] = {}
@@ -452,9 +454,16 @@ def run_eval_two_tower(args: argparse.Namespace) -> int:
     for inst, k in data["skipped"].items():
         say(f"skipped {k} clip(s) of {inst!r}: not a TinySOL class")
     say(f"{len(data['audio'])} clips of {len(data['classes'])} classes at {data['sr']} Hz; model {mname}")
+    step = max(1, len(data["audio"]) // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done // step != (done - args.batch_size) // step:
+            say(f"  embedded {done}/{total} clips ({time.perf_counter() - t0:.0f} s)")
+
+    t0 = time.perf_counter()
     result = evaluate_zero_shot(
         model, data["audio"], data["labels"], data["classes"], sr=data["sr"], prompts=args.prompts,
-        seed=args.seed, compat=args.compat, batch_size=args.batch_size, timings=timings,
+        seed=args.seed, compat=args.compat, batch_size=args.batch_size, timings=timings, progress=progress,
     )
     rows = result["rows"]
     for note in result["notes"]:
