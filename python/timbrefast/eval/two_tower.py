@@ -352,11 +352,11 @@ def plot_table(rows: Mapping[str, Mapping[str, Optional[float]]], path: Any, *, 
                 ax.plot([xi - w / 2, xi + w / 2], [ref, ref], color="black", lw=1.5)
     ax.set_xticks(x)
     ax.set_xticklabels([n.replace(_FAMILY_PREFIX, "fam: ") for n in names], rotation=40, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.12)
     ax.set_ylabel("score")
-    ax.legend(fontsize=7, ncol=len(metrics), loc="upper center", bbox_to_anchor=(0.5, -0.45))
-    ax.set_title(title or "zero-shot evaluation" + ("  (black: published LAION-CLAP music)" if reference else ""),
-                 fontsize=9)
+    ax.legend(fontsize=7, ncol=len(metrics), loc="upper center")
+    ax.set_title((title or "zero-shot evaluation") + ("  (black ticks: published LAION-CLAP music, real TinySOL)"
+                                                      if reference else ""), fontsize=9)
     save(fig, path)
     return fig
 
@@ -494,9 +494,10 @@ def run_eval_two_tower(args: argparse.Namespace) -> int:
     width = max(len(n) for n in rows) + 2
     print(f"{mname} on {dataset}: {report['n_clips']} clips, {len(data['classes'])} classes "
           f"(majority top-1 {report['majority_top1']:.3f})")
-    print(f"{'':{width}s}" + "".join(f"{m:>8s}" for m in METRICS) + "   LAION-CLAP music top1 (published, real TinySOL)")
+    cw = {m: max(7, len(m)) + 1 for m in METRICS}
+    print(f"{'':{width}s}" + "".join(f"{m:>{cw[m]}s}" for m in METRICS) + "   LAION-CLAP music top1 (published, real TinySOL)")
     for n, r in rows.items():
-        cells = "".join("       -" if r.get(m) is None else f"{r[m]:8.3f}" for m in METRICS)
+        cells = "".join(f"{'-':>{cw[m]}s}" if r.get(m) is None else f"{r[m]:{cw[m]}.3f}" for m in METRICS)
         pub = ref.get(n, {}).get("top1")
         print(f"{n:{width}s}{cells}" + (f"   {pub:.3f}" if pub is not None else ""))
     print(f"{timings['total']:.1f} s (reading and embedding the audio {timings['audio_embeddings']:.1f} s, text "
