@@ -3,7 +3,7 @@ effect study end to end.
 
     PYTHONPATH=python python benchmarks/semantics.py                 # effects + study (about a minute)
     PYTHONPATH=python python benchmarks/semantics.py --quick         # fewer clips
-    PYTHONPATH=python python benchmarks/semantics.py --model laion:CKPT   # the study with a real model
+    PYTHONPATH=python python benchmarks/semantics.py --model laion:CKPT   # the study with another model
 
 Measured in the same run:
 
@@ -16,8 +16,9 @@ Measured in the same run:
 * The study: 3 sources x 40 descriptors x 5 strengths = 600 processed clips (5 s at
   the model's rate) with a descriptor table of the released shape (20 EQ curves and 20
   reverb settings, seeded at random: the Audealize data is not shipped), seconds in
-  effects and in embeddings. Without a loadable two-tower model (``--model``, default
-  ``bundled``) only the effects are timed.
+  effects, in embeddings and in the rest (statistics), with shares of the total. The
+  model is the bundled two-tower model by default (``--model``, any spec of
+  :mod:`timbrefast.two_tower.load`); without a loadable one only the effects are timed.
 
 The effects run in scipy (no timbrefast SIMD kernel is involved); the CPU, the SIMD
 level of timbrefast's core and the load average are printed for context.
@@ -28,6 +29,7 @@ import argparse
 import math
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -153,7 +155,8 @@ def _released_shape_table(seed: int = 0):
 
 def bench_study(model_spec: str, seconds: float, n_sources: int) -> None:
     from timbrefast.studies import semantics as S
-    from timbrefast.studies._runner import RELEASED_DESCRIPTORS, load_two_tower
+    from timbrefast.studies._runner import RELEASED_DESCRIPTORS
+    from timbrefast.two_tower.load import load_two_tower
 
     try:
         model = load_two_tower(model_spec)
@@ -182,24 +185,49 @@ def bench_study(model_spec: str, seconds: float, n_sources: int) -> None:
     rows = S.effect_trends(model, sources, descriptors=RELEASED_DESCRIPTORS, sr=sr, table=table, timings=timings)
     total = time.perf_counter() - t0
     S.summarize_trends(rows)
-    print(f"study ({model_spec}): {len(rows)} clips of {seconds:g} s at {sr} Hz in {total:.1f} s: effects "
-          f"{timings['effects']:.1f} s ({100 * timings['effects'] / total:.0f}%), audio embeddings "
-          f"{timings['audio_embeddings']:.1f} s ({100 * timings['audio_embeddings'] / total:.0f}%), "
-          f"text {timings['text_embeddings']:.2f} s")
+    emb = timings["audio_embeddings"] + timings.get("text_embeddings", 0.0)
+    rest = total - timings["effects"] - emb
+    print(f"study ({model_spec}, {type(model).__name__}): {len(rows)} clips of {seconds:g} s at {sr} Hz in {total:.1f} s "
+          f"({len(rows) / total:.1f} clips/s): effects {timings['effects']:.1f} s ({100 * timings['effects'] / total:.0f}%), "
+          f"embeddings {emb:.1f} s ({100 * emb / total:.0f}%: audio {timings['audio_embeddings']:.1f} s, "
+          f"text {timings.get('text_embeddings', 0.0):.2f} s), statistics and the rest {rest:.2f} s "
+          f"({100 * rest / total:.0f}%)")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer clips and repeats")
-    ap.add_argument("--model", default="bundled", help="two-tower model spec for the study (see timbrefast study semantics)")
+    ap.add_argument("--model", default="bundled",
+                    help="two-tower model spec for the study (timbrefast.two_tower.load; default: the bundled model)")
+    ap.add_argument("--sources", type=int, default=None, help="number of sources (default 3, --quick 1)")
     ap.add_argument("--sr", type=int, default=44100)
-    args = ap.parse_args()
-    print(f"CPU: {_cpu()}, {os.cpu_count()} cores; timbrefast SIMD level: {_simd()}; "
-          f"load average {os.getloadavg()[0]:.1f}; numpy {np.__version__}, scipy {__import__('scipy').__version__}")
+    ap.add_argument("--threads", type=int, default=2, help="torch and timbrefast threads (the issue's 2 cores)")
+    args = ap.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    try:
+        import timbrefast
+
+        timbrefast.set_num_threads(args.threads)
+    except Exception:  # the core is optional for this benchmark
+        pass
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _machine import print_header
+
+        print_header(args.threads)
+    except ImportError:
+        print(f"CPU: {_cpu()}, {os.cpu_count()} cores; timbrefast SIMD level: {_simd()}; "
+              f"load average {os.getloadavg()[0]:.1f}")
+    print(f"numpy {np.__version__}, scipy {__import__('scipy').__version__}")
     repeats = 2 if args.quick else 3
     bench_eq(8 if args.quick else 40, 5.0, args.sr, repeats)
     bench_reverb(1.0 if args.quick else 2.0, args.sr, repeats)
-    bench_study(args.model, 5.0, 1 if args.quick else 3)
+    bench_study(args.model, 5.0, args.sources or (1 if args.quick else 3))
 
 
 if __name__ == "__main__":

@@ -128,3 +128,47 @@ def test_reference_summary_is_read_and_plotted(tmp_path, capsys):
     assert (out / "figures" / "summary.png").is_file()
     again = S.read_summary(out / "experiment2" / "summary.csv")
     assert list(again) == ["ToyTwoTower"]
+
+
+def test_study_semantics_offline_with_the_bundled_spec_and_default_sources(tmp_path, capsys, monkeypatch):
+    """``--model bundled`` goes through the shared resolver (a stand-in bundled module here,
+    as the real one may be absent); no --sources: the synthesized default sources."""
+    pytest.importorskip("fluidsynth")
+    import importlib.machinery
+    import sys
+    import types
+    from pathlib import Path
+
+    from test_studies_semantics import ToyTwoTower
+    from timbrefast.two_tower import load as L
+
+    if not any(Path(p).is_file() for p in ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")):
+        pytest.skip("no General MIDI soundfont installed")
+
+    class TwoTowerModel(ToyTwoTower):
+        sample_rate = 16000
+
+        @classmethod
+        def from_pretrained(cls, path=None):
+            return cls()
+
+    name = "timbrefast.two_tower._test_bundled_standin"
+    mod = types.ModuleType(name)
+    mod.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    mod.TwoTowerModel = TwoTowerModel
+    monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.setattr(L, "_BUNDLED", name)
+    out = tmp_path / "out"
+    rc = cli.main(["semantics", "--model", "bundled", "--out", str(out), "--seconds", "1", "--strengths", "0.5", "1.0",
+                   "--no-figures"])
+    assert rc == 0, capsys.readouterr().err
+    with open(out / "experiment2" / "bundled.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    sources = {r["source_type"] for r in rows}
+    assert {"guitar", "piano", "mixture"} <= sources
+    result = json.loads((out / "summary.json").read_text())
+    assert result["model"] == "bundled" and 0.0 <= result["positive_slope_rate"] <= 1.0
+    # without the bundled module: a one-line error, exit status 1
+    monkeypatch.setattr(L, "_BUNDLED", "timbrefast.two_tower._absent_bundled")
+    assert cli.main(["semantics", "--model", "bundled", "--out", str(tmp_path / "o2")]) == 1
+    assert "no bundled two-tower model" in capsys.readouterr().err

@@ -14,6 +14,7 @@ __all__ = ["register"]
 _PROTOCOLS = [
     ("timbrefast.eval.retrieval_report", "register"),  # timbrefast eval retrieval
     ("timbrefast.train.camil_cli", "add_eval_parser"),  # timbrefast eval camil
+    ("timbrefast.eval.two_tower", "register"),  # timbrefast eval two-tower
 ]
 
 

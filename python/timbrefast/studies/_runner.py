@@ -1,7 +1,6 @@
 """The semantics study end to end: sources, model, tables in the released layout, figures."""
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import semantics as S
+from ..two_tower.load import load_two_tower  # noqa: F401  (the shared resolver; kept importable here)
 
 __all__ = [
     "RELEASED_DESCRIPTORS",
@@ -102,44 +102,6 @@ def load_sources(directory: PathLike, *, sr: int, seconds: Optional[float] = Non
         y = load_audio(str(p), sr=int(sr))[0]
         out[p.stem] = _fit(y, int(round(seconds * sr))) if seconds else y.astype(np.float32)
     return out
-
-
-def load_two_tower(spec: str) -> Any:
-    """A two-tower model from a command-line spec.
-
-    ``laion:CHECKPOINT`` (LAION-CLAP), ``msclap:CHECKPOINT`` (MS-CLAP), ``bundled``
-    (timbrefast's bundled two-tower model, where this installation has one), or
-    ``py:MODULE:FACTORY`` (any importable callable returning an object with
-    ``embed_audio`` and ``embed_text``)."""
-    if not isinstance(spec, str) or not spec:
-        raise ValueError(f"model spec must be a non-empty string, got {spec!r}")
-    kind, _, rest = spec.partition(":")
-    if kind == "py":
-        module, _, attr = rest.partition(":")
-        if not module or not attr:
-            raise ValueError(f"model spec {spec!r}: expected py:MODULE:FACTORY")
-        factory = getattr(importlib.import_module(module), attr, None)
-        if not callable(factory):
-            raise ValueError(f"model spec {spec!r}: {module}.{attr} is not callable")
-        return factory()
-    if kind not in ("laion", "msclap", "bundled"):
-        raise ValueError(f"unknown model spec {spec!r}: expected bundled, laion:CKPT, msclap:CKPT or py:MODULE:FACTORY")
-    if kind != "bundled" and not rest:
-        raise ValueError(f"model spec {kind}:CHECKPOINT needs a checkpoint path")
-    try:
-        tt = importlib.import_module("timbrefast.two_tower")
-    except ImportError as exc:
-        raise RuntimeError(f"model {spec!r} needs timbrefast.two_tower, which this installation lacks ({exc})") from None
-    if kind == "laion":
-        return tt.LaionClapTwoTower(rest)
-    if kind == "msclap":
-        return tt.MSClapTwoTower(rest)
-    for name in ("load_bundled", "bundled", "from_pretrained"):
-        fn = getattr(tt, name, None)
-        if callable(fn):
-            return fn()
-    raise RuntimeError("this installation of timbrefast has no bundled two-tower model; "
-                       "use --model laion:CKPT, msclap:CKPT or py:MODULE:FACTORY")
 
 
 def _plan(table) -> Dict[str, List[str]]:

@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 
 def _add_semantics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True,
-                   help="bundled | laion:CKPT | msclap:CKPT | py:MODULE:FACTORY (any two-tower model)")
+                   help="two-tower model: bundled | bundled:PATH | laion:CKPT | msclap:CKPT | hf:DIR | py:MODULE:FACTORY")
     p.add_argument("--out", required=True, help="output folder (tables, figures, summary.json)")
     p.add_argument("--sources", default=None,
                    help="folder of source recordings (default: synthesized guitar, piano, mixture "
@@ -35,7 +35,8 @@ def _add_semantics(p: argparse.ArgumentParser) -> None:
 
 def run_semantics(args: argparse.Namespace) -> int:
     from . import semantics as S
-    from ._runner import default_sources, load_sources, load_two_tower, run_semantics_study
+    from ..two_tower.load import load_two_tower, model_name
+    from ._runner import default_sources, load_sources, run_semantics_study
 
     model = load_two_tower(args.model)
     sr = int(args.sr or getattr(model, "sample_rate", None) or 44100)
@@ -43,12 +44,7 @@ def run_semantics(args: argparse.Namespace) -> int:
         sources = load_sources(args.sources, sr=sr, seconds=args.seconds)
     else:
         sources = default_sources(sr=sr, seconds=args.seconds)
-    if args.name:
-        name = args.name
-    elif args.model.startswith("py:"):
-        name = args.model.rsplit(":", 1)[-1]
-    else:
-        name = args.model.split(":", 1)[0]
+    name = args.name or model_name(args.model)
     reference = S.read_summary(args.reference) if args.reference else None
     result = run_semantics_study(
         model, args.out, model_name=name, sources=sources, sr=sr, ratings=args.ratings, reference=reference,
