@@ -104,6 +104,23 @@ def test_config_round_trip_and_validation(tmp_path, small):
         TwoTowerModel.from_pretrained(BUNDLED_RETRIEVER)
 
 
+def test_augmented_features_and_embedding_only_head():
+    from timbrefast.train.two_tower import augment_features
+
+    x = np.clip(np.random.default_rng(0).normal(-40, 10, (3, 64, 20)), -80, 0).astype(np.float32)
+    y = augment_features(x, np.random.default_rng(1), freq_shift=2, tilt_db=12.0)
+    assert y.shape == x.shape and np.allclose(y.max(axis=(1, 2)), 0.0) and y.min() >= -80.0
+    assert np.array_equal(augment_features(x, np.random.default_rng(1), freq_shift=0, tilt_db=0.0),
+                          np.maximum(x - x.max(axis=(1, 2), keepdims=True), -80))
+    cfg = TwoTowerConfig(embedding_dim=16, hidden_dim=32, log_mel_summary=False)
+    assert cfg.audio_input_dim == cfg.encoder_embedding_dim
+    m = TwoTowerModel(cfg).eval()
+    assert m.audio_inputs(torch.full((2, 1, 64, 20), -40.0)).shape == (2, cfg.encoder_embedding_dim)
+    assert m.embed_audio(_audio(2), sr=16000).shape == (2, 16)
+    with pytest.raises(ValueError, match="log_mel_summary"):
+        TwoTowerConfig(log_mel_summary=1)
+
+
 def test_missing_text_package_names_the_extra(small, monkeypatch):
     import sys
 
@@ -186,12 +203,15 @@ def test_recipe_batches_loss_and_a_short_fit(tmp_path):
     bank = _bank()
     bank.save(tmp_path / "bank")
     bank = CaptionBank.load(tmp_path / "bank")
-    cfg = TwoTowerRecipeConfig(batch_size=4, captions_per_clip=3, seed=1)
+    cfg = TwoTowerRecipeConfig(batch_size=4, captions_per_clip=3, augment_views=1, seed=1)
     r = TwoTowerRecipe(bank, bank, model_config=SMALL, config=cfg, init_audio=False,
                        text_cache=tmp_path / "cache.npz")
     b = r.batch(2, 0, 1)
     assert b["audio"].shape == (4, SMALL.audio_input_dim) and b["text"].shape == (4, 384)
     assert torch.equal(r.batch(2, 0, 1)["text_id"], b["text_id"])  # pure in the step
+    assert torch.equal(r.batch(2, 0, 1)["audio"], b["audio"])
+    assert r._audio.shape == (2, len(bank), SMALL.audio_input_dim)  # the clips and one augmented view
+    assert not np.allclose(r._audio[0], r._audio[1])
     kinds = [r._kinds.index(f"program:{bank.notes[i].program}") for i in range(len(bank))]
     assert len(kinds) == len(bank)
     assert all(not p.requires_grad for p in r.model.audio_encoder.parameters())  # frozen tower

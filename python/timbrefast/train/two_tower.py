@@ -37,7 +37,7 @@ from ..two_tower.captions import CATEGORY_NAMES, GM_PROGRAM_NAMES, NoteDescripti
 from ._two_tower_bank import CaptionBank, build_caption_bank
 
 __all__ = ["TwoTowerRecipeConfig", "TwoTowerRecipe", "CaptionBank", "build_caption_bank", "multi_positive_info_nce",
-           "embed_captions", "instrument_kind"]
+           "embed_captions", "instrument_kind", "augment_features", "audio_head_inputs"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,14 @@ class TwoTowerRecipeConfig:
         Share of captions that name only the family ("a brass instrument").
     input_noise : float
         Augmentation: standard deviation of Gaussian noise added to the audio-head inputs.
+    augment_views : int
+        Augmentation: extra views of every clip (features shifted by up to ``freq_shift``
+        mel bands and tilted by up to ``tilt_db`` dB across the bands), computed through the
+        frozen encoder once; a batch draws one of the 1 + augment_views views per clip.
+    freq_shift : int
+        Largest mel-band shift of an augmented view.
+    tilt_db : float
+        Largest spectral tilt (dB from the lowest to the highest band) of an augmented view.
     seed : int
         Seed of the captions and the batch draws.
     """
@@ -62,6 +70,9 @@ class TwoTowerRecipeConfig:
     captions_per_clip: int = 6
     family_only: float = 0.1
     input_noise: float = 0.02
+    augment_views: int = 0
+    freq_shift: int = 2
+    tilt_db: float = 12.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -71,6 +82,10 @@ class TwoTowerRecipeConfig:
             raise ValueError(f"family_only must be in [0, 1], got {self.family_only}")
         if not 0.0 <= float(self.input_noise) <= 1.0:
             raise ValueError(f"input_noise must be in [0, 1], got {self.input_noise}")
+        check_int(self.augment_views, "augment_views", minimum=0, maximum=16)
+        check_int(self.freq_shift, "freq_shift", minimum=0, maximum=16)
+        if not 0.0 <= float(self.tilt_db) <= 60.0:
+            raise ValueError(f"tilt_db must be in [0, 60], got {self.tilt_db}")
         check_int(self.seed, "seed", minimum=0)
 
 
@@ -128,15 +143,42 @@ def embed_captions(texts: Sequence[str], *, cache: Optional[Any] = None, batch_s
     return np.stack([known[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 384), np.float32)
 
 
+def augment_features(x: np.ndarray, rng: np.random.Generator, *, freq_shift: int, tilt_db: float) -> np.ndarray:
+    """dB features ``(n, n_mels, frames)`` shifted by up to ``freq_shift`` mel bands and
+    tilted by up to ``tilt_db`` dB across the bands (each clip its own draw), then
+    re-referenced to their maximum (0 dB) and floored at -80 dB, as the frontend's are."""
+    x = np.array(x, dtype=np.float32, copy=True)
+    n, mels = x.shape[0], x.shape[1]
+    if freq_shift:
+        for i, s in enumerate(rng.integers(-freq_shift, freq_shift + 1, size=n)):
+            if s:
+                x[i] = np.roll(x[i], int(s), axis=0)
+                if s > 0:
+                    x[i, :s] = -80.0
+                else:
+                    x[i, s:] = -80.0
+    if tilt_db:
+        ramp = np.linspace(-0.5, 0.5, mels, dtype=np.float32)[None, :, None]
+        x = x + rng.uniform(-tilt_db, tilt_db, size=(n, 1, 1)).astype(np.float32) * ramp
+    x -= x.max(axis=(1, 2), keepdims=True)
+    return np.maximum(x, -80.0)
+
+
 @torch.no_grad()
-def audio_head_inputs(model: TwoTowerModel, features: np.ndarray, batch: int = 256) -> np.ndarray:
-    """``(n, audio_input_dim)`` audio-head inputs of a bank's features (frozen encoder, eval mode)."""
+def audio_head_inputs(model: TwoTowerModel, features: np.ndarray, batch: int = 256, *,
+                      augment: Optional[Dict[str, Any]] = None, seed: Any = 0) -> np.ndarray:
+    """``(n, audio_input_dim)`` audio-head inputs of a bank's features (frozen encoder, eval
+    mode); with ``augment`` (``freq_shift``, ``tilt_db``) of augmented features (seeded)."""
     was = model.training
     model.eval()
     out = []
+    rng = np.random.default_rng(seed)
     try:
         for s in range(0, features.shape[0], batch):
-            x = torch.from_numpy(np.asarray(features[s:s + batch], dtype=np.float32)).unsqueeze(1)
+            f = np.asarray(features[s:s + batch], dtype=np.float32)
+            if augment:
+                f = augment_features(f, rng, **augment)
+            x = torch.from_numpy(f).unsqueeze(1)
             out.append(model.audio_inputs(x.to(model.device)).cpu().numpy())
     finally:
         model.train(was)
@@ -186,7 +228,10 @@ class TwoTowerRecipe:
             p.requires_grad_(False)
         self.model.audio_encoder.eval()
         # frozen towers: computed once
-        self._audio = audio_head_inputs(self.model, train.features)
+        aug = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
+        self._audio = np.stack([audio_head_inputs(self.model, train.features)]
+                               + [audio_head_inputs(self.model, train.features, augment=aug, seed=[config.seed, v])
+                                  for v in range(1, config.augment_views + 1)])  # (views, n, dim)
         caps = [note_captions(n, config.captions_per_clip, seed=[config.seed, i], family_only=config.family_only)
                 for i, n in enumerate(train.notes)]
         uniq = list(dict.fromkeys(c for cs in caps for c in cs))
@@ -218,7 +263,8 @@ class TwoTowerRecipe:
         rows = np.array([self._by_kind[k][rng.integers(len(self._by_kind[k]))] for k in kinds], np.int64)
         cols = rng.integers(self._caption_ids.shape[1], size=len(rows))
         ids = self._caption_ids[rows, cols]
-        audio = self._audio[rows]
+        views = rng.integers(self._audio.shape[0], size=len(rows))
+        audio = self._audio[views, rows]
         if cfg.input_noise:
             audio = audio + rng.normal(0.0, cfg.input_noise, size=audio.shape).astype(np.float32)
         return {"audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32)),
@@ -254,7 +300,7 @@ class TwoTowerRecipe:
         cfg = self.config
         digest = hashlib.sha256(json.dumps(self.train.instruments).encode()).hexdigest()[:16]
         return {"batch_size": cfg.batch_size, "seed": cfg.seed, "captions_per_clip": cfg.captions_per_clip,
-                "family_only": cfg.family_only, "clips": len(self.train), "ids": digest}
+                "family_only": cfg.family_only, "augment_views": cfg.augment_views, "clips": len(self.train), "ids": digest}
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         from ..checkpoints import save_model

@@ -49,6 +49,9 @@ def register_recipe(recipes: Any) -> None:
                       help="a .npz cache of caption sentence embeddings (default: OUT/text_cache.npz)")
     data.add_argument("--embedding-dim", type=int, default=256, metavar="D", help="shared space (default: %(default)s)")
     data.add_argument("--hidden-dim", type=int, default=512, metavar="H", help="heads' hidden width (default: %(default)s)")
+    data.add_argument("--log-mel-summary", action=argparse.BooleanOptionalAction, default=True,
+                      help="feed the audio head the mean log-mel spectrum and loudness envelope beside the "
+                           "encoder embedding (default: on)")
     add_config_arguments(p, TrainerConfig, title="trainer", flags={"out_dir": ["--out", "--out-dir"]})
     add_config_arguments(p, TwoTowerRecipeConfig, title="two-tower recipe", skip={"seed"})
     add_run_arguments(p)
@@ -106,7 +109,8 @@ def run_two_tower(args: argparse.Namespace) -> int:
     try:
         encoder = load_model(args.init_audio or BUNDLED_RETRIEVER)
         model_config = TwoTowerConfig.from_encoder(encoder.config, embedding_dim=args.embedding_dim,
-                                                   hidden_dim=args.hidden_dim)
+                                                   hidden_dim=args.hidden_dim,
+                                                   log_mel_summary=bool(args.log_mel_summary))
     except (TypeError, ValueError, AttributeError) as exc:
         raise _usage(f"--init-audio / --embedding-dim / --hidden-dim: {exc}") from None
     try:

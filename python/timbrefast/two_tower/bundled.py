@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._config import ModelConfig, float_field, int_field, ints_field, str_field
+from .._config import ModelConfig, choice_field, float_field, int_field, ints_field, str_field
 from ..models.registry import register_model
 from ..models.retrieval import RetrievalConfig, RetrievalModel
 from .protocol import finish_embeddings, prepare_audio, prepare_texts
@@ -60,7 +60,8 @@ class TwoTowerConfig(ModelConfig):
 
     ``encoder_*``, ``frontend``, ``sample_rate`` and ``clip_samples`` describe the audio
     encoder (a :class:`~timbrefast.models.retrieval.RetrievalConfig`); ``envelope_segments``
-    the loudness-envelope summary; ``hidden_dim`` / ``embedding_dim`` the heads;
+    the loudness-envelope summary (``log_mel_summary=False``: the head sees only the
+    encoder embedding); ``hidden_dim`` / ``embedding_dim`` the heads;
     ``logit_scale_init`` the initial inverse temperature of the contrastive loss.
     """
 
@@ -82,6 +83,7 @@ class TwoTowerConfig(ModelConfig):
     frontend: str = str_field("timbre", check=_known_frontend)
     sample_rate: int = int_field(16000, minimum=1, maximum=384000)
     clip_samples: int = int_field(32000, minimum=1, maximum=1 << 24)
+    log_mel_summary: bool = choice_field(True, (True, False))
 
     def check(self) -> None:
         super().check()
@@ -109,6 +111,8 @@ class TwoTowerConfig(ModelConfig):
     @property
     def audio_input_dim(self) -> int:
         """Width of the audio head's input: encoder embedding + mean spectrum + envelope."""
+        if not self.log_mel_summary:
+            return self.encoder_embedding_dim
         return self.encoder_embedding_dim + self.n_mels + self.envelope_segments
 
 
@@ -201,6 +205,8 @@ class TwoTowerModel(nn.Module):
         if features.dim() != 4 or features.shape[1] != 1 or features.shape[2] != self.config.n_mels:
             raise ValueError(f"features must be (batch, 1, {self.config.n_mels}, frames), got {tuple(features.shape)}")
         emb = self.audio_encoder(features)
+        if not self.config.log_mel_summary:
+            return emb
         x = ((features[:, 0] + 80.0) / 80.0).clamp(0.0, 1.0)  # (B, mels, frames)
         spectrum = x.mean(dim=2)
         envelope = nn.functional.adaptive_avg_pool1d(x.amax(dim=1, keepdim=True), self.config.envelope_segments)[:, 0]
