@@ -4,7 +4,7 @@
 # (1 thread, nice 10; the caption sentence embeddings are cached in RUN_DIR/text_cache.npz)
 set -e
 BANK=$1; RUN=$2; STEPS=${3:-4000}
-shift 3 2>/dev/null || shift $#
+if [ $# -ge 3 ]; then shift 3; else shift $#; fi
 OMP_NUM_THREADS=1 nice -n 10 python -m timbrefast train two-tower \
   --data "$BANK/train" --val-data "$BANK/val" --out "$RUN" \
   --steps "$STEPS" --lr 1e-3 --lr-schedule cosine --warmup-steps 200 --min-lr 1e-5 \

