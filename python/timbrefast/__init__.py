@@ -34,6 +34,7 @@ _LAZY: Dict[str, Tuple[str, Optional[str]]] = {
     "MidiInstrumentClassifier": ("timbrefast.scorers.classify", "MidiInstrumentClassifier"),  # CAMIL
     "two_tower": ("timbrefast.two_tower", None),  # audio-text models: protocol, adapters, zero-shot
     "ZeroShotClassifier": ("timbrefast.two_tower.zero_shot", "ZeroShotClassifier"),
+    "TwoTowerModel": ("timbrefast.two_tower.bundled", "TwoTowerModel"),  # bundled audio-text model: torch, [text]
     "taxonomy": ("timbrefast.taxonomy", None),
     "Taxonomy": ("timbrefast.taxonomy", "Taxonomy"),  # instrument ontologies, triplets
     "effects": ("timbrefast.effects", None),  # EQ, reverb, parametric effects (scipy)

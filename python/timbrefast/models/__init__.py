@@ -42,6 +42,7 @@ from .registry import (  # noqa: E402
 )
 from .retrieval import RetrievalConfig, RetrievalModel  # noqa: E402
 from .small import SmallEncoder  # noqa: E402
+from ..two_tower import bundled as _two_tower_bundled  # noqa: E402,F401 - registers "two_tower"
 
 __all__ = [
     "AudioClassifier",

@@ -28,7 +28,11 @@ __all__ = ["register", "run_cocola"]
 MAX_THREADS = 4096
 
 # Further recipes: each module has register_recipe(recipes_subparsers).
-_RECIPE_MODULES = ("timbrefast.train.retrieval_cli", "timbrefast.train.camil_cli")
+_RECIPE_MODULES = (
+    "timbrefast.train.retrieval_cli",
+    "timbrefast.train.camil_cli",
+    "timbrefast.train.two_tower_cli",
+)
 
 
 def _thread_count(text: str) -> int:

@@ -7,6 +7,10 @@
 * :class:`ZeroShotClassifier` and the published prompt sets (:data:`PROMPT_SETS`,
   :func:`prompt_texts`, family prompts).
 
+* :class:`TwoTowerModel`: timbrefast's bundled model (audio encoder + all-MiniLM-L6-v2 +
+  trained heads; torch and the ``[text]`` extra), :func:`load_bundled`;
+* :func:`note_captions` and the caption vocabulary (:mod:`.captions`).
+
 Nothing here imports torch or an adapter's package at import time.
 """
 from __future__ import annotations
@@ -24,11 +28,29 @@ from .prompts import (
     prompt_texts,
     remove_label_words,
 )
+from .captions import NoteDescription, note_captions
 from .protocol import TwoTower
 from .zero_shot import ZeroShotClassifier, evaluate_family_prompts, evaluate_prompt_sets
 
+_LAZY_BUNDLED = ("TwoTowerModel", "TwoTowerConfig", "load_bundled", "from_pretrained")
+
+
+def __getattr__(name: str):
+    # the bundled model imports torch: only on first use
+    if name in _LAZY_BUNDLED:
+        from . import bundled
+
+        return bundled.TwoTowerModel.from_pretrained if name == "from_pretrained" else getattr(bundled, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "TwoTower",
+    "TwoTowerModel",
+    "TwoTowerConfig",
+    "load_bundled",
+    "NoteDescription",
+    "note_captions",
     "CallableTwoTower",
     "LaionClapTwoTower",
     "MSClapTwoTower",
