@@ -1,6 +1,9 @@
 // AVX-512 direct dot kernel (this file alone is compiled with -mavx512f...).
+// GCC 12 flags its own _mm512_undefined_ps() inside the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include "search/dots.h"
