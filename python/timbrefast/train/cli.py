@@ -98,6 +98,23 @@ def _folder(flag: str, value: Any, *, must_exist: bool) -> Path:
     return path
 
 
+def check_note_sources(args: argparse.Namespace, *, min_notes: int) -> None:
+    """The source flags of the note-bank recipes (retrieval, two-tower): exactly one of
+    ``--data BANK`` and ``--soundfont SF...``, existing folders and files, ``--patches`` >= 0
+    and ``--notes`` in ``min_notes``..1000. A bad flag is a usage error (exit 2)."""
+    if (args.data is None) == (args.soundfont is None):
+        raise _usage("give exactly one of --data BANK and --soundfont SF")
+    if args.data is not None:
+        _folder("--data", args.data, must_exist=True)
+    if args.val_data is not None:
+        _folder("--val-data", args.val_data, must_exist=True)
+    for sf in args.soundfont or []:
+        if not Path(sf).is_file():
+            raise _usage(f"--soundfont {sf}: no such file")
+    if args.patches < 0 or not min_notes <= args.notes <= 1000:
+        raise _usage(f"--patches must be >= 0 and --notes in {min_notes}..1000")
+
+
 def prepare_run(args: argparse.Namespace, recipe_config_class: type) -> Any:
     """The checks every recipe's command makes before reading data: ``--out``, the configs
     built from the flags, ``--device``, ``--amp``, ``--tensorboard``, ``--threads``.

@@ -114,21 +114,11 @@ def _usage(msg: str) -> Exception:
 
 
 def run_retrieval(args: argparse.Namespace) -> int:
-    from .cli import _folder, fit, prepare_run
+    from .cli import check_note_sources, fit, prepare_run
     from .retrieval import FeatureBank, MixtureBank, RetrievalRecipe, RetrievalRecipeConfig
     from .trainer import Trainer
 
-    if (args.data is None) == (args.soundfont is None):
-        raise _usage("give exactly one of --data BANK and --soundfont SF")
-    if args.data is not None:
-        _folder("--data", args.data, must_exist=True)
-    if args.val_data is not None:
-        _folder("--val-data", args.val_data, must_exist=True)
-    for sf in args.soundfont or []:
-        if not Path(sf).is_file():
-            raise _usage(f"--soundfont {sf}: no such file")
-    if args.patches < 0 or not 2 <= args.notes <= 1000:
-        raise _usage("--patches must be >= 0 and --notes in 2..1000")
+    check_note_sources(args, min_notes=2)
     if args.init_from is not None and not Path(args.init_from).exists():
         raise _usage(f"--init-from {args.init_from}: no such model")
     if args.mixtures == "render" and args.soundfont is None:

@@ -84,21 +84,11 @@ def _render_banks(args: argparse.Namespace, out: Path) -> List[Any]:
 
 
 def run_two_tower(args: argparse.Namespace) -> int:
-    from .cli import _folder, _usage, fit, prepare_run
+    from .cli import _usage, check_note_sources, fit, prepare_run
     from .trainer import Trainer
     from .two_tower import CaptionBank, TwoTowerRecipe, TwoTowerRecipeConfig
 
-    if (args.data is None) == (args.soundfont is None):
-        raise _usage("give exactly one of --data BANK and --soundfont SF")
-    if args.data is not None:
-        _folder("--data", args.data, must_exist=True)
-    if args.val_data is not None:
-        _folder("--val-data", args.val_data, must_exist=True)
-    for sf in args.soundfont or []:
-        if not Path(sf).is_file():
-            raise _usage(f"--soundfont {sf}: no such file")
-    if args.patches < 0 or not 1 <= args.notes <= 1000:
-        raise _usage("--patches must be >= 0 and --notes in 1..1000")
+    check_note_sources(args, min_notes=1)
     if args.init_audio is not None and not Path(args.init_audio).exists():
         raise _usage(f"--init-audio {args.init_audio}: no such model")
     trainer_config, recipe_config = prepare_run(args, TwoTowerRecipeConfig)
