@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["register", "run_demo", "demo_candidates"]
 
-DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"  # MIT; TimGM6mb (GPL-2) stays a test/evaluation font
 SR = 16000
 
 
