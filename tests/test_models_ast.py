@@ -87,3 +87,19 @@ def test_missing_transformers_names_the_extra(ast_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers -> ImportError
     with pytest.raises(ImportError, match=r"needs transformers: pip install 'timbrefast\[hf\]'"):
         InstrumentRetriever.from_ast(ast_dir)
+
+
+def test_saved_ast_encoder_loads_by_type(ast_dir, tmp_path):
+    # A trained AST encoder (projection included) saved with save_model comes back through
+    # load_model by its model_type, with the same weights and the same embeddings.
+    from timbrefast.checkpoints import load_model, save_model
+    from timbrefast.models.ast import ASTEncoder, ASTEncoderConfig
+
+    torch.manual_seed(1)
+    enc = ASTEncoder(ASTEncoderConfig(hf_dir=str(ast_dir), embedding_dim=8)).eval()
+    save_model(enc, tmp_path / "m")
+    back = load_model(tmp_path / "m").eval()
+    assert isinstance(back, ASTEncoder) and back.config == enc.config
+    feats = torch.randn(2, 64, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(back(feats), enc(feats))

@@ -43,6 +43,7 @@ from .registry import (  # noqa: E402
 from .retrieval import RetrievalConfig, RetrievalModel  # noqa: E402
 from .small import SmallEncoder  # noqa: E402
 from ..two_tower import bundled as _two_tower_bundled  # noqa: E402,F401 - registers "two_tower"
+from . import ast as _ast  # noqa: E402,F401 - registers "ast" (transformers is needed only to build one)
 
 __all__ = [
     "AudioClassifier",

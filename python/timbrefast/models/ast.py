@@ -111,7 +111,13 @@ class ASTEncoder(nn.Module):
         transformers = require("transformers", "the AST encoder", "hf")
         path = check_ast_dir(config.hf_dir)
         with _offline():
-            self.ast = transformers.ASTModel.from_pretrained(str(path), local_files_only=True)
+            if torch.empty(0).device.type == "meta":
+                # checkpoints.load_model sizes a saved model on the meta device before it
+                # allocates; from_pretrained refuses that context, and the weights come
+                # from the saved safetensors anyway: the architecture from config.json.
+                self.ast = transformers.ASTModel(transformers.ASTConfig.from_pretrained(str(path), local_files_only=True))
+            else:
+                self.ast = transformers.ASTModel.from_pretrained(str(path), local_files_only=True)
             self.extractor = transformers.ASTFeatureExtractor.from_pretrained(str(path), local_files_only=True)
         rate = int(self.extractor.sampling_rate)
         if rate != config.sample_rate:
