@@ -11,6 +11,31 @@
 #include "common/workspace.h"
 #include "frontend/kernels.h"
 
+// TF_FRONTEND_PROFILE (never in release builds): cycles per stage of the fused clip,
+// read by benchmarks/native/frontend_profile.cpp through frontend_profile_counters().
+#if defined(TF_FRONTEND_PROFILE)
+#include <x86intrin.h>
+namespace tf::frontend {
+// Each event: stage index in the top byte, cycles below (one thread at a time).
+unsigned long long g_prof[1 << 22];
+long g_prof_n = 0;
+unsigned long long* frontend_profile_counters(long** n) {
+  *n = &g_prof_n;
+  return g_prof;
+}
+}  // namespace tf::frontend
+#define TF_PROF_START() unsigned long long tf_prof_t = __rdtsc()
+#define TF_PROF(i)                                                                    \
+  do {                                                                                \
+    const unsigned long long n_ = __rdtsc();                                          \
+    if (g_prof_n < (1 << 22)) g_prof[g_prof_n++] = (n_ - tf_prof_t) | (static_cast<unsigned long long>(i) << 56); \
+    tf_prof_t = n_;                                                                   \
+  } while (0)
+#else
+#define TF_PROF_START() (void)0
+#define TF_PROF(i) (void)0
+#endif
+
 namespace tf::frontend {
 namespace {
 
@@ -72,9 +97,11 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
   const int Tp = round_up(T, kLanes);
   const int M = s.bank.n_mels;
   const int C = s.channels();
+  TF_PROF_START();
   pad_signal(y, n, s.stft, w.stft);
   float* mel = ensure(w.mel, static_cast<std::size_t>(C) * M * Tp);
   zero(mel, static_cast<std::size_t>(C) * M * Tp);
+  TF_PROF(0);
 
   if (!s.hpss) {
     // Spectrum -> mel straight from each group of 16 frames.
@@ -96,73 +123,77 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
       }
     }
   } else {
-    float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * Tp);
-    float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * Tp);
+    const long ld = Tp;  // rows of mag, perc and the harmonic strip
+    float* mag = ensure(w.mag, static_cast<std::size_t>(bins) * ld);
+    float* perc = ensure(w.perc, static_cast<std::size_t>(bins) * ld);
     float* lanes = ensure(w.lanes, static_cast<std::size_t>(bins) * kLanes);
-    float* win = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_perc + 1) * kLanes);
+    float* win = ensure(w.median.window,
+                        median_work_floats(std::max(s.hpss_spec.win_perc, s.hpss_spec.win_harm)));
     const Kernels& kern = kernels();
     for (int t0 = 0; t0 < T; t0 += kLanes) {
       stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
-      const float* xr = w.stft.fft.xr.data();
-      const float* xi = w.stft.fft.xi.data();
-      for (int f = 0; f < bins; ++f) {
-        const float* a = xr + static_cast<long>(f) * kLanes;
-        const float* b = xi + static_cast<long>(f) * kLanes;
-        float* l = lanes + static_cast<long>(f) * kLanes;
-        float* dst = mag + static_cast<long>(f) * Tp + t0;
-        for (int i = 0; i < kLanes; ++i) {
-          l[i] = std::sqrt(a[i] * a[i] + b[i] * b[i]);
-          dst[i] = l[i];
-        }
-      }
+      TF_PROF(1);
+      kern.magnitude(w.stft.fft.xr.data(), w.stft.fft.xi.data(), bins, lanes, mag + t0, ld);
+      TF_PROF(2);
       // The percussive median (along frequency) of these 16 frames while they are in cache:
       // the FFT's lanes are frames and its positions are bins, the layout the kernel wants.
-      kern.median(lanes, kLanes, bins, s.hpss_spec.win_perc, perc + t0, Tp, win);
+      kern.median(lanes, kLanes, bins, s.hpss_spec.win_perc, perc + t0, ld, win);
+      TF_PROF(3);
     }
     // Harmonic median (along time) 16 bins at a time, and straight away the masks and the
     // mel of those bins, so the harmonic spectrogram never exists in full (the working set
     // stays mag + perc).
     float* lin = ensure(w.median.lanes_in, static_cast<std::size_t>(T) * kLanes);
     float* lout = ensure(w.median.lanes_out, static_cast<std::size_t>(T) * kLanes);
-    float* hwin = ensure(w.median.window, static_cast<std::size_t>(s.hpss_spec.win_harm + 1) * kLanes);
-    float* hrow = ensure(w.harm, Tp);
-    std::fill(hrow + T, hrow + Tp, 0.0f);
+    float* harm = ensure(w.harm, static_cast<std::size_t>(kLanes) * ld);  // 16 rows
+    for (int l = 0; l < kLanes; ++l) std::fill(harm + l * ld + T, harm + l * ld + Tp, 0.0f);
     float* mh = ensure(w.mask_h, Tp);
     float* mp = ensure(w.mask_p, Tp);
     float* rh = ensure(w.row_h, Tp);
     float* rp = ensure(w.row_p, Tp);
     float* mel_h = mel;
     float* mel_p = mel + static_cast<std::size_t>(M) * Tp;
+    const MelBank& bank = s.bank;
     for (int f0 = 0; f0 < bins; f0 += kLanes) {
       const int nr = std::min(kLanes, bins - f0);
-      if (s.bank.start[f0] == s.bank.start[f0 + nr]) continue;  // these bins feed no band
-      if (nr < kLanes) zero(lin, static_cast<std::size_t>(T) * kLanes);
-      for (int l = 0; l < nr; ++l) {
-        const float* src = mag + static_cast<long>(f0 + l) * Tp;
-        for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = src[t];
+      if (bank.start[f0] == bank.start[f0 + nr]) continue;  // these bins feed no band
+      if (nr == kLanes) {
+        kern.to_lanes(mag + f0 * ld, ld, T, lin);
+      } else {
+        zero(lin, static_cast<std::size_t>(T) * kLanes);
+        for (int l = 0; l < nr; ++l) {
+          const float* src = mag + (f0 + l) * ld;
+          for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = src[t];
+        }
       }
-      kern.median(lin, kLanes, T, s.hpss_spec.win_harm, lout, kLanes, hwin);
+      TF_PROF(4);
+      kern.median(lin, kLanes, T, s.hpss_spec.win_harm, lout, kLanes, win);
+      TF_PROF(5);
+      kern.from_lanes(lout, T, harm, ld);
+      TF_PROF(6);
       for (int l = 0; l < nr; ++l) {
         const int f = f0 + l;
-        if (s.bank.start[f] == s.bank.start[f + 1]) continue;  // bin feeds no band
-        for (int t = 0; t < T; ++t) hrow[t] = lout[static_cast<long>(t) * kLanes + l];
-        const long off = static_cast<long>(f) * Tp;
-        hpss_mask_row(hrow, perc + off, Tp, s.hpss_spec, mh, mp);
+        if (bank.start[f] == bank.start[f + 1]) continue;  // bin feeds no band
+        const long off = f * ld;
+        hpss_mask_row(harm + l * ld, perc + off, Tp, s.hpss_spec, mh, mp);
+        TF_PROF(7);
         const float* m = mag + off;
         if (s.power == 2.0f) {
-          for (int t = 0; t < T; ++t) {
-            const float a = m[t] * mh[t], b = m[t] * mp[t];
-            rh[t] = a * a;
-            rp[t] = b * b;
-          }
+          kern.power_masked2(m, mh, mp, T, rh, rp);
         } else {
           for (int t = 0; t < T; ++t) {
             rh[t] = spectrum_value(m[t] * mh[t], s.power);
             rp[t] = spectrum_value(m[t] * mp[t], s.power);
           }
         }
-        mel_accumulate_bin(s.bank, f, rh, T, mel_h, Tp);
-        mel_accumulate_bin(s.bank, f, rp, T, mel_p, Tp);
+        TF_PROF(8);
+        // mel_accumulate_bin's arithmetic (out[band] += weight * row), per band of this bin.
+        for (int j = bank.start[f]; j < bank.start[f + 1]; ++j) {
+          const long band = static_cast<long>(bank.band[j]) * Tp;
+          kern.axpy(bank.weight[j], rh, T, mel_h + band);
+          kern.axpy(bank.weight[j], rp, T, mel_p + band);
+        }
+        TF_PROF(9);
       }
     }
   }
@@ -173,6 +204,7 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
                   sizeof(float) * T);
     apply_scale(dst, static_cast<long>(M) * T, s.scale);
   }
+  TF_PROF(10);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 // groups of kLanes floats: element i of lane l is at base[i * stride + l].
 #pragma once
 
-#include <algorithm>  // std::sort (median kernel, kernels_impl.inl)
+#include <algorithm>  // std::sort, std::min (median kernel, kernels_impl.inl)
 #include <cstddef>
 #include <vector>
 
@@ -35,7 +35,7 @@ struct Kernels {
   void (*rfft)(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr, float* xi);
   // Running median of window k (rank k/2, scipy.ndimage's reflect extension d c b a | a b c d)
   // along n positions of kLanes lanes: in/out are lane arrays with the given strides (in floats).
-  // work: (k + 1) * kLanes floats, 64-byte aligned.
+  // work: median_work_floats(k) floats, 64-byte aligned.
   void (*median)(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
                  std::ptrdiff_t out_stride, float* work);
   // Soft masks with power 2 (mask_math.h) of the first n - n % kLanes cells of a row.
@@ -47,6 +47,17 @@ struct Kernels {
   void (*db)(float* x, long n, float amin, float offset, float floor_db);
   // x = log_clipped(x, lo, hi) (db_math.h), in place.
   void (*log)(float* x, long n, float lo, float hi);
+  // Fused frontend. |X| of n positions of an FFT's lane arrays: into the lane array
+  // `lanes` and into rows[f * ld + l] (16 consecutive floats per position).
+  void (*magnitude)(const float* xr, const float* xi, int n, float* lanes, float* rows, std::ptrdiff_t ld);
+  // out_harm = (mag * mask_harm)^2, out_perc = (mag * mask_perc)^2, n cells.
+  void (*power_masked2)(const float* mag, const float* mask_harm, const float* mask_perc, int n,
+                        float* out_harm, float* out_perc);
+  // y += a * x, n cells (no fused multiply-add: the same bits at every level).
+  void (*axpy)(float a, const float* x, int n, float* y);
+  // 16 rows (row l at rows + l * ld) of n values <-> the lane array lanes[t * kLanes + l].
+  void (*to_lanes)(const float* rows, std::ptrdiff_t ld, int n, float* lanes);
+  void (*from_lanes)(const float* lanes, int n, float* rows, std::ptrdiff_t ld);
 };
 
 const Kernels& kernels_scalar();
@@ -60,6 +71,20 @@ const Kernels& kernels_neon();  // kernels_neon.cpp
 
 // The widest kernels usable now (tf::cpu::simd_level()).
 const Kernels& kernels();
+
+// Largest window of the median's block algorithm (kernels_impl.inl); larger windows slide.
+constexpr int kMedianBlockMax = 64;
+
+// Floats of scratch that the median kernel needs for a window of k.
+static inline std::size_t median_work_floats(int k) {
+  std::size_t vecs = static_cast<std::size_t>(k) + 1;  // sliding: the sorted window and a sentinel
+  if (k <= kMedianBlockMax) {
+    const int r = k / 2 + 1;  // block algorithm: the prefix and the needed ranks of every suffix
+    vecs = r;
+    for (int i = 0; i < k; ++i) vecs += std::min(k - i, r) - std::max(1, r - i) + 1;
+  }
+  return vecs * kLanes;
+}
 
 // scipy.ndimage "reflect" extension: index i (any integer) of a line of n samples.
 static inline long median_line_index(long i, long n) { return symmetric_index(i, n); }

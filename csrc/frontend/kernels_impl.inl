@@ -209,8 +209,22 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
 
 // ---------------------------------------------------------------- running median
 //
-// Each lane keeps its window sorted. Sliding by one removes a (the value leaving) and
-// inserts b (the value entering), without branches:
+// Two algorithms, both branch-free across the 16 lanes and exact (a median is one of the
+// window's values, so any correct selection gives the same bits).
+//
+// Blocks (k <= kMedianBlockMax, the HPSS kernels): the line is cut into blocks of k
+// positions. The k outputs whose windows start in block A end in the next block B, so
+// window i = A[i..k) + B[0..i): the median, rank r = k/2 + 1, of the union of two sorted
+// lists X (a suffix of A) and Y (a prefix of B) is
+//   min over a + b = r of max(X_a, Y_b)                (X_0 = Y_0 = -inf, 1-based)
+// and only the r smallest of each list matter. The suffixes of A are built backwards by
+// insertion (truncated to r entries), the prefix of B forwards, in place; an insertion
+// is new[j] = max(old[j-1], min(old[j], v)), min/max only. Per output that is about
+// 2 (suffix) + 2 (prefix) + 1 (selection) times min(len, r) operations instead of the
+// sliding window's 4 k below, and no sort of a first window.
+//
+// Sliding (larger k): each lane keeps its window sorted. Sliding by one removes a (the
+// value leaving) and inserts b (the value entering), without branches:
 //   u[j]  = w[j] < a ? w[j] : w[j+1]          (w without one copy of a; w[k] = +inf)
 //   w'[j] = max(u[j-1], min(u[j], b))           (u with b inserted; u[-1] = -inf)
 // The median is w[k/2]. The first window is sorted once per lane (O(k log k); sliding it
@@ -219,8 +233,77 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
 // A strict weak order for std::sort even with NaN (placed last).
 static inline bool median_less(float a, float b) { return a < b || (b != b && a == a); }
 
+static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+                          std::ptrdiff_t out_stride, float* work) {
+  const int h = k / 2, r = h + 1;
+  // Window i takes a entries of the suffix X = A[i..k) and r - a of the prefix Y = B[0..i)
+  // with a in [r - min(i, r), min(k - i, r)]: the suffix needs only its ranks
+  // [max(1, r - i), min(k - i, r)] and the prefix only [max(1, r - k + i), min(i, r)].
+  // Both windows of ranks move by at most one per insertion, so an insertion updates only
+  // the ranks still needed (new_q = max(old_{q-1}, min(old_q, v))).
+  vf* prefix = reinterpret_cast<vf*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
+  vf* suffixes = prefix + r;                  // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
+  int lo[kMedianBlockMax], hi[kMedianBlockMax], off[kMedianBlockMax];
+  for (int i = k - 1, o = 0; i >= 0; --i) {
+    lo[i] = std::max(1, r - i);
+    hi[i] = std::min(k - i, r);
+    off[i] = o;
+    o += hi[i] - lo[i] + 1;
+  }
+  const vf inf = splat(__builtin_inff());
+  const vf ninf = -inf;
+  auto at = [&](long i) { return load(in + median_line_index(i, n) * in_stride); };
+  for (int o0 = 0; o0 < n; o0 += k) {
+    const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
+    const int count = std::min(k, n - o0);
+    // The suffixes of A, backwards: suffix i = suffix i + 1 with A[i] inserted.
+    suffixes[off[k - 1]] = at(a0 + k - 1);  // one value: ranks [1, 1]
+    for (int i = k - 2; i >= 0; --i) {
+      const vf v = at(a0 + i);
+      const vf* src = suffixes + off[i + 1] - lo[i + 1];  // src[q]: rank q of suffix i + 1
+      vf* dst = suffixes + off[i] - lo[i];
+      const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
+      vf prev = q_lo == 1 ? ninf : src[q_lo - 1];
+      const int q_end = std::min(q_hi, src_hi);
+      for (int q = q_lo; q <= q_end; ++q) {
+        const vf cur = src[q];
+        dst[q] = vmax(prev, vmin(cur, v));
+        prev = cur;
+      }
+      if (q_hi > src_hi) dst[q_hi] = vmax(prev, v);  // the list grows: src rank q_hi is +inf
+    }
+    // The prefix of B, forwards, in place (ranks below the needed ones are left stale).
+    for (int i = 0; i < count; ++i) {
+      const int py_hi = std::min(i, r);  // ranks of the prefix for window i
+      if (i > 0) {
+        const vf v = at(a0 + k + i - 1);
+        const int q_lo = std::max(1, r - k + i), old_hi = std::min(i - 1, r);
+        vf* y = prefix - 1;  // y[q]: rank q
+        vf prev = q_lo == 1 ? ninf : y[q_lo - 1];
+        const int q_end = std::min(py_hi, old_hi);
+        for (int q = q_lo; q <= q_end; ++q) {
+          const vf cur = y[q];
+          y[q] = vmax(prev, vmin(cur, v));
+          prev = cur;
+        }
+        if (py_hi > old_hi) y[py_hi] = vmax(prev, v);
+      }
+      const vf* x = suffixes + off[i] - lo[i];  // x[a]: rank a of the suffix
+      const vf* y = prefix - 1;
+      const int a_lo = std::max(0, r - py_hi), a_hi = hi[i];
+      vf best = a_lo == 0 ? y[r] : (a_lo == r ? x[r] : vmax(x[a_lo], y[r - a_lo]));
+      for (int a = a_lo + 1; a <= a_hi; ++a) best = vmin(best, a == r ? x[r] : vmax(x[a], y[r - a]));
+      store(out + static_cast<std::ptrdiff_t>(o0 + i) * out_stride, best);
+    }
+  }
+}
+
 static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
                         std::ptrdiff_t out_stride, float* work) {
+  if (k <= kMedianBlockMax) {
+    median_blocks(in, in_stride, n, k, out, out_stride, work);
+    return;
+  }
   vf* w = reinterpret_cast<vf*>(work);  // 64-byte aligned
   const vf inf = splat(__builtin_inff());
   const vf ninf = -inf;
@@ -375,3 +458,95 @@ static TF_NO_FMA void log_impl(float* x, long n, float lo, float hi) {
   }
   for (; i < n; ++i) x[i] = log_clipped(x[i], lo, hi);
 }
+
+// ---------------------------------------------------------------- fused-frontend passes
+//
+// Plain loops that the compiler vectorises for the instruction set (no fused multiply-
+// adds, so every level gives the scalar expressions' bits).
+
+static TF_NO_FMA void magnitude_impl(const float* __restrict xr, const float* __restrict xi, int n,
+                                     float* __restrict lanes, float* __restrict rows, std::ptrdiff_t ld) {
+  for (int f = 0; f < n; ++f) {
+    const float* a = xr + static_cast<std::ptrdiff_t>(f) * kLanes;
+    const float* b = xi + static_cast<std::ptrdiff_t>(f) * kLanes;
+    float* l = lanes + static_cast<std::ptrdiff_t>(f) * kLanes;
+    float* d = rows + static_cast<std::ptrdiff_t>(f) * ld;
+    for (int i = 0; i < kLanes; ++i) {
+      const float v = __builtin_sqrtf(a[i] * a[i] + b[i] * b[i]);
+      l[i] = v;
+      d[i] = v;
+    }
+  }
+}
+
+static TF_NO_FMA void power_masked2_impl(const float* __restrict mag, const float* __restrict mask_harm,
+                                         const float* __restrict mask_perc, int n, float* __restrict out_harm,
+                                         float* __restrict out_perc) {
+  for (int t = 0; t < n; ++t) {
+    const float a = mag[t] * mask_harm[t], b = mag[t] * mask_perc[t];
+    out_harm[t] = a * a;
+    out_perc[t] = b * b;
+  }
+}
+
+static TF_NO_FMA void axpy_impl(float a, const float* __restrict x, int n, float* __restrict y) {
+  for (int t = 0; t < n; ++t) y[t] += a * x[t];
+}
+
+#if defined(__AVX2__) && !defined(TF_KERNELS_OWN_VF)
+// 8 x 8 transpose of r[0..8) in place.
+static inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#define TF_HAVE_TRANSPOSE8 1
+#endif
+
+// 16 rows of n values (row l at rows + l * ld) -> the lane array lanes[t * kLanes + l].
+static void to_lanes_impl(const float* rows, std::ptrdiff_t ld, int n, float* lanes) {
+  int t0 = 0;
+#if defined(TF_HAVE_TRANSPOSE8)
+  for (; t0 + 8 <= n; t0 += 8) {
+    for (int half = 0; half < 2; ++half) {  // rows 0-7, then 8-15
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows + (half * 8 + i) * ld + t0);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(lanes + static_cast<std::ptrdiff_t>(t0 + i) * kLanes + half * 8, r[i]);
+    }
+  }
+#endif
+  for (; t0 < n; ++t0)
+    for (int l = 0; l < kLanes; ++l) lanes[static_cast<std::ptrdiff_t>(t0) * kLanes + l] = rows[l * ld + t0];
+}
+
+// The inverse: lanes[t * kLanes + l] -> rows[l * ld + t], t < n.
+static void from_lanes_impl(const float* lanes, int n, float* rows, std::ptrdiff_t ld) {
+  int t0 = 0;
+#if defined(TF_HAVE_TRANSPOSE8)
+  for (; t0 + 8 <= n; t0 += 8) {
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(lanes + static_cast<std::ptrdiff_t>(t0 + i) * kLanes + half * 8);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(rows + (half * 8 + i) * ld + t0, r[i]);
+    }
+  }
+#endif
+  for (; t0 < n; ++t0)
+    for (int l = 0; l < kLanes; ++l) rows[l * ld + t0] = lanes[static_cast<std::ptrdiff_t>(t0) * kLanes + l];
+}
+#undef TF_HAVE_TRANSPOSE8

@@ -85,7 +85,10 @@ static inline vf vmax(const vf& a, const vf& b) { return select(a > b, a, b); }
 const Kernels& kernels_neon() {
   static const Kernels k{"neon", &isa_neon::rfft_impl, &isa_neon::median_impl,
                          &isa_neon::softmask2_impl, &isa_neon::max_impl,
-                         &isa_neon::db_impl, &isa_neon::log_impl};
+                         &isa_neon::db_impl, &isa_neon::log_impl,
+                         &isa_neon::magnitude_impl, &isa_neon::power_masked2_impl,
+                         &isa_neon::axpy_impl, &isa_neon::to_lanes_impl,
+                         &isa_neon::from_lanes_impl};
   return k;
 }
 

@@ -14,7 +14,10 @@ namespace isa_scalar {
 const Kernels& kernels_scalar() {
   static const Kernels k{"scalar", &isa_scalar::rfft_impl, &isa_scalar::median_impl,
                          &isa_scalar::softmask2_impl, &isa_scalar::max_impl,
-                         &isa_scalar::db_impl, &isa_scalar::log_impl};
+                         &isa_scalar::db_impl, &isa_scalar::log_impl,
+                         &isa_scalar::magnitude_impl, &isa_scalar::power_masked2_impl,
+                         &isa_scalar::axpy_impl, &isa_scalar::to_lanes_impl,
+                         &isa_scalar::from_lanes_impl};
   return k;
 }
 

@@ -10,7 +10,7 @@ namespace tf::frontend {
 void median_along_rows(const float* x, int rows, int cols, long ld, int k, float* out, long ld_out,
                        MedianWork& w) {
   const Kernels& kern = kernels();
-  float* win = ensure(w.window, static_cast<std::size_t>(k + 1) * kLanes);
+  float* win = ensure(w.window, median_work_floats(k));
   float* lin = ensure(w.lanes_in, static_cast<std::size_t>(cols) * kLanes);
   float* lout = ensure(w.lanes_out, static_cast<std::size_t>(cols) * kLanes);
   for (int r0 = 0; r0 < rows; r0 += kLanes) {
@@ -32,7 +32,7 @@ void median_along_rows(const float* x, int rows, int cols, long ld, int k, float
 void median_along_cols(const float* x, int rows, int cols, long ld, int k, float* out, long ld_out,
                        MedianWork& w) {
   const Kernels& kern = kernels();
-  float* win = ensure(w.window, static_cast<std::size_t>(k + 1) * kLanes);
+  float* win = ensure(w.window, median_work_floats(k));
   for (int c0 = 0; c0 < cols; c0 += kLanes) kern.median(x + c0, ld, rows, k, out + c0, ld_out, win);
 }
 

@@ -96,7 +96,30 @@ void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
   const float* win = s.window.data();
   const float* x[kLanes];
   for (int l = 0; l < count; ++l) x[l] = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
+  // Full groups: the pairs inside the window [jf_lo, jf_hi) come from one transpose of the
+  // 16 frames (rows hop apart) into lane arrays, then a multiply by the window.
+  const int jf_lo = count == kLanes ? std::max(j_lo, (s.win_lo + 1) / 2) : j_hi;
+  const int jf_hi = count == kLanes ? std::max(jf_lo, std::min(j_hi, s.win_hi / 2)) : j_hi;
+  if (jf_hi > jf_lo) {
+    const int pairs = jf_hi - jf_lo;
+    float* lanes = ensure(w.frames, static_cast<std::size_t>(2 * pairs) * kLanes);
+    kernels().to_lanes(x[0] + 2 * jf_lo, s.hop, 2 * pairs, lanes);
+    for (int j = jf_lo; j < jf_hi; ++j) {
+      const float we = win[2 * j], wo = win[2 * j + 1];
+      const float* src = lanes + static_cast<long>(2 * (j - jf_lo)) * kLanes;
+      float* er = zr + static_cast<long>(j) * kLanes;
+      float* oi = zi + static_cast<long>(j) * kLanes;
+      for (int l = 0; l < kLanes; ++l) {
+        er[l] = src[l] * we;
+        oi[l] = src[kLanes + l] * wo;
+      }
+    }
+  }
   for (int j = j_lo; j < j_hi; ++j) {
+    if (j == jf_lo && jf_hi > jf_lo) {  // done above
+      j = jf_hi - 1;
+      continue;
+    }
     const int i = 2 * j;
     // A sample outside [win_lo, win_hi) contributes exactly 0 (also when it is not finite).
     const bool even_in = i >= s.win_lo, odd_in = i + 1 < s.win_hi;

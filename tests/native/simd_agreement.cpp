@@ -125,7 +125,7 @@ void check_median(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937&
         std::vector<float> in(static_cast<size_t>(n) * L);
         std::uniform_real_distribution<float> u(-5.0f, 5.0f);
         for (float& v : in) v = ties ? std::floor(u(rng)) : u(rng);
-        fe::FloatBuffer work(static_cast<size_t>(kw + 1) * L);
+        fe::FloatBuffer work(fe::median_work_floats(kw));
         std::vector<float> a(in.size()), b(in.size());
         k.median(in.data(), L, n, kw, a.data(), L, work.data());
         scalar.median(in.data(), L, n, kw, b.data(), L, work.data());
@@ -199,6 +199,58 @@ void check_scaling(const fe::Kernels& k, std::mt19937& rng) {
       ok_f = ok_f && same_bits(d2[i], v > -80.0f ? v : -80.0f);
     }
     check(ok_f, k.name, "db with offset and floor, n=" + std::to_string(n));
+  }
+}
+
+// The fused frontend's passes: magnitudes, masked power, axpy (bit-exact with the scalar
+// expressions) and the 16-row <-> lane-array transposes (exact copies), odd lengths included.
+void check_fused_passes(const fe::Kernels& k, std::mt19937& rng) {
+  const int L = fe::kLanes;
+  std::normal_distribution<float> nd;
+  for (int n : {1, 7, 8, 9, 31, 513}) {
+    std::vector<float> xr(static_cast<size_t>(n) * L), xi(xr.size()), lanes(xr.size());
+    for (float& v : xr) v = nd(rng);
+    for (float& v : xi) v = nd(rng);
+    const int ld = n * L + 3;  // rows: position f's 16 values at rows + f * ld
+    std::vector<float> rows(static_cast<size_t>(n) * ld, -1.0f);
+    k.magnitude(xr.data(), xi.data(), n, lanes.data(), rows.data(), ld);
+    bool ok = true;
+    for (int f = 0; f < n; ++f)
+      for (int l = 0; l < L; ++l) {
+        const size_t i = static_cast<size_t>(f) * L + l;
+        const float want = std::sqrt(xr[i] * xr[i] + xi[i] * xi[i]);
+        ok = ok && same_bits(lanes[i], want) && same_bits(rows[static_cast<size_t>(f) * ld + l], want);
+      }
+    check(ok, k.name, "magnitude bit-exact, n=" + std::to_string(n));
+
+    std::vector<float> m(n), mh(n), mp(n), rh(n), rp(n), y(n), y0(n);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int t = 0; t < n; ++t) m[t] = std::fabs(nd(rng)), mh[t] = u(rng), mp[t] = 1.0f - mh[t], y0[t] = nd(rng);
+    k.power_masked2(m.data(), mh.data(), mp.data(), n, rh.data(), rp.data());
+    y = y0;
+    k.axpy(0.37f, m.data(), n, y.data());
+    bool ok_p = true, ok_a = true;
+    for (int t = 0; t < n; ++t) {
+      const float a = m[t] * mh[t], b = m[t] * mp[t];
+      ok_p = ok_p && same_bits(rh[t], a * a) && same_bits(rp[t], b * b);
+      const float prod = 0.37f * m[t];
+      ok_a = ok_a && same_bits(y[t], y0[t] + prod);
+    }
+    check(ok_p, k.name, "power_masked2 bit-exact, n=" + std::to_string(n));
+    check(ok_a, k.name, "axpy bit-exact (no fused multiply-add), n=" + std::to_string(n));
+
+    const int rld = n + 5;
+    std::vector<float> r16(static_cast<size_t>(L) * rld), back(r16.size(), 0.0f), lan(static_cast<size_t>(n) * L);
+    for (float& v : r16) v = nd(rng);
+    k.to_lanes(r16.data(), rld, n, lan.data());
+    k.from_lanes(lan.data(), n, back.data(), rld);
+    bool ok_t = true;
+    for (int l = 0; l < L; ++l)
+      for (int t = 0; t < n; ++t) {
+        ok_t = ok_t && same_bits(lan[static_cast<size_t>(t) * L + l], r16[static_cast<size_t>(l) * rld + t]);
+        ok_t = ok_t && same_bits(back[static_cast<size_t>(l) * rld + t], r16[static_cast<size_t>(l) * rld + t]);
+      }
+    check(ok_t, k.name, "to_lanes / from_lanes exact, n=" + std::to_string(n));
   }
 }
 
@@ -396,6 +448,7 @@ int main(int argc, char** argv) {
       check_median(k, *scalar_fe, rng);
       check_masks(k, rng);
       check_scaling(k, rng);
+      check_fused_passes(k, rng);
       check_gemm(name, rng);
       check_pack(kc, name, rng);
       check_lse_pieces(kc, *scalar_ct, name);
