@@ -88,8 +88,8 @@ class FastSmallEncoder:
     Call it on ``(batch, in_channels, n_mels, frames)`` float32 features (CPU) under
     ``torch.no_grad()`` / ``torch.inference_mode()``; returns ``(batch, embedding_dim)``,
     the eager encoder's output (dropout off, batch norm on running statistics) to float32
-    rounding. Changing the encoder afterwards does not change the snapshot: use
-    :func:`fast_encoder`, which rebuilds it.
+    rounding. The folded convolutions are copies, the projection and layer norm views of the
+    encoder's tensors: after changing the encoder, use :func:`fast_encoder`, which rebuilds it.
 
     Parameters
     ----------
@@ -114,12 +114,14 @@ class FastSmallEncoder:
             self.stages.append((wd.contiguous(memory_format=cl), bd.contiguous(), tuple(st.down[0].stride),
                                 tuple(st.down[0].padding), wc.contiguous(memory_format=cl), bc.contiguous(),
                                 tuple(st.conv[0].padding)))
-        self.proj_weight = encoder.projection.weight.detach().clone()
-        self.proj_bias = None if encoder.projection.bias is None else encoder.projection.bias.detach().clone()
+        # the projection and layer norm are used as they are (views, not copies: 5 MB for the
+        # bundled model); fast_encoder rebuilds the snapshot when they change
+        self.proj_weight = encoder.projection.weight.detach()
+        self.proj_bias = None if encoder.projection.bias is None else encoder.projection.bias.detach()
         ln = encoder.layer_norm
         self.ln_shape = tuple(ln.normalized_shape)
-        self.ln_weight = None if ln.weight is None else ln.weight.detach().clone()
-        self.ln_bias = None if ln.bias is None else ln.bias.detach().clone()
+        self.ln_weight = None if ln.weight is None else ln.weight.detach()
+        self.ln_bias = None if ln.bias is None else ln.bias.detach()
         self.ln_eps = float(ln.eps)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
