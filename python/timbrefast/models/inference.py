@@ -2,8 +2,8 @@
 
 The encoder of the bundled COCOLA model costs most of a one-candidate score: at batch 1 its
 eight 3×3 convolutions are cheap (≈ 105 M multiply-adds) but eager evaluation adds a
-batch-norm pass after each, a SiLU pass, a residual add and two layout conversions around
-every oneDNN convolution. :class:`FastSmallEncoder` computes the same function with less:
+batch-norm pass after each, separate SiLU and residual passes that allocate, and layout
+conversions around the oneDNN convolutions (NCHW activations). :class:`FastSmallEncoder` computes the same function with less:
 
 - each batch norm (eval mode: running statistics) is folded into the convolution before it,
   ``w' = w·γ/√(σ²+ε)``, ``b' = β − μ·γ/√(σ²+ε)``, computed in float64 once and stored as
