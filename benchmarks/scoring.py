@@ -12,6 +12,7 @@ latency of both and their ratio (goal: ≥ 10× at 64 candidates).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 
@@ -70,35 +71,67 @@ def _busy() -> None:  # a process keeping one core busy
         pass
 
 
-def bench_stream(scorer, clips, quick: bool) -> None:
+def _stats(times) -> str:
+    """``p50 / p95 (best)`` in ms."""
+    t = 1e3 * np.asarray(times)
+    return f"{np.percentile(t, 50):.2f} / {np.percentile(t, 95):.2f} ({t.min():.2f})"
+
+
+def _load() -> str:
+    try:
+        return "load average %.2f / %.2f / %.2f" % os.getloadavg()
+    except OSError:
+        return "load average unknown"
+
+
+def bench_stream(model_dir, clips, quick: bool) -> None:
+    """100 ms pushes to a 'last' stream, the encoder's fast path (A) and the eager encoder (B)
+    fed the same audio, pushes interleaved."""
+    from timbrefast.scorers.coherence import CoherenceScorer
     from timbrefast.scorers.streaming import CoherenceStream
 
     x = np.tile(np.concatenate(clips[1:4]), 5)  # 75 s: room for 6 s + every push below
-    ctx = scorer.context(clips[0], sr=SR)
-    stream = CoherenceStream(ctx, sr=SR)
-    stream.push(x[: 6 * SR], score=False)
+    variants = {}
+    for name, fast in (("fast encoder", True), ("eager encoder", False)):
+        scorer = CoherenceScorer.from_pretrained(model_dir)
+        scorer.model.fast_inference = fast
+        stream = CoherenceStream(scorer.context(clips[0], sr=SR), sr=SR)
+        stream.push(x[: 6 * SR], score=False)
+        variants[name] = (scorer, stream, [], [], [])
     pos, chunk = 6 * SR, SR // 10
-    upd, full = [], []
     reps = 20 if quick else 60
+    print(f"\nstreaming: 100 ms pushes (1,600 samples at 16 kHz) to a 'last' stream after 6 s ({_load()})")
+    values = {}
     for i in range(reps):
-        t0 = time.perf_counter()
-        stream.push(x[pos: pos + chunk], score=False)
-        t1 = time.perf_counter()
-        stream.push(x[pos + chunk: pos + 2 * chunk])
-        t2 = time.perf_counter()
-        upd.append(t1 - t0)
-        full.append(t2 - t1)
+        for name, (scorer, stream, upd, full, enc) in variants.items():
+            t0 = time.perf_counter()
+            stream.push(x[pos: pos + chunk], score=False)
+            t1 = time.perf_counter()
+            values[name] = stream.push(x[pos + chunk: pos + 2 * chunk])
+            t2 = time.perf_counter()
+            upd.append(t1 - t0)
+            full.append(t2 - t1)
         pos += 2 * chunk
+    import torch
+
+    for name, (scorer, stream, upd, full, enc) in variants.items():
+        feats = torch.from_numpy(stream._last.db[None].copy())
+        with scorer.thread_policy.scope(1), torch.inference_mode():
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                scorer.embed_features(feats)
+                enc.append(time.perf_counter() - t0)
+    scorer = variants["fast encoder"][0]
     fe = scorer.frontend
     w = x[None, :W].copy()
     f50, f95 = timed(lambda: fe(w, num_threads=1), reps // 2)
-    n_stft, n_mask = stream._last.recomputed
-    print("\nstreaming: 100 ms pushes (1,600 samples at 16 kHz) to a 'last' stream after 6 s")
+    n_stft, n_mask = variants["fast encoder"][1]._last.recomputed
     print(f"  frames recomputed per push: STFT {n_stft} / 501, HPSS masks + mel {n_mask} / 501")
-    print(f"  feature update (push(score=False)) p50 / p95: {1e3 * np.percentile(upd, 50):.2f} / "
-          f"{1e3 * np.percentile(upd, 95):.2f} ms")
-    print(f"  push with score (update + encoder on one window) p50 / p95: {1e3 * np.percentile(full, 50):.2f} / "
-          f"{1e3 * np.percentile(full, 95):.2f} ms")
+    a, b = values["fast encoder"], values["eager encoder"]
+    print(f"  same scores: |fast - eager| = {abs(a - b):.1e} ({abs(a - b) / max(abs(b), 1e-12):.1e} relative)")
+    print(f"  {'':>14} | {'features p50 / p95 (best), ms':>30} | {'push with score':>30} | {'encoder alone':>30}")
+    for name, (_, _, upd, full, enc) in variants.items():
+        print(f"  {name:>14} | {_stats(upd):>30} | {_stats(full):>30} | {_stats(enc):>30}")
     print(f"  full fused frontend of one 5 s window (1 thread) p50 / p95: {1e3 * f50:.2f} / {1e3 * f95:.2f} ms")
 
 
@@ -186,7 +219,59 @@ def bench_calibration(scorer, quick: bool) -> None:
         print("  (../shared/data/real_music absent: no check on recordings)")
 
 
+def bench_profile(model_dir, clips, quick: bool) -> None:
+    """Where one score_one call goes (auto policy: one thread): input handling, the fused
+    frontend, the encoder (fast path and eager), the bilinear head; best of N and p50."""
+    import torch
+
+    from timbrefast.scorers.coherence import CoherenceScorer
+
+    reps = 30 if quick else 100
+    scorer = CoherenceScorer.from_pretrained(model_dir)
+    ctx = scorer.context(clips[0], sr=SR)
+    cand = clips[1]
+    model = scorer.model
+    rows = {k: [] for k in ("input (read_clip + windows)", "frontend", "encoder, fast path", "encoder, eager",
+                            "head", "score_one, fast path", "score_one, eager")}
+    with scorer.thread_policy.scope(1), torch.inference_mode():
+        wins = scorer.windows(scorer.read_clip(cand, sr=SR, name="candidate"))
+        feats = torch.from_numpy(scorer.frontend(wins, num_threads=1))
+        emb = scorer.embed_features(feats)
+        c = ctx.embedding[None]
+        for _ in range(reps):
+            for name, fn in (
+                ("input (read_clip + windows)", lambda: scorer.windows(scorer.read_clip(cand, sr=SR, name="c"))),
+                ("frontend", lambda: scorer.frontend(wins, num_threads=1)),
+                ("encoder, fast path", lambda: scorer.embed_features(feats)),
+                ("encoder, eager", lambda: _eager(model, lambda: scorer.embed_features(feats))),
+                ("head", lambda: model.head(c, emb)),
+            ):
+                t0 = time.perf_counter()
+                fn()
+                rows[name].append(time.perf_counter() - t0)
+    for _ in range(reps):
+        for name, fn in (("score_one, fast path", lambda: ctx.score_one(cand, sr=SR)),
+                         ("score_one, eager", lambda: _eager(model, lambda: ctx.score_one(cand, sr=SR)))):
+            t0 = time.perf_counter()
+            fn()
+            rows[name].append(time.perf_counter() - t0)
+    print(f"\nprofile of score_one: one 5 s candidate against a cached context, one thread ({_load()})")
+    print(f"  {'step':>28} | p50 / p95 (best), ms")
+    for name, t in rows.items():
+        print(f"  {name:>28} | {_stats(t)}")
+
+
+def _eager(model, fn):
+    model.fast_inference = False
+    try:
+        return fn()
+    finally:
+        model.fast_inference = True
+
+
 def bench_latency(model_dir, clips, quick: bool) -> None:
+    """score_one's latency with the auto policy and with 2 threads, the encoder's fast path
+    against the eager encoder (all four interleaved), quiet and with a busy-loop process."""
     import multiprocessing as mp
 
     import torch
@@ -194,39 +279,42 @@ def bench_latency(model_dir, clips, quick: bool) -> None:
     from timbrefast.scorers.coherence import CoherenceScorer
 
     reps = 40 if quick else 200
-    auto = CoherenceScorer.from_pretrained(model_dir)  # threads=None: one thread for one candidate
-    ctx = auto.context(clips[0], sr=SR)
+    variants = {}
+    for threads in (None, 2):
+        for fast in (True, False):
+            scorer = CoherenceScorer.from_pretrained(model_dir, threads=threads)
+            scorer.model.fast_inference = fast
+            ctx = scorer.context(clips[0], sr=SR)
+            for _ in range(5):
+                ctx.score_one(clips[1], sr=SR)
+            label = f"{'auto (1 thread)' if threads is None else '2 threads'}, {'fast' if fast else 'eager'}"
+            variants[label] = ctx
     cand = clips[1]
-    for _ in range(5):
-        ctx.score_one(cand, sr=SR)
-
-    def old_path():
-        prev = torch.get_num_threads()
-        torch.set_num_threads(2)
-        try:
-            ctx.score(cand, sr=SR)
-        finally:
-            torch.set_num_threads(prev)
-
-    rows = []
+    scores = [ctx.score_one(cand, sr=SR) for ctx in variants.values()]
+    print(f"\nlatency: one 5 s candidate against a cached context (score_one; {reps} calls per variant, "
+          f"interleaved); scores agree to {max(scores) - min(scores):.1e}")
+    print(f"  {'machine':>14} | {'variant':>24} | p50 / p95 (best), ms")
     for label in ("quiet", "one core busy"):
         proc = None
         if label != "quiet":
             proc = mp.get_context("spawn").Process(target=_busy, daemon=True)
             proc.start()
             time.sleep(0.5)
+        times = {k: [] for k in variants}
         try:
-            a50, a95 = timed(lambda: ctx.score_one(cand, sr=SR), reps)
-            o50, o95 = timed(old_path, reps // 2)
+            load = _load()
+            for _ in range(reps):
+                for name, ctx in variants.items():
+                    t0 = time.perf_counter()
+                    ctx.score_one(cand, sr=SR)
+                    times[name].append(time.perf_counter() - t0)
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.join()
-        rows.append((label, a50, a95, o50, o95))
-    print("\nlatency: one 5 s candidate against a cached context")
-    print(f"{'machine':>14} | {'score_one, auto policy p50 / p95 (ms)':>38} | {'score(), 2 torch threads p50 / p95 (ms)':>40}")
-    for label, a50, a95, o50, o95 in rows:
-        print(f"{label:>14} | {1e3 * a50:>17.2f} / {1e3 * a95:>17.2f} | {1e3 * o50:>18.2f} / {1e3 * o95:>18.2f}")
+        for name, t in times.items():
+            print(f"  {label:>14} | {name:>24} | {_stats(t)}")
+        print(f"  {'':>14}   ({load} at the start of the block)")
 
 
 def main() -> None:
@@ -234,11 +322,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=None, help="model directory (default: the bundled model)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
-    ap.add_argument("--sections", default="speed,stream,calibration,latency",
-                    help="comma-separated: speed (vs librosa), stream, calibration, latency")
+    ap.add_argument("--sections", default="speed,stream,calibration,profile,latency",
+                    help="comma-separated: speed (vs librosa), stream, calibration, profile, latency")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
-    unknown = sections - {"speed", "stream", "calibration", "latency"}
+    unknown = sections - {"speed", "stream", "calibration", "profile", "latency"}
     if unknown:
         ap.error(f"unknown sections: {sorted(unknown)}")
 
@@ -252,14 +340,16 @@ def main() -> None:
     print_header(args.threads)
     print("note: timings on a shared machine are noisy; compare them within one run")
     clips = None
-    if sections & {"speed", "stream", "latency"}:
+    if sections & {"speed", "stream", "profile", "latency"}:
         with tempfile.TemporaryDirectory() as tmp:
             clips = music_clips(65, tmp)
     model_dir = args.model or BUNDLED_MODEL
     if "stream" in sections:
-        bench_stream(CoherenceScorer.from_pretrained(model_dir), clips, args.quick)
+        bench_stream(model_dir, clips, args.quick)
     if "calibration" in sections:
         bench_calibration(CoherenceScorer.from_pretrained(model_dir), args.quick)
+    if "profile" in sections:
+        bench_profile(model_dir, clips, args.quick)
     if "latency" in sections:
         bench_latency(model_dir, clips, args.quick)
     if "speed" not in sections:

@@ -201,3 +201,40 @@ def test_bundled_model_stream_equals_score():
         got = _push_all(scorer.stream(ctx, sr=SR, window=window), x, list(range(1600, len(x), 1600)))
         ref = ctx.score(x if window == "all" else x[_last_start(len(x)):], sr=SR)[0]
         assert _rel(got, ref) < 1e-4
+
+
+def test_stream_encodes_only_when_a_score_is_asked_and_uses_the_fast_encoder(scorer, context, monkeypatch):
+    from timbrefast.models.inference import FastSmallEncoder
+
+    calls = []
+    original = FastSmallEncoder.__call__
+    monkeypatch.setattr(FastSmallEncoder, "__call__", lambda self, x: calls.append(x.shape[0]) or original(self, x))
+    for window in ("last", "all"):
+        calls.clear()
+        stream = scorer.stream(context, sr=SR, window=window)
+        for i in range(3):  # features only: no encoder pass
+            stream.push(CAND[i * 1600: (i + 1) * 1600], score=False)
+        assert calls == []
+        first = stream.score()
+        assert calls == [1]  # one window, one pass
+        assert stream.score() == first and calls == [1]  # nothing new: the cached score
+        stream.push(CAND[4800:6400])
+        assert calls == [1, 1]
+    # "all": a finished window keeps its embedding; only the open one is re-encoded
+    calls.clear()
+    stream = scorer.stream(context, sr=SR, window="all")
+    stream.push(CAND[: W + 3 * SR])  # a 3 s remainder: a second, open window
+    assert calls == [1, 1]
+    calls.clear()
+    stream.push(CAND[W + 3 * SR: W + 3 * SR + 1600])
+    assert calls == [1]
+    stream.push(CAND[W + 3 * SR + 1600: W + 3 * SR + 3200])
+    model = scorer.model
+    model.fast_inference = False
+    try:
+        eager = scorer.stream(context, sr=SR, window="all")
+        eager.push(CAND[: W + 3 * SR + 3200])
+        assert calls == [1, 1]
+    finally:
+        model.fast_inference = True
+    np.testing.assert_allclose(eager.score(), stream.score(), rtol=1e-5)

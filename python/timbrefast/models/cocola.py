@@ -148,6 +148,10 @@ class CocolaModel(nn.Module):
 
     config_class = CocolaConfig
 
+    #: Whether :meth:`embed` may use the inference fast path (:mod:`timbrefast.models.inference`)
+    #: in eval mode without autograd on the CPU; set False on an instance for the eager modules.
+    fast_inference: bool = True
+
     def __init__(self, config: CocolaConfig = CocolaConfig()) -> None:
         super().__init__()
         if not isinstance(config, CocolaConfig):
@@ -169,13 +173,27 @@ class CocolaModel(nn.Module):
         self.head = BilinearHead(config.embedding_dim)
 
     def embed(self, features: torch.Tensor, *, mode: str = "both") -> torch.Tensor:
-        """Embeddings ``(batch, embedding_dim)`` of ``(batch, channels, n_mels, frames)`` features."""
+        """Embeddings ``(batch, embedding_dim)`` of ``(batch, channels, n_mels, frames)`` features.
+
+        In eval mode without autograd (``torch.no_grad()`` / ``inference_mode()``), float32 CPU
+        features go through the encoder's inference fast path (batch norm folded into the
+        convolutions, ``channels_last``: :mod:`timbrefast.models.inference`; the same values
+        to float32 rounding) unless :attr:`fast_inference` is False.
+        """
         if features.ndim != 4 or features.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"features must have shape (batch, {self.config.in_channels}, n_mels, frames), "
                 f"got {tuple(features.shape)}"
             )
-        return self.encoder(apply_mode(features, mode))
+        features = apply_mode(features, mode)
+        if (self.fast_inference and not self.encoder.training and not torch.is_grad_enabled()
+                and features.device.type == "cpu" and features.dtype == torch.float32):
+            from .inference import fast_encoder
+
+            fast = fast_encoder(self.encoder)
+            if fast is not None:
+                return fast(features)
+        return self.encoder(features)
 
     def forward(self, anchors: torch.Tensor, positives: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Embed anchor and positive features in one encoder pass (batch norm sees both)."""

@@ -12,7 +12,9 @@ follow as in COCOLA.
 With the default widths ``(16, 32, 64, 128)`` the model has about 1.9 M
 parameters (7.5 MB in float32, most of them in the projection); on a quiet
 2-core CPU a training step of batch 32 (64 clips) takes ≈ 0.45 s against
-≈ 2.7 s for EfficientNet-B0, and inference ≈ 2 ms per clip.
+≈ 2.7 s for EfficientNet-B0, and inference ≈ 2 ms per clip in batches. Without autograd,
+``CocolaModel.embed`` runs it through :mod:`timbrefast.models.inference` (batch norm folded
+into the convolutions; the same values to float32 rounding).
 """
 from __future__ import annotations
 

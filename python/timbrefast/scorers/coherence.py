@@ -65,6 +65,26 @@ class CoherenceContext:
         self.scorer = scorer
         self.embedding = embedding
         self.level_db: Optional[float] = None
+        self._cw: Optional[tuple] = None
+
+    def projected(self) -> Any:
+        """``(1, d)``: the context embedding times the head's ``W`` (``h_yᵀ W``), the first
+        product of every score against this context, computed once (as the head computes it,
+        so scores are unchanged) and recomputed when the embedding or ``W`` changes."""
+        torch = require_torch("CoherenceContext")
+        w = self.scorer.model.head.weight
+        e = self.embedding
+        try:
+            key: Optional[tuple] = (id(e), e.data_ptr(), id(w), w.data_ptr(), w._version, w.device)
+        except RuntimeError:  # weights made under inference_mode have no version counter
+            key = None
+        if key is None or self._cw is None or self._cw[0] != key:
+            with torch.inference_mode():
+                cw = e.to(w.device, torch.float32)[None] @ w
+            if key is None:
+                return cw
+            self._cw = (key, cw)
+        return self._cw[1]
 
     def score(self, candidates: Any, *, sr: Optional[int] = None, grad: Optional[bool] = None) -> Any:
         """COCOLA scores of ``candidates`` against this context (see :meth:`CoherenceScorer.score`)."""

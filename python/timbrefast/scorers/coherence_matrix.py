@@ -63,7 +63,7 @@ def score_one(context: Any, candidate: Any, *, sr: Optional[int] = None) -> Any:
         emb = scorer.embed_features(feats)
         if k > 1:
             emb = emb.mean(dim=0, keepdim=True)
-        value = scorer.model.head(context.embedding[None].to(emb.device), emb)[0, 0]
+        value = (context.projected().to(emb.device) @ emb.t())[0, 0]  # = head(context, emb), h_yᵀ W cached
     if like is not None:
         return value.to(like.device)
     return float(value)

@@ -388,6 +388,16 @@ class CoherenceStream:
         self._emb_cache[key] = (wf.version, emb)
         return emb
 
+    def _similarity(self, emb: Any) -> Any:
+        """The bilinear score of one ``(d,)`` embedding against the context (its cached ``h_yᵀ W``
+        when the context is a :class:`~timbrefast.scorers.coherence.CoherenceContext`)."""
+        projected = getattr(self.context, "projected", None)
+        if projected is None:
+            return self.scorer.similarity(self.context.embedding, emb[None])[0]
+        torch = require_torch("CoherenceStream")
+        with torch.inference_mode():
+            return (projected().to(emb.device) @ emb.to(torch.float32)[:, None])[0, 0]
+
     def score(self) -> Any:
         """Score of the stream's window(s) against the context: a float (a 0-d tensor when
         chunks were tensors); with ``gate=True`` flagged audio scores :func:`score_floor`."""
@@ -429,7 +439,7 @@ class CoherenceStream:
             flat = float(np.average(fls, weights=ws))
             var = float(np.average(vas, weights=ws))
         emb = embs[0] if len(embs) == 1 else torch.stack(embs).mean(dim=0)
-        value = float(self.scorer.similarity(self.context.embedding, emb[None])[0])
+        value = float(self._similarity(emb))
         self.level_db = level_from_mean_square(ms)
         self.flag, self.confidence = judge(self.level_db, flat, var, getattr(self.context, "level_db", None),
                                            self.gate_config)
