@@ -169,6 +169,38 @@ def test_classifier_batches_are_balanced_and_linear_probe_freezes():
     assert set(r.validate(model.eval())) == {"accuracy", "macro_f1", "weighted_f1"}
 
 
+def test_linear_probe_on_cached_embeddings_matches_the_full_forward():
+    data = _data(40)
+    torch.manual_seed(3)
+    base = MidiClassifier(MidiClassifierConfig(depth=10, width=0.0625, embedding_dim=4, dropout=0.0))
+    models, recipes = [], []
+    for _ in range(2):
+        m = MidiClassifier(base.config)
+        m.load_state_dict(base.state_dict())
+        models.append(m)
+        recipes.append(CamilClassifierRecipe(data, data, model=m, config=CamilRecipeConfig(batch_size=8, seed=1),
+                                             freeze_encoder=True))
+    cached, full = recipes
+    opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-2) for m in models]
+    for step in range(5):
+        b = cached.batch(step, 0, 1)
+        assert set(b) == {"index", "y"}
+        b_full = {"x": full._inputs(data, b["index"].numpy()), "y": b["y"]}
+        losses = []
+        for m, r, o, bb in zip(models, recipes, opts, (b, b_full)):
+            m.train()
+            loss, _ = r.loss(m, bb, step)
+            o.zero_grad()
+            loss.backward()
+            o.step()
+            losses.append(loss)
+        assert torch.allclose(losses[0], losses[1], atol=1e-6)
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+    assert all(not p.requires_grad for p in models[0].encoder.parameters())
+    assert "x" in full.batch(0, 0, 2)
+
+
 def test_splits():
     data = _data(40)
     tr, va = split_by_part(data, val_fraction=0.25, seed=0)

@@ -294,7 +294,10 @@ class CamilClassifierRecipe:
     model : MidiClassifier or AudioClassifier
     config : CamilRecipeConfig
     freeze_encoder : bool
-        Train the head only (linear probe on a pretrained encoder).
+        Train the head only (linear probe on a pretrained encoder). The frozen encoder's
+        embeddings of the training segments are then computed once, on the first step,
+        and the steps train the head on them (one process; under DDP every step runs the
+        encoder, as without freezing).
     """
 
     def __init__(self, train: CamilData, val: Optional[CamilData], *, model: nn.Module,
@@ -306,6 +309,8 @@ class CamilClassifierRecipe:
         self.key = "mels" if isinstance(model, AudioClassifier) else "rolls"
         if freeze_encoder:
             model.freeze_encoder(True)
+        self._frozen = bool(freeze_encoder)
+        self._cache: Optional[torch.Tensor] = None  # frozen encoder's train embeddings
         self._by_class = [np.flatnonzero(train.labels == c) for c in range(len(CAMIL_CLASSES))]
         self._present = [c for c, ix in enumerate(self._by_class) if len(ix)]
 
@@ -319,10 +324,28 @@ class CamilClassifierRecipe:
         idx = np.array([self._by_class[c][rng.integers(0, len(self._by_class[c]))] for c in classes])
         per = -(-cfg.batch_size // world_size)
         idx = np.sort(idx[rank * per:(rank + 1) * per])
-        return {"x": self._inputs(self.train_data, idx), "y": torch.from_numpy(self.train_data.labels[idx])}
+        y = torch.from_numpy(self.train_data.labels[idx])
+        if self._frozen and world_size == 1:  # the head on cached embeddings (see the class docstring)
+            return {"index": torch.from_numpy(idx), "y": y}
+        return {"x": self._inputs(self.train_data, idx), "y": y}
+
+    def _embeddings(self, model: nn.Module) -> torch.Tensor:
+        if self._cache is None:
+            device = next(model.head.parameters()).device
+            out = []
+            with torch.no_grad():
+                for lo in range(0, len(self.train_data), self.config.val_batch):
+                    x = self._inputs(self.train_data, slice(lo, lo + self.config.val_batch)).to(device)
+                    out.append(model.embed(x))
+            self._cache = torch.cat(out)
+        return self._cache
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
-        logits = model(batch["x"])
+        if "index" in batch:
+            emb = self._embeddings(model)
+            logits = model.head(model.dropout(emb[batch["index"].to(emb.device)]))
+        else:
+            logits = model(batch["x"])
         loss = nn.functional.cross_entropy(logits, batch["y"])
         return loss, {"acc": float((logits.argmax(1) == batch["y"]).float().mean())}
 
