@@ -17,6 +17,7 @@ from timbrefast.train.camil import (  # noqa: E402
     CamilPretrainRecipe,
     CamilRecipeConfig,
     classification_report,
+    draw_batch_negatives,
     draw_negatives,
     keep_fraction,
     split_by_part,
@@ -71,6 +72,76 @@ def test_pretrain_batch_ratio_and_loss(k):
     assert torch.allclose(loss, ref) and metrics["d_pos"] >= 0
 
 
+def test_draw_batch_negatives():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    pos = draw_batch_negatives(labels, 4, negatives="class", rng=rng)
+    assert pos.shape == (6, 4) and np.all(labels[pos] != labels[:, None])
+    pos = draw_batch_negatives(np.repeat(labels, 10), 3, negatives="random", rng=rng)
+    assert np.all(pos != np.arange(60)[:, None]) and pos.min() >= 0 and pos.max() < 60
+    assert np.all(draw_batch_negatives(np.zeros(3, int), 2, negatives="class", rng=rng) == -1)
+    assert np.all(draw_batch_negatives(np.zeros(1, int), 2, negatives="random", rng=rng) == -1)
+
+
+def test_default_pool_batches_are_unchanged():
+    # the dataset pool is the recipe as it was: aligned mels, then k blocks of dataset draws
+    data = _data()
+    cfg = CamilRecipeConfig(batch_size=6, negatives_per_positive=2, negatives="class", seed=4)
+    b = CamilPretrainRecipe(data, data, model_config=TINY, config=cfg).batch(3, 0, 1)
+    rng = np.random.default_rng([4, 3, 0xCA])
+    idx = rng.choice(len(data), size=6, replace=False)
+    neg = draw_negatives(data.labels, idx, 2, negatives="class", rng=rng)
+    assert set(b) == {"rolls", "mels"}
+    assert np.array_equal(b["mels"].numpy(), data.mels[np.concatenate([idx, neg.T.reshape(-1)])].astype(np.float32))
+
+
+@pytest.mark.parametrize("negatives", ["class", "random"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_batch_pool_negatives_and_loss(negatives, k):
+    data = _data()
+    cfg = CamilRecipeConfig(batch_size=8, negatives_per_positive=k, negatives=negatives, negative_pool="batch",
+                            margin=1.5, seed=2)
+    r = CamilPretrainRecipe(data, data, model_config=TINY, config=cfg)
+    b = r.batch(5, 0, 1)
+    # the rolls are the dataset pool's anchors; only their aligned mels go through the encoder
+    same = CamilPretrainRecipe(data, data, model_config=TINY,
+                               config=CamilRecipeConfig(batch_size=8, negatives_per_positive=k,
+                                                        negatives=negatives, seed=2)).batch(5, 0, 1)
+    assert torch.equal(b["rolls"], same["rolls"]) and torch.equal(b["mels"], same["mels"][:8])
+    pos = b["negatives"].numpy().reshape(k, 8)
+    rows = {data.rolls[i].tobytes(): i for i in range(len(data))}
+    idx = np.array([rows[np.asarray(x, np.float16).tobytes()] for x in b["rolls"].numpy()])
+    for j in range(k):
+        assert np.all(pos[j] != np.arange(8))
+        if negatives == "class":
+            assert np.all(data.labels[idx[pos[j]]] != data.labels[idx])
+    r.model.eval()
+    loss, _ = r.loss(r.model, b, 5)
+    m, a = r.model.embed_midi(b["rolls"]), r.model.embed_audio(b["mels"])
+    a_all = torch.cat([a] + [a[torch.from_numpy(pos[j])] for j in range(k)])
+    z = torch.tensor([1.0] * 8 + [0.0] * (8 * k))
+    assert torch.allclose(loss, margin_contrastive(m.repeat(k + 1, 1), a_all, z, margin=1.5))
+    # DDP ranks: each rank's positions stay inside its own slice
+    part = r.batch(5, 1, 2)
+    assert part["rolls"].shape[0] == 4 and part["negatives"].max() < part["mels"].shape[0]
+
+
+def test_batch_pool_falls_back_to_the_dataset():
+    data = _data()
+    data = CamilData(data.rolls, data.mels, np.where(np.arange(len(data)) < 30, 0, 1), data.parts)
+    cfg = CamilRecipeConfig(batch_size=2, negatives_per_positive=3, negatives="class", negative_pool="batch", seed=0)
+    r = CamilPretrainRecipe(data, data, model_config=TINY, config=cfg)
+    for step in range(20):
+        b = r.batch(step, 0, 1)
+        n_mels = b["mels"].shape[0]
+        assert b["negatives"].shape == (6,) and b["negatives"].max() < n_mels
+        assert n_mels in (2, 2 + 3, 2 + 6)
+        loss, _ = r.loss(r.model, b, step)
+        assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="negative_pool"):
+        CamilRecipeConfig(negative_pool="queue")
+
+
 def test_pretraining_lowers_the_loss():
     data = _data(16)
     r = CamilPretrainRecipe(data, data, model_config=TINY, config=CamilRecipeConfig(batch_size=8, seed=1))
@@ -96,6 +167,38 @@ def test_classifier_batches_are_balanced_and_linear_probe_freezes():
     assert counts.min() > 25
     assert all(not p.requires_grad for p in model.encoder.parameters())
     assert set(r.validate(model.eval())) == {"accuracy", "macro_f1", "weighted_f1"}
+
+
+def test_linear_probe_on_cached_embeddings_matches_the_full_forward():
+    data = _data(40)
+    torch.manual_seed(3)
+    base = MidiClassifier(MidiClassifierConfig(depth=10, width=0.0625, embedding_dim=4, dropout=0.0))
+    models, recipes = [], []
+    for _ in range(2):
+        m = MidiClassifier(base.config)
+        m.load_state_dict(base.state_dict())
+        models.append(m)
+        recipes.append(CamilClassifierRecipe(data, data, model=m, config=CamilRecipeConfig(batch_size=8, seed=1),
+                                             freeze_encoder=True))
+    cached, full = recipes
+    opts = [torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-2) for m in models]
+    for step in range(5):
+        b = cached.batch(step, 0, 1)
+        assert set(b) == {"index", "y"}
+        b_full = {"x": full._inputs(data, b["index"].numpy()), "y": b["y"]}
+        losses = []
+        for m, r, o, bb in zip(models, recipes, opts, (b, b_full)):
+            m.train()
+            loss, _ = r.loss(m, bb, step)
+            o.zero_grad()
+            loss.backward()
+            o.step()
+            losses.append(loss)
+        assert torch.allclose(losses[0], losses[1], atol=1e-6)
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+    assert all(not p.requires_grad for p in models[0].encoder.parameters())
+    assert "x" in full.batch(0, 0, 2)
 
 
 def test_splits():

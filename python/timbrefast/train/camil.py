@@ -54,6 +54,7 @@ __all__ = [
     "CamilClassifierRecipe",
     "CamilRecipeConfig",
     "classification_report",
+    "draw_batch_negatives",
     "draw_negatives",
     "evaluate_model",
     "keep_fraction",
@@ -137,13 +138,18 @@ class CamilRecipeConfig:
     batch_size : anchors (pretraining) or segments (classification) per step;
     margin : α of the Hadsell loss; negatives_per_positive : negatives per anchor (the
     positive:negative ratio is 1:k); negatives : "class" or "random" (pretraining);
-    seed : data order.
+    negative_pool : where the negative audio comes from: ``"dataset"`` (any training
+    segment; every negative is one more mel through the audio encoder) or ``"batch"`` (the
+    aligned audio of the batch's other anchors, already embedded: the audio encoder sees
+    ``batch_size`` mels a step instead of ``batch_size · (1 + k)``; an anchor without a
+    valid partner in the batch falls back to the dataset); seed : data order.
     """
 
     batch_size: int = 64
     margin: float = 1.0
     negatives_per_positive: int = 1
     negatives: str = "class"
+    negative_pool: str = "dataset"
     seed: int = 0
     val_batch: int = 128
 
@@ -153,6 +159,8 @@ class CamilRecipeConfig:
         check_int(self.negatives_per_positive, "negatives_per_positive", minimum=1, maximum=64)
         if self.negatives not in ("class", "random"):
             raise ValueError(f"negatives must be 'class' or 'random', got {self.negatives!r}")
+        if self.negative_pool not in ("dataset", "batch"):
+            raise ValueError(f"negative_pool must be 'dataset' or 'batch', got {self.negative_pool!r}")
         check_int(self.seed, "seed", minimum=0)
         check_int(self.val_batch, "val_batch", minimum=1)
 
@@ -179,6 +187,21 @@ def draw_negatives(labels: np.ndarray, anchors: np.ndarray, k: int, *, negatives
     return out
 
 
+def draw_batch_negatives(labels: np.ndarray, k: int, *, negatives: str, rng: np.random.Generator) -> np.ndarray:
+    """``(len(labels), k)`` negative *positions within the batch* for each anchor of a batch
+    whose anchors have class ``labels``: another anchor (``"random"``) or one of another
+    class (``"class"``), drawn with replacement; ``-1`` marks an anchor with no valid
+    partner in the batch (a batch of one, or of one class)."""
+    labels = np.asarray(labels)
+    b = len(labels)
+    out = np.full((b, k), -1, np.int64)
+    for r in range(b):
+        pool = np.flatnonzero(labels != labels[r]) if negatives == "class" else np.delete(np.arange(b), r)
+        if len(pool):
+            out[r] = pool[rng.integers(0, len(pool), size=k)]
+    return out
+
+
 class CamilPretrainRecipe:
     """Audio–MIDI contrastive pretraining (see the module docstring)."""
 
@@ -198,17 +221,35 @@ class CamilPretrainRecipe:
         neg = draw_negatives(self.train_data.labels, idx, cfg.negatives_per_positive, negatives=cfg.negatives, rng=rng)
         per = -(-cfg.batch_size // world_size)
         idx, neg = idx[rank * per:(rank + 1) * per], neg[rank * per:(rank + 1) * per]
+        if cfg.negative_pool == "batch":
+            return self._batch_pool(idx, neg, step, rank)
         audio = np.concatenate([idx, neg.T.reshape(-1)])
         return {"rolls": _tensor(self.train_data.rolls[idx]), "mels": _tensor(self.train_data.mels[audio])}
+
+    def _batch_pool(self, idx: np.ndarray, fallback: np.ndarray, step: int, rank: int) -> Dict[str, torch.Tensor]:
+        # negatives are positions in the batch's own (aligned) mels; anchors without a valid
+        # partner use their dataset draw (``fallback``), appended after the aligned mels
+        cfg, b = self.config, len(idx)
+        rng = np.random.default_rng([cfg.seed, step, 0xCB, rank])
+        pos = draw_batch_negatives(self.train_data.labels[idx], cfg.negatives_per_positive,
+                                   negatives=cfg.negatives, rng=rng)
+        missing = np.flatnonzero(pos[:, 0] < 0)
+        extra = fallback[missing].reshape(-1)
+        pos[missing] = b + np.arange(len(extra)).reshape(len(missing), cfg.negatives_per_positive)
+        audio = np.concatenate([idx, extra])
+        return {"rolls": _tensor(self.train_data.rolls[idx]), "mels": _tensor(self.train_data.mels[audio]),
+                "negatives": torch.from_numpy(pos.T.reshape(-1))}
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
         from ..losses import margin_contrastive
 
         core = model.module if hasattr(model, "module") else model
         b = batch["rolls"].shape[0]
-        k = batch["mels"].shape[0] // b
         m = core.embed_midi(batch["rolls"])
         a = core.embed_audio(batch["mels"])
+        if "negatives" in batch:  # negative_pool="batch": positions into the embedded mels
+            a = torch.cat([a[:b], a[batch["negatives"]]])
+        k = a.shape[0] // b
         x = m.repeat(k, 1)
         z = torch.zeros(k * b)
         z[:b] = 1.0
@@ -253,7 +294,10 @@ class CamilClassifierRecipe:
     model : MidiClassifier or AudioClassifier
     config : CamilRecipeConfig
     freeze_encoder : bool
-        Train the head only (linear probe on a pretrained encoder).
+        Train the head only (linear probe on a pretrained encoder). The frozen encoder's
+        embeddings of the training segments are then computed once, on the first step,
+        and the steps train the head on them (one process; under DDP every step runs the
+        encoder, as without freezing).
     """
 
     def __init__(self, train: CamilData, val: Optional[CamilData], *, model: nn.Module,
@@ -265,6 +309,8 @@ class CamilClassifierRecipe:
         self.key = "mels" if isinstance(model, AudioClassifier) else "rolls"
         if freeze_encoder:
             model.freeze_encoder(True)
+        self._frozen = bool(freeze_encoder)
+        self._cache: Optional[torch.Tensor] = None  # frozen encoder's train embeddings
         self._by_class = [np.flatnonzero(train.labels == c) for c in range(len(CAMIL_CLASSES))]
         self._present = [c for c, ix in enumerate(self._by_class) if len(ix)]
 
@@ -278,10 +324,28 @@ class CamilClassifierRecipe:
         idx = np.array([self._by_class[c][rng.integers(0, len(self._by_class[c]))] for c in classes])
         per = -(-cfg.batch_size // world_size)
         idx = np.sort(idx[rank * per:(rank + 1) * per])
-        return {"x": self._inputs(self.train_data, idx), "y": torch.from_numpy(self.train_data.labels[idx])}
+        y = torch.from_numpy(self.train_data.labels[idx])
+        if self._frozen and world_size == 1:  # the head on cached embeddings (see the class docstring)
+            return {"index": torch.from_numpy(idx), "y": y}
+        return {"x": self._inputs(self.train_data, idx), "y": y}
+
+    def _embeddings(self, model: nn.Module) -> torch.Tensor:
+        if self._cache is None:
+            device = next(model.head.parameters()).device
+            out = []
+            with torch.no_grad():
+                for lo in range(0, len(self.train_data), self.config.val_batch):
+                    x = self._inputs(self.train_data, slice(lo, lo + self.config.val_batch)).to(device)
+                    out.append(model.embed(x))
+            self._cache = torch.cat(out)
+        return self._cache
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
-        logits = model(batch["x"])
+        if "index" in batch:
+            emb = self._embeddings(model)
+            logits = model.head(model.dropout(emb[batch["index"].to(emb.device)]))
+        else:
+            logits = model(batch["x"])
         loss = nn.functional.cross_entropy(logits, batch["y"])
         return loss, {"acc": float((logits.argmax(1) == batch["y"]).float().mean())}
 
@@ -420,6 +484,7 @@ def train_condition(
     batch_size: int = 64,
     margin: float = 1.0,
     negatives_per_positive: int = 1,
+    negative_pool: str = "dataset",
     train_fraction: float = 1.0,
     seed: int = 0,
     pretrained: Optional[Any] = None,
@@ -462,7 +527,8 @@ def train_condition(
         else:
             negatives = "random" if condition == "unsupervised" else "class"
             rcfg = CamilRecipeConfig(batch_size=batch_size, margin=margin, seed=seed,
-                                     negatives_per_positive=negatives_per_positive, negatives=negatives)
+                                     negatives_per_positive=negatives_per_positive, negatives=negatives,
+                                     negative_pool=negative_pool)
             mcfg = CamilConfig(depth=depth, width=width, audio_depth=audio_depth or depth,
                                audio_width=audio_width or width, embedding_dim=embedding_dim)
             recipe = CamilPretrainRecipe(train, val, model_config=mcfg, config=rcfg)
@@ -478,7 +544,8 @@ def train_condition(
     meta = {k: v for k, v in result.items() if k not in ("fit", "pretrain_fit")}
     meta.update(options=dict(depth=depth, width=width, embedding_dim=embedding_dim, steps=steps,
                              pretrain_steps=pretrain_steps, lr=lr, batch_size=batch_size, margin=margin,
-                             negatives_per_positive=negatives_per_positive, train_fraction=train_fraction,
+                             negatives_per_positive=negatives_per_positive, negative_pool=negative_pool,
+                             train_fraction=train_fraction,
                              seed=seed), validation=result["fit"]["validation"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "condition.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -55,6 +55,9 @@ def add_train_parser(recipes: Any) -> argparse.ArgumentParser:
     p.add_argument("--margin", type=float, default=1.0, help="alpha of the Hadsell loss")
     p.add_argument("--negatives-per-positive", type=int, default=1,
                    help="negatives per anchor (positive:negative ratio 1:k)")
+    p.add_argument("--negative-pool", choices=["dataset", "batch"], default="dataset",
+                   help="negative audio from any training segment (dataset) or from the batch's other "
+                        "anchors, already embedded (batch: about half the audio-encoder work at k=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of the whole condition")
@@ -117,6 +120,7 @@ def run_train(args: argparse.Namespace) -> int:
             embedding_dim=args.embedding_dim, audio_depth=args.audio_depth, audio_width=args.audio_width,
             steps=args.steps, pretrain_steps=args.pretrain_steps, lr=args.lr, batch_size=args.batch_size,
             margin=args.margin, negatives_per_positive=args.negatives_per_positive,
+            negative_pool=args.negative_pool,
             train_fraction=args.train_fraction, seed=args.seed, pretrained=args.pretrained,
             val_every=args.val_every, max_minutes=args.max_minutes, progress=not args.no_progress)
     except (ValueError, TypeError) as exc:
