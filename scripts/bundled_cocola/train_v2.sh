@@ -15,7 +15,8 @@
 #
 # Knobs (environment; defaults are the full run, README.md has the smoke-run values):
 #   ENCODER (small | efficientnet-b0), THREADS, STEPS1, POOL1, STEPS2, POOL2, MINUTES1,
-#   MINUTES2, VAL_PAIRS, EVAL_EVERY, CKPT
+#   MINUTES2, VAL_PAIRS, EVAL_EVERY, CKPT, EVAL_MODES, EVAL_LIMIT (a seeded subset of test
+#   windows, for smoke runs; empty: all)
 set -euo pipefail
 DATA=${1:?usage: train_v2.sh DATA_DIR [RUNS_DIR]}
 RUNS=${2:-$DATA/runs}
@@ -30,6 +31,8 @@ MINUTES2=${MINUTES2:-150}
 VAL_PAIRS=${VAL_PAIRS:-1024}
 EVAL_EVERY=${EVAL_EVERY:-500}
 CKPT=${CKPT:-250}
+EVAL_MODES=${EVAL_MODES:-both,harmonic,percussive}
+EVAL_LIMIT=${EVAL_LIMIT:-}
 export OMP_NUM_THREADS=$THREADS
 
 # what both phases share: augmentations (each sub-mix: gain ±6 dB, EQ tilt ±6 dB, reverb,
@@ -54,7 +57,7 @@ python -m timbrefast train cocola "${COMMON[@]}" --out "$RUNS/phase2" --init-fro
 
 # held-out soundfont (the figure of the card), then the training soundfonts
 for split in test test_seen; do
-  python scripts/bundled_cocola/evaluate.py "$RUNS/phase2/best" "$DATA/$split" --modes both,harmonic,percussive \
-    --threads "$THREADS" > "$RUNS/eval_$split.json"
+  python scripts/bundled_cocola/evaluate.py "$RUNS/phase2/best" "$DATA/$split" --modes "$EVAL_MODES" \
+    --threads "$THREADS" ${EVAL_LIMIT:+--limit "$EVAL_LIMIT"} > "$RUNS/eval_$split.json"
   head -3 "$RUNS/eval_$split.json"
 done

@@ -18,6 +18,11 @@ melodic General MIDI program 0-111). Chorale parts are mapped by range and role
 (:func:`arrange_parts`): doublings and unpitched parts are dropped, each instrument plays
 at most one part, so no two stems are near-duplicates. Track ``i`` depends only on ``(seed, i)``, not on the
 number of worker processes.
+
+Optional breadth (off by default, so older datasets resume unchanged): several soundfonts
+(one drawn per track), a drum stem played by recorded one-shot samples (Debian's CC0
+``sonic-pi-samples`` by default) instead of the soundfont's General MIDI kit, and melodic
+parts played by the project's synth patches (:mod:`timbrefast.data.patches`).
 """
 from __future__ import annotations
 
