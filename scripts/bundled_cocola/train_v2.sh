@@ -14,7 +14,7 @@
 # it continues exactly where it stopped (checkpoints every CKPT steps).
 #
 # Knobs (environment; defaults are the full run, README.md has the smoke-run values):
-#   ENCODER (small | efficientnet-b0), THREADS, STEPS1, POOL1, STEPS2, POOL2, MINUTES1,
+#   ENCODER (small | efficientnet-b0), THREADS, STEPS1, POOL1, WARMUP1, STEPS2, POOL2, MINUTES1,
 #   MINUTES2, VAL_PAIRS, EVAL_EVERY, CKPT, EVAL_MODES, EVAL_LIMIT (a seeded subset of test
 #   windows, for smoke runs; empty: all)
 set -euo pipefail
@@ -31,6 +31,7 @@ MINUTES2=${MINUTES2:-150}
 VAL_PAIRS=${VAL_PAIRS:-1024}
 EVAL_EVERY=${EVAL_EVERY:-500}
 CKPT=${CKPT:-250}
+WARMUP1=${WARMUP1:-200}
 EVAL_MODES=${EVAL_MODES:-both,harmonic,percussive}
 EVAL_LIMIT=${EVAL_LIMIT:-}
 export OMP_NUM_THREADS=$THREADS
@@ -44,9 +45,10 @@ AUG=(--aug-gain-p 0.5 --aug-gain-db 6 --aug-tilt-p 0.5 --aug-tilt-db 6 --aug-rev
 COMMON=(--data "$DATA/train" --val-data "$DATA/val" --encoder "$ENCODER" --head-init-std 0.005
         --threads "$THREADS" --val-pairs "$VAL_PAIRS" --ckpt-every "$CKPT" --no-progress "${AUG[@]}")
 
-# phase 1: constant lr 1e-3 on a pool of POOL1 pairs
+# phase 1: constant lr 1e-3 after WARMUP1 warm-up steps (the smoke run, without warm-up, logged
+# a loss of 8.6 > ln 40 at step 10: watch loss and cal_win over the first few hundred steps)
 python -m timbrefast train cocola "${COMMON[@]}" --out "$RUNS/phase1" \
-  --cache-pairs "$POOL1" --cache-dir "$DATA/cache_v2_1" \
+  --cache-pairs "$POOL1" --cache-dir "$DATA/cache_v2_1" --warmup-steps "$WARMUP1" \
   --steps "$STEPS1" --val-every "$EVAL_EVERY" --max-minutes "$MINUTES1"
 
 # phase 2: from phase 1, a POOL2-pair pool, warm-up + cosine decay, best validation kept
