@@ -100,6 +100,8 @@ def test_sonic_pi_samples_cover_every_role():
     files = _drum_sample_files(SONIC_PI)
     assert set(files) == set(DRUM_SAMPLE_ROLES) and all(len(v) >= 1 for v in files.values())
     assert len(files[36]) >= 5 and len(files[38]) >= 5
+    names = {os.path.basename(f) for v in files.values() for f in v}
+    assert "bd_mehackit.flac" not in names and "sn_generic.flac" not in names  # not CC0
 
 
 def test_missing_or_incomplete_drum_samples_fail_before_any_work(tmp_path, kit_dir):

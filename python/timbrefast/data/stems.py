@@ -294,6 +294,9 @@ DRUM_SAMPLE_ROLES: Dict[int, Tuple[str, ...]] = {
     46: ("drum_cymbal_open",),  # open hi-hat
     49: ("drum_cymbal_hard", "drum_cymbal_soft", "drum_splash_", "elec_cymbal"),  # crash
 }
+#: Recordings of sonic-pi-samples that Debian's copyright file does not list as CC0 (they
+#: fall under its MIT catch-all); left out so that every drum sample used is CC0.
+DRUM_SAMPLE_EXCLUDE: Tuple[str, ...] = ("bd_mehackit", "sn_generic")
 _AUDIO_EXTS = (".flac", ".wav", ".ogg", ".aiff", ".aif")
 #: Longest part of a one-shot recording that is used (seconds; a cymbal rings longer).
 DRUM_SAMPLE_SECONDS = 2.0
@@ -308,7 +311,8 @@ def _drum_sample_files(folder: PathLike) -> Dict[int, List[str]]:
         raise FileNotFoundError(
             f"drum_samples: no folder {folder} (install Debian's sonic-pi-samples package, which puts CC0 "
             f"recordings in {DEFAULT_DRUM_SAMPLES}, or pass a folder of one-shot drum recordings)")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(_AUDIO_EXTS))
+    names = sorted(n for n in os.listdir(folder)
+                   if n.lower().endswith(_AUDIO_EXTS) and not n.lower().startswith(DRUM_SAMPLE_EXCLUDE))
     out = {key: [os.path.join(folder, n) for n in names if n.lower().startswith(prefixes)]
            for key, prefixes in DRUM_SAMPLE_ROLES.items()}
     missing = [key for key, files in out.items() if not files]
