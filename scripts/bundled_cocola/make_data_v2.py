@@ -22,7 +22,10 @@ to read back than FLAC):
     Same recipe as test, but with the training soundfonts: the in-domain figure next to
     the held-out one.
 
-Why sf_GMbank is held out and not OPL-3: it is a sample-based General MIDI bank whose
+``--held-out OPL-3`` swaps the roles (train on FluidR3_GM + sf_GMbank, test on OPL-3):
+the harder check, see README.md (the model bundled today scores lower on OPL-3).
+
+Why sf_GMbank is held out by default and not OPL-3: it is a sample-based General MIDI bank whose
 samples share nothing with FluidR3 (the only other complete sample bank allowed), so it
 measures what the issue asks — a model that generalises to instruments recorded
 elsewhere, the closest of the allowed sources to real music. OPL-3 is FM synthesis: its
@@ -47,39 +50,43 @@ from timbrefast.data import synthesize_stems
 
 FR = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 OPL = "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"
-HELD_OUT = "/usr/share/sounds/sf2/sf_GMbank.sf2"
-TRAIN_SF = [FR, OPL]
+GMBANK = "/usr/share/sounds/sf2/sf_GMbank.sf2"
 SONIC_PI = "/usr/share/sonic-pi/samples"
+#: --held-out: the soundfont of the test split, and the ones training uses
+HOLD_OUTS = {"sf_GMbank": (GMBANK, [FR, OPL]), "OPL-3": (OPL, [FR, GMBANK])}
 
-# split -> [(soundfonts, ensemble, tracks, seed, drums, drum_source, patch_prob)]
-PLAN = {
-    "train": [
-        (TRAIN_SF, "random", 1200, 311, True, "mixed", 0.25),
-        (TRAIN_SF, "random", 400, 312, False, "soundfont", 0.25),
-        (TRAIN_SF, "random", 200, 313, True, "samples", 1.0),  # synth patches only, recorded drums
-        (TRAIN_SF, "strings", 200, 314, False, "soundfont", 0.0),
-        (TRAIN_SF, "brass", 200, 315, False, "soundfont", 0.0),
-        (TRAIN_SF, "woodwind", 200, 316, False, "soundfont", 0.0),
-    ],
-    "val": [
-        (TRAIN_SF, "random", 60, 411, True, "mixed", 0.25),
-        (TRAIN_SF, "random", 30, 412, False, "soundfont", 0.25),
-        (TRAIN_SF, "woodwind", 15, 413, False, "soundfont", 0.0),
-        (TRAIN_SF, "strings", 15, 414, False, "soundfont", 0.0),
-    ],
-    "test": [
-        (HELD_OUT, "random", 64, 511, True, "soundfont", 0.0),
-        (HELD_OUT, "random", 64, 512, False, "soundfont", 0.0),
-        (HELD_OUT, "strings", 16, 513, False, "soundfont", 0.0),
-        (HELD_OUT, "brass", 16, 514, False, "soundfont", 0.0),
-    ],
-    "test_seen": [
-        (TRAIN_SF, "random", 26, 611, True, "soundfont", 0.0),
-        (TRAIN_SF, "random", 26, 612, False, "soundfont", 0.0),
-        (TRAIN_SF, "strings", 6, 613, False, "soundfont", 0.0),
-        (TRAIN_SF, "brass", 6, 614, False, "soundfont", 0.0),
-    ],
-}
+
+def plan(held_out: str = "sf_GMbank"):
+    """split -> [(soundfonts, ensemble, tracks, seed, drums, drum_source, patch_prob)]"""
+    HELD_OUT, TRAIN_SF = HOLD_OUTS[held_out]
+    return {
+        "train": [
+            (TRAIN_SF, "random", 1200, 311, True, "mixed", 0.25),
+            (TRAIN_SF, "random", 400, 312, False, "soundfont", 0.25),
+            (TRAIN_SF, "random", 200, 313, True, "samples", 1.0),  # synth patches only, recorded drums
+            (TRAIN_SF, "strings", 200, 314, False, "soundfont", 0.0),
+            (TRAIN_SF, "brass", 200, 315, False, "soundfont", 0.0),
+            (TRAIN_SF, "woodwind", 200, 316, False, "soundfont", 0.0),
+        ],
+        "val": [
+            (TRAIN_SF, "random", 60, 411, True, "mixed", 0.25),
+            (TRAIN_SF, "random", 30, 412, False, "soundfont", 0.25),
+            (TRAIN_SF, "woodwind", 15, 413, False, "soundfont", 0.0),
+            (TRAIN_SF, "strings", 15, 414, False, "soundfont", 0.0),
+        ],
+        "test": [
+            (HELD_OUT, "random", 64, 511, True, "soundfont", 0.0),
+            (HELD_OUT, "random", 64, 512, False, "soundfont", 0.0),
+            (HELD_OUT, "strings", 16, 513, False, "soundfont", 0.0),
+            (HELD_OUT, "brass", 16, 514, False, "soundfont", 0.0),
+        ],
+        "test_seen": [
+            (TRAIN_SF, "random", 26, 611, True, "soundfont", 0.0),
+            (TRAIN_SF, "random", 26, 612, False, "soundfont", 0.0),
+            (TRAIN_SF, "strings", 6, 613, False, "soundfont", 0.0),
+            (TRAIN_SF, "brass", 6, 614, False, "soundfont", 0.0),
+        ],
+    }
 
 
 def main() -> None:
@@ -89,7 +96,10 @@ def main() -> None:
     parser.add_argument("--splits", default="train,val,test,test_seen")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of every train/val group (smoke runs)")
     parser.add_argument("--test-scale", type=float, default=1.0, help="fraction of every test/test_seen group")
+    parser.add_argument("--held-out", choices=sorted(HOLD_OUTS), default="sf_GMbank",
+                        help="soundfont of the test split (the others train); use another OUT_DIR for each")
     args = parser.parse_args()
+    PLAN = plan(args.held_out)
     for split in args.splits.split(","):
         scale = args.test_scale if split.startswith("test") else args.scale
         start = 0
