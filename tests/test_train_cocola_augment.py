@@ -1,6 +1,5 @@
 """COCOLA recipe: waveform augmentations, tempo jitter and calibration negatives (tiny models)."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
