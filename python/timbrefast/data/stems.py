@@ -18,6 +18,11 @@ melodic General MIDI program 0-111). Chorale parts are mapped by range and role
 (:func:`arrange_parts`): doublings and unpitched parts are dropped, each instrument plays
 at most one part, so no two stems are near-duplicates. Track ``i`` depends only on ``(seed, i)``, not on the
 number of worker processes.
+
+Optional breadth (off by default, so older datasets resume unchanged): several soundfonts
+(one drawn per track), a drum stem played by recorded one-shot samples (Debian's CC0
+``sonic-pi-samples`` by default) instead of the soundfont's General MIDI kit, and melodic
+parts played by the project's synth patches (:mod:`timbrefast.data.patches`).
 """
 from __future__ import annotations
 
@@ -32,7 +37,8 @@ from .families import FAMILY_PITCH_RANGES, camil_class, family_of_program
 from .scores import Part, Score, corpus_paths, corpus_score, drum_pattern, generate_phrase, part_to_midi, score_to_midi
 from .synth import Synthesizer
 
-__all__ = ["ENSEMBLES", "SOURCES", "Instrument", "arrange_parts", "choose_instruments", "synthesize_track",
+__all__ = ["DRUM_SAMPLE_ROLES", "DRUM_SOURCES", "ENSEMBLES", "SOURCES", "Instrument", "arrange_parts",
+           "choose_instruments", "drum_sample_kit", "render_drum_samples", "render_patch_notes", "synthesize_track",
            "synthesize_stems"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -269,8 +275,136 @@ def _make_score(source: str, ensemble: str, rng: np.random.Generator, seconds: f
     return score, insts, "music21:" + os.path.basename(path)
 
 
+
+# -- recorded drum samples and synth-patch stems ---------------------------------------
+
+#: Where Debian's ``sonic-pi-samples`` package puts its CC0 recordings.
+DEFAULT_DRUM_SAMPLES = "/usr/share/sonic-pi/samples"
+#: Where a track's drum stem comes from (with ``drums=True``): the soundfont's General MIDI
+#: percussion kit, recorded one-shot samples (``drum_samples``), or a coin flip per track.
+DRUM_SOURCES = ("soundfont", "samples", "mixed")
+#: The General MIDI keys :func:`drum_pattern` plays and the file-name prefixes of the
+#: one-shot recordings that can play them (sonic-pi-samples' names; any folder whose
+#: files are named this way works). A kit takes one file per key.
+DRUM_SAMPLE_ROLES: Dict[int, Tuple[str, ...]] = {
+    36: ("drum_bass_", "drum_heavy_kick", "bd_", "elec_soft_kick", "elec_hollow_kick"),  # kick
+    38: ("drum_snare_", "sn_", "elec_snare", "elec_hi_snare", "elec_lo_snare", "elec_mid_snare",
+         "elec_filt_snare"),  # snare
+    42: ("drum_cymbal_closed", "drum_cymbal_pedal"),  # closed hi-hat
+    46: ("drum_cymbal_open",),  # open hi-hat
+    49: ("drum_cymbal_hard", "drum_cymbal_soft", "drum_splash_", "elec_cymbal"),  # crash
+}
+#: Recordings of sonic-pi-samples that Debian's copyright file does not list as CC0 (they
+#: fall under its MIT catch-all); left out so that every drum sample used is CC0.
+DRUM_SAMPLE_EXCLUDE: Tuple[str, ...] = ("bd_mehackit", "sn_generic")
+_AUDIO_EXTS = (".flac", ".wav", ".ogg", ".aiff", ".aif")
+#: Longest part of a one-shot recording that is used (seconds; a cymbal rings longer).
+DRUM_SAMPLE_SECONDS = 2.0
+
+
+def _drum_sample_files(folder: PathLike) -> Dict[int, List[str]]:
+    """The files of ``folder`` that can play each key of :data:`DRUM_SAMPLE_ROLES`
+    (sorted names). FileNotFoundError when the folder is missing, ValueError naming the
+    roles without any file."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"drum_samples: no folder {folder} (install Debian's sonic-pi-samples package, which puts CC0 "
+            f"recordings in {DEFAULT_DRUM_SAMPLES}, or pass a folder of one-shot drum recordings)")
+    names = sorted(n for n in os.listdir(folder)
+                   if n.lower().endswith(_AUDIO_EXTS) and not n.lower().startswith(DRUM_SAMPLE_EXCLUDE))
+    out = {key: [os.path.join(folder, n) for n in names if n.lower().startswith(prefixes)]
+           for key, prefixes in DRUM_SAMPLE_ROLES.items()}
+    missing = [key for key, files in out.items() if not files]
+    if missing:
+        want = "; ".join(f"key {k}: {' / '.join(DRUM_SAMPLE_ROLES[k])}*" for k in missing)
+        raise ValueError(f"drum_samples: {folder} has no recording for {want}")
+    return out
+
+
+_SAMPLE_CACHE: Dict[Tuple[str, int], np.ndarray] = {}
+
+
+def _load_one_shot(path: str, sr: int) -> np.ndarray:
+    key = (path, int(sr))
+    if key not in _SAMPLE_CACHE:
+        from .audio import load_audio, resample
+
+        y, file_sr = load_audio(path, mono=True)
+        y = np.asarray(y, dtype=np.float32)[: int(DRUM_SAMPLE_SECONDS * file_sr)]
+        if file_sr != sr:
+            y = resample(y, orig_sr=file_sr, target_sr=sr)
+        peak = float(np.abs(y).max()) if y.size else 0.0
+        _SAMPLE_CACHE[key] = (y / peak if peak > 0 else y).astype(np.float32)
+    return _SAMPLE_CACHE[key]
+
+
+def drum_sample_kit(folder: PathLike, rng: np.random.Generator) -> Dict[int, str]:
+    """One recording per key of :data:`DRUM_SAMPLE_ROLES`, drawn from ``folder`` with ``rng``."""
+    files = _drum_sample_files(folder)
+    return {key: choices[int(rng.integers(0, len(choices)))] for key, choices in files.items()}
+
+
+def render_drum_samples(notes: Sequence, kit: Dict[int, str], *, sr: int) -> np.ndarray:
+    """Play drum ``notes`` (General MIDI keys of ``kit``) with one-shot recordings: each hit
+    is the recording (peak-normalised, at most :data:`DRUM_SAMPLE_SECONDS`) scaled by
+    ``(velocity / 127) ** 1.5 * 0.5``, cut off by the next hit of the same key (a
+    drummer's choke). Returns float32 ``(n,)`` at ``sr``."""
+    notes = sorted(notes, key=lambda n: (n.start, n.pitch))
+    if not notes:
+        raise ValueError("render_drum_samples: no notes to render")
+    samples = {key: _load_one_shot(path, sr) for key, path in kit.items()}
+    unknown = sorted({n.pitch for n in notes} - set(samples))
+    if unknown:
+        raise ValueError(f"render_drum_samples: the kit has no recording for keys {unknown}")
+    starts = [int(round(n.start * sr)) for n in notes]
+    n_out = max(s + len(samples[n.pitch]) for s, n in zip(starts, notes))
+    out = np.zeros(n_out, np.float32)
+    next_same: Dict[int, int] = {}
+    stops = [0] * len(notes)
+    for i in range(len(notes) - 1, -1, -1):
+        key = notes[i].pitch
+        stops[i] = next_same.get(key, n_out)
+        next_same[key] = starts[i]
+    for n, s, stop in zip(notes, starts, stops):
+        y = samples[n.pitch][: max(stop - s, 0)]
+        out[s:s + len(y)] += (float(n.velocity) / 127.0) ** 1.5 * 0.5 * y
+    return out
+
+
+#: Longest release tail of a synth-patch note (seconds).
+PATCH_MAX_TAIL = 1.0
+
+
+def render_patch_notes(notes: Sequence, patch, *, sr: int) -> np.ndarray:
+    """Play ``notes`` with a synth patch (:func:`timbrefast.data.patches.render_note`, one
+    call per note, tails capped at :data:`PATCH_MAX_TAIL`), summed; scaled by 0.5 so that
+    a part's level is near a soundfont instrument's. Returns float32 ``(n,)`` at ``sr``."""
+    from .patches import render_note
+
+    notes = [n for n in notes if n.end > n.start and n.velocity > 0]
+    if not notes:
+        raise ValueError("render_patch_notes: no notes to render")
+    tail = min(patch.amp_env.release * 1.2, PATCH_MAX_TAIL)
+    rendered = [(int(round(n.start * sr)), render_note(patch, n.pitch, velocity=int(n.velocity),
+                                                        duration=float(n.end - n.start), sr=sr, tail=tail))
+                for n in notes]
+    out = np.zeros(max(s + len(y) for s, y in rendered), np.float32)
+    for s, y in rendered:
+        out[s:s + len(y)] += y
+    return 0.5 * out
+
+
+def _pick(seed: int, index: int, salt: int) -> np.random.Generator:
+    """A generator of its own for each optional choice, so that turning an option on
+    leaves every other draw of a track (the score, the instruments) unchanged."""
+    return np.random.default_rng([int(seed), int(index), int(salt)])
+
+
+_SALT_SOUNDFONT, _SALT_DRUMS, _SALT_PATCH = 0x50F7, 0xD2B5, 0x9A7C
+
 def synthesize_track(
-    synth: Synthesizer,
+    synth: Union[Synthesizer, Sequence[Synthesizer]],
     out_dir: PathLike,
     index: int,
     *,
@@ -282,10 +416,20 @@ def synthesize_track(
     audio_format: str = "flac",
     chorales: Optional[Sequence[str]] = None,
     params: Optional[Dict[str, object]] = None,
+    drum_source: str = "soundfont",
+    drum_samples: Optional[PathLike] = None,
+    patch_prob: float = 0.0,
 ) -> str:
     """Render track ``index`` of the dataset with seed ``seed`` into ``out_dir/TrackNNNNN``.
 
-    With ``drums`` a drum-kit stem (:func:`drum_pattern` at the score's tempo) is added.
+    ``synth`` is one Synthesizer, or several: then the track's soundfont is drawn
+    uniformly among them (from ``(seed, index)``).
+    With ``drums`` a drum-kit stem (:func:`drum_pattern` at the score's tempo) is added,
+    played by the soundfont's percussion kit or, with ``drum_source="samples"`` (or
+    ``"mixed"``: a coin flip per track), by a kit of one-shot recordings drawn from the
+    folder ``drum_samples`` (:func:`drum_sample_kit`). With ``patch_prob > 0`` each melodic
+    part is played, with that probability, by a synth patch
+    (:func:`timbrefast.data.patches.random_patch`) instead of the soundfont.
     ``audio_format`` is ``"flac"`` (Slakh's) or ``"wav"`` (16-bit PCM, larger but about
     four times faster to read back in a sampler).
     ``params`` (what :func:`synthesize_stems` was given) is recorded in metadata.yaml,
@@ -299,6 +443,12 @@ def synthesize_track(
     if audio_format not in AUDIO_FORMATS:
         raise ValueError(f"audio_format must be one of {AUDIO_FORMATS}, got {audio_format!r}")
     ext = "." + audio_format
+    if drum_source not in DRUM_SOURCES:
+        raise ValueError(f"drum_source must be one of {DRUM_SOURCES}, got {drum_source!r}")
+    synths = [synth] if isinstance(synth, Synthesizer) else list(synth)
+    if not synths:
+        raise ValueError("synth: need at least one Synthesizer")
+    synth = synths[0] if len(synths) == 1 else synths[int(_pick(seed, index, _SALT_SOUNDFONT).integers(len(synths)))]
     rng = np.random.default_rng([int(seed), int(index)])
     for _ in range(10):
         score, insts, origin = _make_score(source, ensemble, rng, seconds, chorales)
@@ -311,11 +461,31 @@ def synthesize_track(
         used.append((Part("drums", drum_pattern(rng, tempo=score.tempo, seconds=score.duration)), DRUM_KIT))
     name = f"Track{index + 1:05d}"
     track_dir = os.path.join(os.fspath(out_dir), name)
+    # optional sources, each from its own generator (the draws above stay as they were)
+    kit = None
+    if drums and drum_source != "soundfont":
+        drum_rng = _pick(seed, index, _SALT_DRUMS)
+        if drum_source == "samples" or drum_rng.random() < 0.5:
+            kit = drum_sample_kit(drum_samples if drum_samples is not None else DEFAULT_DRUM_SAMPLES, drum_rng)
+    patches: Dict[int, object] = {}
+    if patch_prob > 0:
+        from .patches import random_patch
+
+        patch_rng = _pick(seed, index, _SALT_PATCH)
+        for k, (_, inst) in enumerate(used):
+            draw, patch_seed = patch_rng.random(), int(patch_rng.integers(0, 2**31 - 1))
+            if not inst.is_drum and draw < patch_prob:
+                patches[k] = random_patch(patch_seed)
     stems = []
     with synth.sequence():
-        for part, inst in used:
-            preset = synth.drum_preset(inst.program) if inst.is_drum else synth.preset(inst.program)
-            stems.append((part, inst, preset, synth.render_notes(part.notes, preset=preset)))
+        for k, (part, inst) in enumerate(used):
+            if inst.is_drum and kit is not None:
+                stems.append((part, inst, _SamplerPreset(kit), render_drum_samples(part.notes, kit, sr=synth.sr)))
+            elif k in patches:
+                stems.append((part, inst, _PatchPreset(patches[k]), render_patch_notes(part.notes, patches[k], sr=synth.sr)))
+            else:
+                preset = synth.drum_preset(inst.program) if inst.is_drum else synth.preset(inst.program)
+                stems.append((part, inst, preset, synth.render_notes(part.notes, preset=preset)))
     n = max(len(s[3]) for s in stems)
     audio = np.stack([np.pad(s[3], (0, n - len(s[3]))) for s in stems])
     mix = audio.sum(axis=0)
@@ -339,12 +509,16 @@ def synthesize_track(
             "is_drum": bool(inst.is_drum),
             "program_num": int(inst.program),
             "midi_program_name": "Drums" if inst.is_drum else _program_name(inst.program),
-            "plugin_name": os.path.basename(synth.soundfont),
+            "plugin_name": getattr(preset, "plugin", None) or os.path.basename(synth.soundfont),
             "preset_name": preset.name,
             "preset_bank": int(preset.bank),
             "preset_program": int(preset.program),
             "part": part.name,
         }
+        if isinstance(preset, _PatchPreset):
+            meta_stems[sid]["patch"] = preset.patch.to_dict()
+        elif isinstance(preset, _SamplerPreset):
+            meta_stems[sid]["samples"] = {int(k): os.path.basename(v) for k, v in sorted(preset.kit.items())}
     save_audio(os.path.join(track_dir, "mix" + ext), mix, sr=synth.sr)
     score_to_midi(Score(score.title, [p for p, _ in used], score.tempo),
                   [i.program for _, i in used], is_drum=[i.is_drum for _, i in used]).write(os.path.join(track_dir, "all_src.mid"))
@@ -372,12 +546,36 @@ def synthesize_track(
     return track_dir
 
 
+class _PatchPreset:
+    """What metadata.yaml records of a stem played by a synth patch."""
+
+    plugin = "timbrefast.patches"
+    bank = 0
+
+    def __init__(self, patch) -> None:
+        self.patch = patch
+        self.name = f"{patch.category}:{patch.name}"
+        self.program = 0
+
+
+class _SamplerPreset:
+    """What metadata.yaml records of a drum stem played by one-shot recordings."""
+
+    plugin = "recorded drum samples"
+    name = "sample kit"
+    bank = 128
+    program = 0
+
+    def __init__(self, kit: Dict[int, str]) -> None:
+        self.kit = kit
+
+
 # -- multiprocessing -----------------------------------------------------------------
 _WORKER: dict = {}
 
 
-def _worker_init(soundfont: str, sr: int, chorale_paths: Optional[List[str]]) -> None:
-    _WORKER["synth"] = Synthesizer(soundfont, sr=sr)
+def _worker_init(soundfont, sr: int, chorale_paths: Optional[List[str]]) -> None:
+    _WORKER["synth"] = _open_synths(soundfont, sr)
     _WORKER["chorales"] = chorale_paths
 
 
@@ -410,6 +608,9 @@ def check_stems_arguments(
     start: int = 0,
     progress: bool = True,
     overwrite: bool = False,
+    drum_source: str = "soundfont",
+    drum_samples: Optional[PathLike] = None,
+    patch_prob: float = 0.0,
 ) -> Dict[str, object]:
     """Validate every argument of :func:`synthesize_stems` (types, ranges, the upper
     bounds :data:`MAX_SECONDS`, :data:`MAX_TRACK_INDEX`, :data:`MAX_WORKERS`, the soundfont
@@ -439,21 +640,63 @@ def check_stems_arguments(
         raise ValueError(f"sr must be in 8000..96000 Hz, got {sr}")
     from .soundfont import list_presets
 
-    list_presets(soundfont)  # a missing / broken soundfont fails here, before any work
+    soundfonts = _soundfont_list(soundfont)
+    for sf in soundfonts:
+        list_presets(sf)  # a missing / broken soundfont fails here, before any work
+    drums = check_bool(drums, "drums")
+    if drum_source not in DRUM_SOURCES:
+        raise ValueError(f"drum_source must be one of {DRUM_SOURCES}, got {drum_source!r}")
+    if drum_samples is not None and not isinstance(drum_samples, (str, os.PathLike)):
+        raise TypeError(f"drum_samples must be a folder path, got {type(drum_samples).__name__}")
+    if drums and drum_source != "soundfont":  # missing recordings fail here, before any work
+        _drum_sample_files(drum_samples if drum_samples is not None else DEFAULT_DRUM_SAMPLES)
+    patch_prob = check_positive(patch_prob, "patch_prob", allow_zero=True)
+    if patch_prob > 1.0:
+        raise ValueError(f"patch_prob must be in [0, 1], got {patch_prob:g}")
     out = os.fspath(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise NotADirectoryError(f"the output folder {out} is an existing file")
-    return dict(out=out, soundfont=os.fspath(soundfont), tracks=tracks, seed=seed, ensemble=ensemble, source=source,
-                seconds=seconds, drums=check_bool(drums, "drums"), audio_format=audio_format, sr=sr,
+    return dict(out=out, soundfont=soundfonts[0] if len(soundfonts) == 1 and isinstance(soundfont, (str, os.PathLike))
+                else soundfonts, tracks=tracks, seed=seed, ensemble=ensemble, source=source,
+                seconds=seconds, drums=drums, audio_format=audio_format, sr=sr,
                 workers=workers, start=start, progress=check_bool(progress, "progress"),
-                overwrite=check_bool(overwrite, "overwrite"))
+                overwrite=check_bool(overwrite, "overwrite"), drum_source=drum_source,
+                drum_samples=None if drum_samples is None else os.fspath(drum_samples), patch_prob=float(patch_prob))
+
+
+def _soundfont_list(soundfont) -> List[str]:
+    """``soundfont`` (one path or a non-empty sequence of distinct paths) as a list of str."""
+    if isinstance(soundfont, (str, os.PathLike)):
+        return [os.fspath(soundfont)]
+    if not isinstance(soundfont, (list, tuple)) or not soundfont:
+        raise TypeError(f"soundfont must be a path or a non-empty list of paths, got {type(soundfont).__name__}")
+    out = []
+    for sf in soundfont:
+        if not isinstance(sf, (str, os.PathLike)):
+            raise TypeError(f"soundfont: every entry must be a path, got {type(sf).__name__}")
+        out.append(os.fspath(sf))
+    if len(set(out)) != len(out):
+        raise ValueError(f"soundfont: the list names a soundfont twice ({out})")
+    return out
+
+
+def _open_synths(soundfont, sr: int):
+    """One Synthesizer, or a list of them for a list of soundfonts."""
+    if isinstance(soundfont, (str, os.PathLike)):
+        return Synthesizer(soundfont, sr=sr)
+    return [Synthesizer(sf, sr=sr) for sf in soundfont]
 
 
 def _params(a: Dict[str, object]) -> Dict[str, object]:
     """What a track depends on besides its index (recorded in its metadata.yaml)."""
     return {"seed": int(a["seed"]), "ensemble": a["ensemble"], "source": a["source"], "seconds": float(a["seconds"]),
             "drums": bool(a["drums"]), "audio_format": a["audio_format"], "sr": int(a["sr"]),
-            "soundfont": os.path.basename(os.fspath(a["soundfont"])), "generator": GENERATOR}
+            "soundfont": os.path.basename(os.fspath(a["soundfont"])) if isinstance(a["soundfont"], str)
+            else [os.path.basename(sf) for sf in a["soundfont"]], "generator": GENERATOR,
+            # the newer options are recorded only when used, so datasets made before them resume
+            **({"drum_source": a["drum_source"]} if a.get("drum_source", "soundfont") != "soundfont" else {}),
+            **({"drum_samples": a["drum_samples"]} if a.get("drum_samples") is not None else {}),
+            **({"patch_prob": float(a["patch_prob"])} if a.get("patch_prob", 0.0) else {})}
 
 
 #: Changes when the same parameters would give other tracks (e.g. the part mapping).
@@ -529,6 +772,9 @@ def synthesize_stems(
     start: int = 0,
     progress: bool = True,
     overwrite: bool = False,
+    drum_source: str = "soundfont",
+    drum_samples: Optional[PathLike] = None,
+    patch_prob: float = 0.0,
 ) -> List[str]:
     """Synthesize ``tracks`` multi-stem tracks into ``out`` in the Slakh layout.
 
@@ -536,8 +782,10 @@ def synthesize_stems(
     ----------
     out : path
         Output folder (created); tracks go to ``out/Track00001`` ...
-    soundfont : path
-        .sf2/.sf3 file whose General MIDI presets play the parts.
+    soundfont : path or list of paths
+        .sf2 file whose General MIDI presets play the parts; with several, each track's
+        soundfont is drawn uniformly among them (from ``(seed, index)``; recorded in its
+        metadata.yaml).
     tracks : int
         Number of tracks (``start + tracks <= 99999``).
     seed : int
@@ -550,6 +798,16 @@ def synthesize_stems(
         1 to :data:`MAX_SECONDS` (600).
     drums : bool
         Add a drum-kit stem to every track (needs a soundfont with a bank-128 kit).
+    drum_source : {"soundfont", "samples", "mixed"}
+        Who plays the drum stem: the soundfont's General MIDI percussion kit, one-shot
+        recordings from ``drum_samples`` (:data:`DRUM_SAMPLE_ROLES` names the files used
+        for each key; one kit drawn per track), or a coin flip per track.
+    drum_samples : path, optional
+        Folder of one-shot drum recordings; default :data:`DEFAULT_DRUM_SAMPLES` (Debian's
+        CC0 ``sonic-pi-samples``). Missing: FileNotFoundError before any work.
+    patch_prob : float
+        Probability in [0, 1] that a melodic part is played by a synth patch
+        (:func:`timbrefast.data.patches.random_patch`) instead of the soundfont.
     audio_format : {"flac", "wav"}
         FLAC as Slakh, or 16-bit WAV (≈ 4× faster for :class:`CocolaPairs` to read).
     sr : int
@@ -580,7 +838,8 @@ def synthesize_stems(
     """
     a = check_stems_arguments(out, soundfont=soundfont, tracks=tracks, seed=seed, ensemble=ensemble, source=source,
                               seconds=seconds, drums=drums, audio_format=audio_format, sr=sr, workers=workers,
-                              start=start, progress=progress, overwrite=overwrite)
+                              start=start, progress=progress, overwrite=overwrite, drum_source=drum_source,
+                              drum_samples=drum_samples, patch_prob=patch_prob)
     return _synthesize(a)[0]
 
 
@@ -630,22 +889,26 @@ def _synthesize(a: Dict[str, object]) -> Tuple[List[str], int]:
     todo, kept = plan_tracks(out, indices, params, overwrite=a["overwrite"])
     chorale_list = corpus_paths("bach") if a["source"] != "phrases" and todo else None
     kwargs = dict(seed=a["seed"], ensemble=a["ensemble"], source=a["source"], seconds=a["seconds"],
-                  drums=a["drums"], audio_format=a["audio_format"], params=params)
+                  drums=a["drums"], audio_format=a["audio_format"], params=params,
+                  drum_source=a.get("drum_source", "soundfont"), drum_samples=a.get("drum_samples"),
+                  patch_prob=float(a.get("patch_prob", 0.0)))
     results: Dict[int, str] = {i: os.path.join(out, f"Track{i + 1:05d}") for i in kept}
     bar = tqdm(total=len(todo), desc="synth stems", unit="track", disable=not a["progress"])
     try:
         if workers == 1 or len(todo) <= 1:
-            synth = Synthesizer(soundfont, sr=sr)
+            synth = _open_synths(soundfont, sr)
             try:
                 for i in todo:
                     results[i] = synthesize_track(synth, out, i, chorales=chorale_list, **kwargs)
                     bar.update(1)
             finally:
-                synth.close()
+                for one in (synth if isinstance(synth, list) else [synth]):
+                    one.close()
         else:
             import multiprocessing as mp
 
-            Synthesizer(soundfont, sr=sr).close()  # fail early, in this process (e.g. no FluidSynth)
+            for sf in ([soundfont] if isinstance(soundfont, str) else soundfont):
+                Synthesizer(sf, sr=sr).close()  # fail early, in this process (e.g. no FluidSynth)
 
             def done(task, path):
                 results[task[1]] = path

@@ -14,6 +14,25 @@ Per step (global batch ``B``; every rank takes its slice):
    :func:`timbrefast.losses.bilinear_info_nce` (one direction, no temperature,
    as in COCOLA), gathering positives across ranks under DDP.
 
+Optional, all off by default (``aug_*`` and ``calibration_*`` options):
+
+* waveform augmentations (:mod:`timbrefast.data.augment`) — gain, EQ tilt, reverb
+  (:func:`timbrefast.effects.reverb`'s impulse responses) and light noise, drawn
+  independently for the anchor and for the positive of every pair (two stems of one
+  song mixed in different rooms and with different EQ stay coherent). With
+  ``cache_pairs`` they are drawn once per pool pair, when the features are computed;
+  otherwise at every step. Seeded by ``(seed, step, pair)`` / ``(seed, pool index)``.
+* tempo jitter — pitch-preserving: the frames of both features of a pair are resampled
+  by the same rate (:func:`timbrefast.data.augment.stretch_frames`, log-uniform in
+  ``[1/(1+aug_tempo), 1+aug_tempo]``), the mel bands are untouched; drawn at every step,
+  so it also varies a cached pool.
+* calibration negatives — ``calibration_negatives`` clips per step from a fixed pool of
+  silence, near-silence and white / pink / brown noise at -50 to -10 dBFS
+  (:func:`timbrefast.data.augment.calibration_clips`), appended as extra columns of the
+  InfoNCE logits: negatives of every anchor, positives of none. (A -40 dB copy of the
+  true accompaniment cannot be such a negative: the features are level-invariant, so it
+  is the positive itself; :mod:`timbrefast.scorers.gate` flags it.)
+
 Validation: K-way accuracy (K = 2, 8, 16, 64 where enough pairs exist) on a
 fixed set of pairs from held-out tracks, with both channels: one seeded
 grouping as in the paper (``k2`` ...) and the expectation over all groupings
@@ -21,6 +40,7 @@ grouping as in the paper (``k2`` ...) and the expectation over all groupings
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -77,6 +97,30 @@ class CocolaRecipeConfig:
         Standard deviation of the initial bilinear matrix (COCOLA: 0.05). With 512-d tanh
         embeddings 0.05 gives initial logits of standard deviation about 10, and a small
         encoder answers by collapsing all embeddings onto one point; 0.005 keeps them near 1.
+    aug_gain_p : float
+        Probability of a gain change of each sub-mix (anchor and positive drawn apart).
+    aug_gain_db : float
+        Gain drawn uniformly in [-aug_gain_db, +aug_gain_db] dB.
+    aug_tilt_p : float
+        Probability of an EQ tilt (timbrefast.effects.tilt, pivot 1 kHz) of each sub-mix.
+    aug_tilt_db : float
+        Tilt drawn uniformly in [-aug_tilt_db, +aug_tilt_db] dB, highs against lows.
+    aug_reverb_p : float
+        Probability of reverb (timbrefast.effects.reverb, one of 16 seeded rooms, RT60 0.25-1.2 s) of each sub-mix.
+    aug_reverb_wet : float
+        Wet share drawn uniformly in [0.1, aug_reverb_wet].
+    aug_noise_p : float
+        Probability of light white noise added to each sub-mix.
+    aug_noise_snr_db : float
+        Noise at a signal-to-noise ratio drawn uniformly in [aug_noise_snr_db, aug_noise_snr_db + 20] dB.
+    aug_tempo_p : float
+        Probability of a pitch-preserving tempo change of a pair (both features' frames resampled by one rate; every step).
+    aug_tempo : float
+        Largest relative tempo change: rate log-uniform in [1/(1+aug_tempo), 1+aug_tempo].
+    calibration_negatives : int
+        Calibration clips (silence, near-silence, noise at several levels) added to every batch as negatives of every anchor (0: off).
+    calibration_pool : int
+        Size of the fixed pool of calibration clips they are drawn from (features computed once).
     """
 
     batch_size: int = 32
@@ -90,6 +134,18 @@ class CocolaRecipeConfig:
     seed: int = 0
     cache_pairs: int = 0
     head_init_std: float = 0.05
+    aug_gain_p: float = 0.0
+    aug_gain_db: float = 6.0
+    aug_tilt_p: float = 0.0
+    aug_tilt_db: float = 6.0
+    aug_reverb_p: float = 0.0
+    aug_reverb_wet: float = 0.4
+    aug_noise_p: float = 0.0
+    aug_noise_snr_db: float = 30.0
+    aug_tempo_p: float = 0.0
+    aug_tempo: float = 0.05
+    calibration_negatives: int = 0
+    calibration_pool: int = 100
 
     def __post_init__(self) -> None:
         if self.masking_per not in ("batch", "pair"):
@@ -108,6 +164,32 @@ class CocolaRecipeConfig:
         check_positive(self.positive_noise, "positive_noise", allow_zero=True)
         check_int(self.seed, "seed", minimum=0)
         check_bool(self.channel_masking, "channel_masking")
+        self.augment  # validates the waveform augmentations
+        for name in ("aug_tempo_p",):
+            value = check_positive(getattr(self, name), name, allow_zero=True)
+            if value > 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {value:g}")
+        check_positive(self.aug_tempo, "aug_tempo", allow_zero=True)
+        if not self.aug_tempo < 1.0:
+            raise ValueError(f"aug_tempo must be in [0, 1), got {self.aug_tempo!r}")
+        check_int(self.calibration_negatives, "calibration_negatives", minimum=0, maximum=4096)
+        check_int(self.calibration_pool, "calibration_pool", minimum=1, maximum=100_000)
+
+    @property
+    def augment(self):
+        """The waveform augmentations (:class:`timbrefast.data.augment.Augment`)."""
+        from ..data.augment import Augment
+
+        return Augment(gain_p=self.aug_gain_p, gain_db=self.aug_gain_db, tilt_p=self.aug_tilt_p,
+                       tilt_db=self.aug_tilt_db, reverb_p=self.aug_reverb_p, reverb_wet=self.aug_reverb_wet,
+                       noise_p=self.aug_noise_p, noise_snr_db=self.aug_noise_snr_db)
+
+    def augmentation_settings(self) -> Dict[str, Any]:
+        """The augmentation and calibration options that differ from the defaults (what a
+        feature cache and a resumed run must share besides the rest)."""
+        names = [f.name for f in dataclasses.fields(self) if f.name.startswith(("aug_", "calibration_"))]
+        return {n: getattr(self, n) for n in names
+                if getattr(self, n) != CocolaRecipeConfig.__dataclass_fields__[n].default}
 
 
 def split_tracks(tracks: Sequence[Any], *, val_fraction: float, seed: int) -> Tuple[List[Any], List[Any]]:
@@ -171,6 +253,19 @@ class CocolaRecipe:
         self.samples = int(round(config.seconds * model_config.sample_rate))
         self._val_features: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
         self._cache: Optional[Tuple[np.ndarray, np.ndarray]] = None
+        self._augment = config.augment
+        self._reverb_bank = None
+        if config.aug_reverb_p > 0:
+            from ..data.augment import ReverbBank
+
+            self._reverb_bank = ReverbBank(sr=model_config.sample_rate, rooms=16, seed=config.seed)
+        self._calibration: Optional[torch.Tensor] = None
+        if config.calibration_negatives:
+            from ..data.augment import calibration_clips
+
+            clips, self.calibration_info = calibration_clips(config.calibration_pool, samples=self.samples,
+                                                             seed=config.seed)
+            self._calibration = torch.cat([self.features(clips[i:i + 64]) for i in range(0, len(clips), 64)])
         if config.cache_pairs:
             self._cache = self._build_cache(config.cache_pairs, cache_dir, progress)
 
@@ -198,6 +293,43 @@ class CocolaRecipe:
             positives.append(self._fit_length(p))
         return np.stack(anchors), np.stack(positives)
 
+    def augment_pair(self, anchor: np.ndarray, positive: np.ndarray, key: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """The waveform augmentations of one pair, anchor and positive drawn apart from
+        ``default_rng([seed, 0xA06, *key, side])``; the inputs when none is on."""
+        if not self._augment.active:
+            return anchor, positive
+        from ..data.augment import augment_waveform
+
+        sr = self.model_config.sample_rate
+        out = [augment_waveform(y, sr=sr, rng=np.random.default_rng([self.config.seed, 0xA06, *key, side]),
+                                config=self._augment, reverb_bank=self._reverb_bank)
+               for side, y in enumerate((anchor, positive))]
+        return out[0], out[1]
+
+    def _tempo_jitter(self, a: torch.Tensor, p: torch.Tensor, step: int, lo: int, hi: int):
+        """Pitch-preserving tempo jitter of this rank's rows ``lo:hi`` of global step ``step``."""
+        cfg = self.config
+        if cfg.aug_tempo_p <= 0 or cfg.aug_tempo <= 0:
+            return a, p
+        from ..data.augment import stretch_frames
+
+        rng = np.random.default_rng([cfg.seed, 0x7E4, step])
+        use = rng.random(cfg.batch_size) < cfg.aug_tempo_p
+        rates = np.exp(rng.uniform(-np.log1p(cfg.aug_tempo), np.log1p(cfg.aug_tempo), cfg.batch_size))
+        a, p = a.clone(), p.clone()
+        for r, i in enumerate(range(lo, hi)):
+            if use[i]:
+                a[r] = torch.from_numpy(stretch_frames(a[r].numpy(), float(rates[i])))
+                p[r] = torch.from_numpy(stretch_frames(p[r].numpy(), float(rates[i])))
+        return a, p
+
+    def _calibration_batch(self, step: int) -> Optional[torch.Tensor]:
+        if self._calibration is None:
+            return None
+        rng = np.random.default_rng([self.config.seed, 0xCA1B, step])
+        idx = _draw(rng, self._calibration.shape[0], self.config.calibration_negatives)
+        return self._calibration[torch.from_numpy(idx)]
+
     def _cache_key(self, n: int) -> Dict[str, Any]:
         return {
             "pairs": n,
@@ -207,6 +339,8 @@ class CocolaRecipe:
             "frontend": self.model_config.frontend,
             "noise": self.config.positive_noise,
             "tracks": [str(getattr(t, "path", t)) for t in getattr(self.train_pairs, "tracks", [])][:5],
+            # waveform augmentations change the pool (added only when on: older caches stay valid)
+            **({"augment": dataclasses.asdict(self._augment)} if self._augment.active else {}),
         }
 
     def _build_cache(self, n: int, cache_dir: Optional[Any], progress: bool) -> Tuple[np.ndarray, np.ndarray]:
@@ -240,8 +374,9 @@ class CocolaRecipe:
                 if hasattr(self.train_pairs, "set_epoch"):
                     self.train_pairs.set_epoch(j // length)
                 a, p = _pair(self.train_pairs[j % length])
-                anchors.append(self._fit_length(a))
-                positives.append(self._fit_length(p))
+                a, p = self.augment_pair(self._fit_length(a), self._fit_length(p), (j,))
+                anchors.append(a)
+                positives.append(p)
             pos = np.stack(positives)
             if self.config.positive_noise > 0:
                 noise_rng = np.random.default_rng([self.config.seed, 0xCAC4E, lo])
@@ -271,7 +406,8 @@ class CocolaRecipe:
             keep = np.stack([choice[lo:hi] != 0, choice[lo:hi] != 1], axis=1)
             a = torch.from_numpy(np.asarray(self._cache[0][idx[lo:hi]], dtype=np.float32))
             p = torch.from_numpy(np.asarray(self._cache[1][idx[lo:hi]], dtype=np.float32))
-            return {"anchors": a, "positives": p, "keep": torch.from_numpy(keep)}
+            a, p = self._tempo_jitter(a, p, step, lo, hi)
+            return self._with_calibration({"anchors": a, "positives": p, "keep": torch.from_numpy(keep)}, step)
         if hasattr(self.train_pairs, "set_epoch"):  # fresh sub-mixes once per pass over the windows
             self.train_pairs.set_epoch(step * cfg.batch_size // len(self.train_pairs))
         rng = np.random.default_rng([cfg.seed, step])
@@ -281,10 +417,20 @@ class CocolaRecipe:
         per_rank = -(-cfg.batch_size // world_size)
         lo, hi = rank * per_rank, min(cfg.batch_size, (rank + 1) * per_rank)
         a, p = self._waves(self.train_pairs, idx[lo:hi])
+        if self._augment.active:
+            pairs = [self.augment_pair(a[r], p[r], (step, i)) for r, i in enumerate(range(lo, hi))]
+            a, p = np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])
         if cfg.positive_noise > 0:
             p = p + np.random.default_rng(noise_seed + rank).normal(0.0, cfg.positive_noise, p.shape).astype(np.float32)
         keep = np.stack([choice[lo:hi] != 0, choice[lo:hi] != 1], axis=1)
-        return {"anchors": self.features(a), "positives": self.features(p), "keep": torch.from_numpy(keep)}
+        fa, fp = self._tempo_jitter(self.features(a), self.features(p), step, lo, hi)
+        return self._with_calibration({"anchors": fa, "positives": fp, "keep": torch.from_numpy(keep)}, step)
+
+    def _with_calibration(self, batch: Dict[str, torch.Tensor], step: int) -> Dict[str, torch.Tensor]:
+        cal = self._calibration_batch(step)
+        if cal is not None:
+            batch["calibration"] = cal
+        return batch
 
     # -- objective --------------------------------------------------------------------
 
@@ -292,12 +438,20 @@ class CocolaRecipe:
         from ..losses import bilinear_info_nce
 
         anchors, positives = batch["anchors"], batch["positives"]
+        calibration = batch.get("calibration")
         if self.config.channel_masking and self.model_config.in_channels == 2:
             anchors = mask_channels(anchors, batch["keep"])
             positives = mask_channels(positives, batch["keep"])
-        a_emb, p_emb = model(anchors, positives)
-        core = model.module if hasattr(model, "module") else model
+            if calibration is not None:  # the batch's masking choice (per pair: the first pair's)
+                calibration = mask_channels(calibration, batch["keep"][:1].expand(calibration.shape[0], 2))
         world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+        core = model.module if hasattr(model, "module") else model
+        if calibration is not None:
+            if world > 1:
+                raise RuntimeError("calibration_negatives is not supported under DDP yet (world size "
+                                   f"{world}); train on one process or set calibration_negatives=0")
+            return self._calibrated_loss(model, core, anchors, positives, calibration.to(anchors.device))
+        a_emb, p_emb = model(anchors, positives)
         # the loss in float32, also under mixed precision (autocast covers the encoder only)
         with torch.autocast(device_type=a_emb.device.type, enabled=False):
             a_emb, p_emb, weight = a_emb.float(), p_emb.float(), core.head.weight.float()
@@ -309,6 +463,23 @@ class CocolaRecipe:
                 sims = core.head(a_emb.detach(), p_emb.detach())
                 acc = (sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)).float().mean().item()
         return loss, {"acc": acc}
+
+    def _calibrated_loss(self, model: nn.Module, core: nn.Module, anchors: torch.Tensor, positives: torch.Tensor,
+                         calibration: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """InfoNCE over ``B + C`` columns: the B positives and C calibration negatives
+        (one encoder pass over anchors, positives and calibration clips)."""
+        n = positives.shape[0]
+        a_emb, pc_emb = model(anchors, torch.cat([positives, calibration.to(positives.dtype)]))
+        with torch.autocast(device_type=a_emb.device.type, enabled=False):
+            a_emb, pc_emb, weight = a_emb.float(), pc_emb.float(), core.head.weight.float()
+            logits = (a_emb @ weight) @ pc_emb.T
+            target = torch.arange(a_emb.shape[0], device=logits.device)
+            loss = torch.nn.functional.cross_entropy(logits, target)
+            with torch.no_grad():
+                acc = (logits.argmax(dim=1) == target).float().mean().item()
+                pos = logits[target, target]
+                cal_win = (logits[:, n:].max(dim=1).values > pos).float().mean().item()
+        return loss, {"acc": acc, "cal_win": cal_win}
 
     # -- validation -------------------------------------------------------------------
 
@@ -355,8 +526,12 @@ class CocolaRecipe:
     def fingerprint(self) -> Dict[str, Any]:
         """What a resumed run must share: the batch, the windows and the training data."""
         cfg = self.config
-        return {"batch_size": cfg.batch_size, "seconds": cfg.seconds, "cache_pairs": cfg.cache_pairs,
-                "train_data": _dataset_id(self.train_pairs)}
+        out = {"batch_size": cfg.batch_size, "seconds": cfg.seconds, "cache_pairs": cfg.cache_pairs,
+               "train_data": _dataset_id(self.train_pairs)}
+        aug = cfg.augmentation_settings()
+        if aug:  # only when used, so runs from before these options resume
+            out["augment"] = aug
+        return out
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         """``config.json`` + ``model.safetensors`` (:func:`timbrefast.checkpoints.save_model`)."""
