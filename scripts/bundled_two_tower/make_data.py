@@ -47,6 +47,31 @@ DEV_SOUNDFONT = "sf_GMbank.sf2"
 NON_GM_BANKS = {("sf_GMbank.sf2", 127)}
 EXCLUDED_FAMILIES = {"Sound Effects", "Percussive"}
 VAL_PATCH_SEED = 50_000
+#: Further training sources allowed for the bundled models (--only extra).
+ALLOWED_EXTRA = {"OPL-3_FM_128M.sf2"}
+
+
+def _keep(bank, drop):
+    from timbrefast.train._two_tower_bank import CaptionBank
+
+    if not drop:
+        return bank
+    keep = np.array([n.instrument.split(":")[0] not in drop for n in bank.notes])
+    return CaptionBank(np.asarray(bank.features)[keep], [n for n, k in zip(bank.notes, keep) if k])
+
+
+def _concat(out, banks, drop=()):
+    from timbrefast.train._two_tower_bank import CaptionBank
+
+    drop = set(drop)
+    train = CaptionBank.concatenate([_keep(CaptionBank.load(b / "train", mmap=True), drop) for b in banks])
+    train.save(out / "train")
+    val = _keep(CaptionBank.load(banks[0] / "val"), drop)
+    val.save(out / "val")
+    manifest = {"concat": [str(b) for b in banks], "dropped_soundfonts": sorted(drop),
+                "train_clips": len(train), "val_clips": len(val)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    print(manifest, flush=True)
 
 
 def _pitch_ranges():
@@ -88,6 +113,16 @@ def main(argv=None):
     ap.add_argument("--no-dev-holdout", action="store_true")
     ap.add_argument("--keep-non-gm", action="store_true", help="keep sf_GMbank's MT-32 bank 127 (the previous recipe)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["all", "dev", "extra"], default="all",
+                    help="dev: only the development presets (sf_GMbank's 14 TinySOL programs) as a training bank "
+                         "(to add them to the training data once the recipe is chosen); extra: only the presets of "
+                         "--extra-soundfont, as a training bank")
+    ap.add_argument("--extra-soundfont", default=None, help="with --only extra: an allowed soundfont to render")
+    ap.add_argument("--drop-soundfont", action="append", default=[], metavar="NAME",
+                    help="with --concat: leave out the clips of this soundfont (file name, e.g. sf_GMbank.sf2)")
+    ap.add_argument("--concat", nargs="+", default=None, metavar="BANK",
+                    help="instead of rendering: write OUT/train as these training banks one after the other, "
+                         "OUT/val as the first one's validation bank")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -98,6 +133,8 @@ def main(argv=None):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.concat:
+        return _concat(out, [Path(b) for b in args.concat], drop=args.drop_soundfont)
     sf = [i for i in soundfont_instruments(TRAIN_SOUNDFONTS) if i.family not in EXCLUDED_FAMILIES]
     rng = np.random.default_rng(0)  # the split of scripts/bundled_retrieval/make_data.py
     val_mask = np.zeros(len(sf), bool)
@@ -116,7 +153,14 @@ def main(argv=None):
         "val": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if v and not h and not x],
                 patch_instruments(random_patches(args.val_patches, seed=VAL_PATCH_SEED))),
     }
-    manifest = {"seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
+    if args.only == "dev":
+        sets = {"train": ([i for i, h in zip(sf, dev) if h], [])}
+    elif args.only == "extra":
+        if not args.extra_soundfont or Path(args.extra_soundfont).name not in ALLOWED_EXTRA:
+            ap.error(f"--only extra needs --extra-soundfont, one of {sorted(ALLOWED_EXTRA)}")
+        sets = {"train": ([i for i in soundfont_instruments(args.extra_soundfont)
+                           if i.family not in EXCLUDED_FAMILIES], [])}
+    manifest = {"only": args.only, "extra_soundfont": args.extra_soundfont, "seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
                 "max_duration": args.max_duration, "lead_max": args.lead_max,
                 "dev_holdout": [i.id for i, h in zip(sf, dev) if h],
                 "non_gm_dropped": int(drop.sum()), "sets": {}}
@@ -128,8 +172,9 @@ def main(argv=None):
             if part:
                 tasks.append((part, args.notes, seed, opts))
                 owners.append(name)
-        tasks.append((patches, args.patch_notes, seed, opts))
-        owners.append(name)
+        if patches:
+            tasks.append((patches, args.patch_notes, seed, opts))
+            owners.append(name)
     t0 = time.time()
     ctx = mp.get_context("fork")
     with ctx.Pool(max(1, args.jobs)) as pool:
