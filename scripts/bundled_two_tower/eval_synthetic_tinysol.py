@@ -7,7 +7,7 @@ TimGM6mb.sf2, GPL-2: evaluation only), each at its General MIDI program (bank 0)
 (velocities 32, 80, 120), notes of ``--duration`` seconds in 2 s clips (16 kHz), and runs
 the published prompt sets (timbrefast.two_tower.evaluate_prompt_sets) and the family
 prompts on them. The official ``timbrefast eval two-tower --synthetic-tinysol`` CLI is a
-separate tool; this script is what the model card's figures come from.
+separate tool and is what the current model card's figures come from (this script gave the previous model's).
 
 Usage:
     OMP_NUM_THREADS=1 python scripts/bundled_two_tower/eval_synthetic_tinysol.py \

@@ -1,21 +1,38 @@
 """Render the caption banks the bundled two-tower model is trained and validated on.
 
-Usage (about 15 minutes on 2 shared cores):
+Usage (about 10 minutes with 2 jobs on 2 shared cores):
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bundled_two_tower/make_data.py OUT_DIR \
-        [--notes 16] [--patches 600] [--patch-notes 4] [--seed 0]
+        [--notes 24] [--patches 600] [--patch-notes 4] [--windows 3] [--max-duration 5.0] \
+        [--lead-max 0.3] [--jobs 2] [--seed 0]
 
 Training sources only (licences in the model card): FluidR3_GM.sf2 and FluidR3_GS.sf2
-(MIT), sf_GMbank.sf2 (LGPL-2.1+) and timbrefast's own synthesizer patches. Families
-"Sound Effects" and "Percussive" are left out. The validation split is the one of
-scripts/bundled_retrieval/make_data.py (10% of the soundfont instruments, seed 0, and
-patches from seed 50000), so the bundled audio encoder never trained on it either.
-TimGM6mb (GPL-2) and OPL-3 are never used here (held out for evaluation).
+(MIT), sf_GMbank.sf2 (Debian csound-soundfont, LGPL-2.1+) and timbrefast's own
+synthesizer patches. Families "Sound Effects" and "Percussive" are left out. The
+validation split is the one of scripts/bundled_retrieval/make_data.py (10% of the
+soundfont instruments, seed 0, and patches from seed 50000), so the bundled audio
+encoder never trained on it either.
+
+Development split: every preset of sf_GMbank.sf2 at one of the 14 TinySOL GM programs is
+left out of training and validation (``--dev-holdout``, default on), so that `timbrefast
+eval two-tower --synthetic-tinysol sf_GMbank.sf2` is a held-out development check of the
+same protocol. TimGM6mb (GPL-2) and OPL-3 are never used here (held out for evaluation).
+
+Each rendered note (pitch uniform over the instrument's whole range: for the 14 TinySOL
+programs the union of PROGRAM_PITCH_RANGES and the TinySOL range, otherwise the program's
+or its GM family's range; velocity uniform 20-127; held log-uniform 0.1 s..--max-duration)
+gives --windows 2 s clips: one from the onset (half of them after up to --lead-max s of
+silence), one inside the held note (no attack) and one around the note-off and release
+(see timbrefast.train._two_tower_bank.build_caption_bank). --windows 1 --max-duration 1.8
+--lead-max 0 --no-dev-holdout --keep-non-gm --notes 16 is the previous recipe (one onset clip per
+note). sf_GMbank.sf2's bank 127 (a Roland MT-32 map whose presets are not the GM instruments of
+their program numbers) is left out: GM captions would mislabel its 128 presets.
 
 Writes OUT_DIR/{train,val}/ (features.npy float16 (clips, 64, 101) + notes.json) and
 OUT_DIR/manifest.json.
 """
 import argparse
 import json
+import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
@@ -24,53 +41,152 @@ import numpy as np
 
 SF2 = Path("/usr/share/sounds/sf2")
 TRAIN_SOUNDFONTS = [SF2 / "FluidR3_GM.sf2", SF2 / "FluidR3_GS.sf2", SF2 / "sf_GMbank.sf2"]
+DEV_SOUNDFONT = "sf_GMbank.sf2"
+#: sf_GMbank.sf2's bank 127 is a Roland MT-32 map: its 128 presets are not the GM instrument
+#: of their program number ("Harp 1" at program 57, trombone), so GM captions would mislabel them.
+NON_GM_BANKS = {("sf_GMbank.sf2", 127)}
 EXCLUDED_FAMILIES = {"Sound Effects", "Percussive"}
 VAL_PATCH_SEED = 50_000
+#: Further training sources allowed for the bundled models (--only extra).
+ALLOWED_EXTRA = {"OPL-3_FM_128M.sf2"}
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("out")
-    ap.add_argument("--notes", type=int, default=16)
-    ap.add_argument("--patches", type=int, default=600)
-    ap.add_argument("--val-patches", type=int, default=100)
-    ap.add_argument("--patch-notes", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+def _keep(bank, drop):
+    from timbrefast.train._two_tower_bank import CaptionBank
 
+    if not drop:
+        return bank
+    keep = np.array([n.instrument.split(":")[0] not in drop for n in bank.notes])
+    return CaptionBank(np.asarray(bank.features)[keep], [n for n, k in zip(bank.notes, keep) if k])
+
+
+def _concat(out, banks, drop=()):
+    from timbrefast.train._two_tower_bank import CaptionBank
+
+    drop = set(drop)
+    train = CaptionBank.concatenate([_keep(CaptionBank.load(b / "train", mmap=True), drop) for b in banks])
+    train.save(out / "train")
+    val = _keep(CaptionBank.load(banks[0] / "val"), drop)
+    val.save(out / "val")
+    manifest = {"concat": [str(b) for b in banks], "dropped_soundfonts": sorted(drop),
+                "train_clips": len(train), "val_clips": len(val)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    print(manifest, flush=True)
+
+
+def _pitch_ranges():
+    from timbrefast.data.tinysol_synth import TINYSOL_INSTRUMENTS
+    from timbrefast.train._two_tower_bank import PROGRAM_PITCH_RANGES
+
+    out = dict(PROGRAM_PITCH_RANGES)
+    for i in TINYSOL_INSTRUMENTS:
+        lo, hi = out.get(i.program, (i.low, i.high))
+        out[i.program] = (min(lo, i.low), max(hi, i.high))
+    return out
+
+
+def _job(task):
     import torch
 
     torch.set_num_threads(1)
     import timbrefast
 
     timbrefast.set_num_threads(1)
+    from timbrefast.train._two_tower_bank import build_caption_bank
+
+    insts, notes, seed, opts = task
+    t0 = time.time()
+    bank = build_caption_bank(insts, notes_per_instrument=notes, seed=seed, **opts)
+    return bank, time.time() - t0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("--notes", type=int, default=24)
+    ap.add_argument("--patches", type=int, default=600)
+    ap.add_argument("--val-patches", type=int, default=100)
+    ap.add_argument("--patch-notes", type=int, default=4)
+    ap.add_argument("--windows", type=int, default=3)
+    ap.add_argument("--max-duration", type=float, default=5.0)
+    ap.add_argument("--lead-max", type=float, default=0.3)
+    ap.add_argument("--no-dev-holdout", action="store_true")
+    ap.add_argument("--keep-non-gm", action="store_true", help="keep sf_GMbank's MT-32 bank 127 (the previous recipe)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["all", "dev", "extra"], default="all",
+                    help="dev: only the development presets (sf_GMbank's 14 TinySOL programs) as a training bank "
+                         "(to add them to the training data once the recipe is chosen); extra: only the presets of "
+                         "--extra-soundfont, as a training bank")
+    ap.add_argument("--extra-soundfont", default=None, help="with --only extra: an allowed soundfont to render")
+    ap.add_argument("--drop-soundfont", action="append", default=[], metavar="NAME",
+                    help="with --concat: leave out the clips of this soundfont (file name, e.g. sf_GMbank.sf2)")
+    ap.add_argument("--concat", nargs="+", default=None, metavar="BANK",
+                    help="instead of rendering: write OUT/train as these training banks one after the other, "
+                         "OUT/val as the first one's validation bank")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
     from timbrefast.data.instruments import patch_instruments, soundfont_instruments
     from timbrefast.data.patches import random_patches
-    from timbrefast.train._two_tower_bank import CaptionBank, build_caption_bank
+    from timbrefast.data.tinysol_synth import TINYSOL_INSTRUMENTS
+    from timbrefast.train._two_tower_bank import CaptionBank
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.concat:
+        return _concat(out, [Path(b) for b in args.concat], drop=args.drop_soundfont)
     sf = [i for i in soundfont_instruments(TRAIN_SOUNDFONTS) if i.family not in EXCLUDED_FAMILIES]
     rng = np.random.default_rng(0)  # the split of scripts/bundled_retrieval/make_data.py
     val_mask = np.zeros(len(sf), bool)
     val_mask[rng.choice(len(sf), size=len(sf) // 10, replace=False)] = True
+    dev_programs = {i.program for i in TINYSOL_INSTRUMENTS}
+    dev = np.array([not args.no_dev_holdout and i.id.startswith(DEV_SOUNDFONT + ":")
+                    and i.preset.program in dev_programs for i in sf])
+    non_gm = np.array([(i.id.split(":")[0], i.preset.bank) in NON_GM_BANKS for i in sf])
+    dev = dev & ~non_gm
+    drop = non_gm & (not args.keep_non_gm)
+    opts = {"windows_per_note": args.windows, "lead_max": args.lead_max,
+            "duration_range": (0.1, args.max_duration), "pitch_ranges": _pitch_ranges()}
     sets = {
-        "train": ([i for i, v in zip(sf, val_mask) if not v], patch_instruments(random_patches(args.patches, seed=0))),
-        "val": ([i for i, v in zip(sf, val_mask) if v],
+        "train": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if not v and not h and not x],
+                  patch_instruments(random_patches(args.patches, seed=0))),
+        "val": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if v and not h and not x],
                 patch_instruments(random_patches(args.val_patches, seed=VAL_PATCH_SEED))),
     }
-    manifest = {"seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "sets": {}}
+    if args.only == "dev":
+        sets = {"train": ([i for i, h in zip(sf, dev) if h], [])}
+    elif args.only == "extra":
+        if not args.extra_soundfont or Path(args.extra_soundfont).name not in ALLOWED_EXTRA:
+            ap.error(f"--only extra needs --extra-soundfont, one of {sorted(ALLOWED_EXTRA)}")
+        sets = {"train": ([i for i in soundfont_instruments(args.extra_soundfont)
+                           if i.family not in EXCLUDED_FAMILIES], [])}
+    manifest = {"only": args.only, "extra_soundfont": args.extra_soundfont, "seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
+                "max_duration": args.max_duration, "lead_max": args.lead_max,
+                "dev_holdout": [i.id for i, h in zip(sf, dev) if h],
+                "non_gm_dropped": int(drop.sum()), "sets": {}}
+    tasks, owners = [], []
     for name, (presets, patches) in sets.items():
-        t0 = time.time()
         seed = args.seed + (0 if name == "train" else 1)
-        bank = CaptionBank.concatenate([
-            build_caption_bank(presets, notes_per_instrument=args.notes, seed=seed),
-            build_caption_bank(patches, notes_per_instrument=args.patch_notes, seed=seed),
-        ])
+        half = (len(presets) + 1) // 2
+        for part in (presets[:half], presets[half:]):
+            if part:
+                tasks.append((part, args.notes, seed, opts))
+                owners.append(name)
+        if patches:
+            tasks.append((patches, args.patch_notes, seed, opts))
+            owners.append(name)
+    t0 = time.time()
+    ctx = mp.get_context("fork")
+    with ctx.Pool(max(1, args.jobs)) as pool:
+        results = pool.map(_job, tasks, chunksize=1)
+    for name, (presets, patches) in sets.items():
+        parts = [r for r, o in zip(results, owners) if o == name]
+        bank = CaptionBank.concatenate([b for b, _ in parts])
         bank.save(out / name)
         manifest["sets"][name] = {"presets": len(presets), "patches": len(patches), "clips": len(bank),
-                                  "seconds": round(time.time() - t0, 1)}
+                                  "job_seconds": [round(s, 1) for _, s in parts]}
         print(name, manifest["sets"][name], flush=True)
+    manifest["seconds"] = round(time.time() - t0, 1)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 

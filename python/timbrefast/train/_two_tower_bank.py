@@ -14,7 +14,7 @@ import json
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -118,23 +118,60 @@ class CaptionBank:
         return cls(np.concatenate([np.asarray(b.features) for b in banks]), [n for b in banks for n in b.notes])
 
 
+def _window_offset(rng: np.random.Generator, w: int, d: float, lead_max: float) -> float:
+    """Start (s after the onset) of clip ``w`` of a note held ``d`` s (see build_caption_bank)."""
+    if w == 0:
+        return -float(rng.uniform(0.0, lead_max)) if lead_max > 0 and rng.random() < 0.5 else 0.0
+    if w % 2 == 1:
+        lo = min(0.2, d / 2)
+        return float(rng.uniform(lo, max(lo, d - 0.2)))
+    return float(rng.uniform(max(0.1, d - 0.2), d + 0.3))
+
+
+def _window(y: np.ndarray, start: int, n: int) -> np.ndarray:
+    """``n`` samples of ``y`` from ``start`` (negative: zeros before it), zero-padded."""
+    out = np.zeros(n, np.float32)
+    lead = max(-start, 0)
+    if lead >= n:
+        return out
+    first = max(start, 0)
+    src = y[first:first + n - lead]
+    out[lead:lead + len(src)] = src
+    return out
+
+
 def build_caption_bank(instruments: Sequence[Any], *, notes_per_instrument: int = 8, seconds: float = 2.0,
                        sr: int = 16000, frontend: str = "timbre", seed: int = 0,
                        velocity_range: Tuple[int, int] = (20, 127),
                        duration_range: Tuple[float, float] = (0.1, 1.8), chunk: int = 32,
+                       windows_per_note: int = 1, lead_max: float = 0.0,
+                       pitch_ranges: Optional[Dict[int, Tuple[int, int]]] = None,
                        progress: bool = False) -> CaptionBank:
     """Render ``notes_per_instrument`` notes per instrument and describe each.
 
     Note ``j`` of an instrument is drawn from ``default_rng([seed, crc32(id), j])``: pitch
-    uniform in :func:`pitch_range`, velocity uniform in ``velocity_range``, duration
-    log-uniform in ``duration_range`` (seconds); the clip is ``seconds`` long (cut or
-    zero-padded). A silent render is redrawn up to 10 times, then dropped.
+    uniform in :func:`pitch_range` (or ``pitch_ranges[program]`` where given), velocity
+    uniform in ``velocity_range``, duration log-uniform in ``duration_range`` (seconds);
+    the clip is ``seconds`` long (cut or zero-padded). A silent render is redrawn up to 10
+    times, then dropped.
+
+    ``windows_per_note`` > 1 cuts several clips from each rendered note (the same draw
+    continues): clip 0 starts at the onset (with probability 1/2 after a silence uniform
+    in ``[0, lead_max]`` s); odd clips start uniformly inside the held note
+    (``[min(0.2, d/2), max(that, d - 0.2)]`` s after the onset, no attack); even clips
+    ``>= 2`` around the note-off (``[max(0.1, d - 0.2), d + 0.3]`` s: the end of the note
+    and its release). A window that is silent is redrawn up to 5 times, then dropped.
+    ``NoteDescription.offset`` records each clip's start.
     """
     from ..data.instruments import _SYNTHS, render
     from ..data.retrieval import _Renderers, _fit
     from ..frontends import Frontend
 
     n_notes = check_int(notes_per_instrument, "notes_per_instrument", minimum=1, maximum=1000)
+    n_windows = check_int(windows_per_note, "windows_per_note", minimum=1, maximum=64)
+    lead_max = float(lead_max)
+    if not (np.isfinite(lead_max) and 0.0 <= lead_max < seconds):
+        raise ValueError(f"lead_max must be in [0, seconds), got {lead_max}")
     seed = check_int(seed, "seed", minimum=0)
     seconds = check_positive(seconds, "seconds")
     sr = check_int(sr, "sr", minimum=8000, maximum=96000)
@@ -156,7 +193,10 @@ def build_caption_bank(instruments: Sequence[Any], *, notes_per_instrument: int 
         audio: List[np.ndarray] = []
         for inst in insts[start:start + chunk]:
             base = describe_instrument(inst)
-            lo, hi = pitch_range(base["program"], inst.family)
+            if pitch_ranges and base["program"] is not None and int(base["program"]) in pitch_ranges:
+                lo, hi = (int(v) for v in pitch_ranges[int(base["program"])])
+            else:
+                lo, hi = pitch_range(base["program"], inst.family)
             key = zlib.crc32(inst.id.encode("utf-8"))
             ctx = (_SYNTHS.setdefault(sr, _Renderers(sr)).get(inst.preset.soundfont).sequence()
                    if inst.preset is not None else contextlib.nullcontext())
@@ -167,14 +207,28 @@ def build_caption_bank(instruments: Sequence[Any], *, notes_per_instrument: int 
                         p = int(rng.integers(lo, hi + 1))
                         v = int(rng.integers(vlo, vhi + 1))
                         d = float(np.exp(rng.uniform(np.log(dlo), np.log(dhi))))
-                        y = _fit(render(inst, p, velocity=v, duration=d, sr=sr), n)
+                        full = render(inst, p, velocity=v, duration=d, sr=sr)
+                        y = _fit(full, n)
                         if np.abs(y).max() > 1e-4:
                             break
                     else:
                         continue
-                    audio.append(np.asarray(y, np.float32))
-                    notes.append(NoteDescription(**base, pitch=p, pitch_low=lo, pitch_high=hi,
-                                                 velocity=v, duration=round(d, 4)))
+                    if n_windows == 1 and lead_max == 0.0:
+                        audio.append(np.asarray(y, np.float32))
+                        notes.append(NoteDescription(**base, pitch=p, pitch_low=lo, pitch_high=hi,
+                                                     velocity=v, duration=round(d, 4)))
+                        continue
+                    for w in range(n_windows):
+                        for _ in range(5):
+                            start = int(round(_window_offset(rng, w, d, lead_max) * sr))
+                            y = _window(full, start, n)
+                            if np.abs(y).max() > 1e-4:
+                                break
+                        else:
+                            continue
+                        audio.append(np.asarray(y, np.float32))
+                        notes.append(NoteDescription(**base, pitch=p, pitch_low=lo, pitch_high=hi,
+                                                     velocity=v, duration=round(d, 4), offset=round(start / sr, 6)))
         if audio:
             f = np.asarray(fe(np.stack(audio)))  # (k, 1, n_mels, frames)
             feats.append(f[:, 0].astype(np.float16))

@@ -56,7 +56,10 @@ class NoteDescription:
     ``source`` is ``"soundfont"`` (``program`` the 0-based GM program) or ``"patch"``
     (``category`` a synthesizer category of :mod:`timbrefast.data.patches`); ``family``
     the GM family; ``pitch`` (MIDI) within ``[pitch_low, pitch_high]``, the range the
-    instrument's notes are drawn from; ``velocity`` 1-127; ``duration`` in seconds.
+    instrument's notes are drawn from; ``velocity`` 1-127; ``duration`` in seconds;
+    ``offset`` where the clip starts, in seconds after the note's onset (0: the clip starts
+    at the onset; negative: that much silence before it; positive: a window into the held
+    note or its release, without the attack).
     """
 
     instrument: str
@@ -70,6 +73,7 @@ class NoteDescription:
     pitch_high: int
     velocity: int
     duration: float
+    offset: float = 0.0
 
     def __post_init__(self) -> None:
         if self.source not in ("soundfont", "patch"):
@@ -87,6 +91,8 @@ class NoteDescription:
             raise ValueError(f"pitch_low {self.pitch_low} > pitch_high {self.pitch_high}")
         if not float(self.duration) > 0:
             raise ValueError(f"duration must be > 0 seconds, got {self.duration}")
+        if not np.isfinite(float(self.offset)):
+            raise ValueError(f"offset must be finite seconds, got {self.offset}")
 
 
 #: The 128 General MIDI program names (0-based program = index).
