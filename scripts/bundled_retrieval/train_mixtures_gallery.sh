@@ -3,8 +3,12 @@
 # Usage: scripts/bundled_retrieval/train_mixtures_gallery.sh DATA_DIR MIX_DIR RUN_DIR [STEPS] [MINUTES] [LOSS]
 #   DATA_DIR: make_data.py's banks (train/, val/); MIX_DIR: make_mixtures.py's (mix_train/, mix_val/);
 #   LOSS: the stem-vs-mix objective (full, the default, or info_nce / triplet / triplet_full).
-# Starts from the single-note model (INIT=..., default the round-1 bundled model kept as
-# scripts/bundled_retrieval's reference, python/timbrefast/assets/retrieval_small before this round).
+# Starts from the single-note model INIT (default: the package's assets/retrieval_small). The
+# bundled model of 1 Dec 2026 (2nd round) was made with INIT = the single-note model of train.sh
+# (assets/retrieval_small at commit 00a10b7: `git archive 00a10b7 python/timbrefast/assets/retrieval_small`):
+#   INIT=SINGLE train_mixtures_gallery.sh DATA MIX RUN 1000 60 full    (1,000 steps, 42 min, 1 thread)
+#   python scripts/bundled_retrieval/interpolate.py SINGLE RUN/best OUT --alpha 0.7
+# DATA: make_data.py DATA (seed 0); MIX: make_mixtures.py MIX --mixtures 1000 (seed 0).
 # Half of the steps are single-note batches (64 notes, InfoNCE, hard negatives 0.5) as in
 # train.sh; the other half mixture batches of 12 mixes, one 2-s window each, with
 #   * LOSS between each mix window and the same window of its 3 stems (other stems negatives), and
