@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from timbrefast.losses import (MIXTURE_LOSSES, full_mixture_info_nce, mixture_info_nce, mixture_loss,  # noqa: E402
-                               mixture_triplet)
+from timbrefast.losses import (MIXTURE_LOSSES, family_gallery_info_nce, full_mixture_info_nce,  # noqa: E402
+                               mixture_info_nce, mixture_loss, mixture_triplet)
 
 
 def _batch(m=4, k=3, d=6, seed=0, dtype=torch.float64, ragged=False):
@@ -219,3 +219,66 @@ def test_bad_input():
         mixture_triplet(mixes[:1], stems[:1], [0], full=True)  # one mix, one stem: nothing to contrast
     with pytest.raises(ValueError, match="name"):
         mixture_loss("contrastive", mixes, stems, idx)
+
+
+def ref_family_gallery(q, g, targets, qf, gf, tau=0.1, normalize=True):
+    """Row by row: softmax over the gallery entries of the query's family."""
+    if normalize:
+        q, g = q / q.norm(dim=1, keepdim=True), g / g.norm(dim=1, keepdim=True)
+    rows = []
+    for i in range(q.shape[0]):
+        cols = [j for j in range(g.shape[0]) if gf[j] == qf[i]]
+        logits = torch.stack([q[i] @ g[j] for j in cols]) / tau
+        rows.append(-torch.log_softmax(logits, dim=0)[cols.index(int(targets[i]))])
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_family_gallery_info_nce_matches_reference(normalize):
+    g_ = torch.Generator().manual_seed(3)
+    q = torch.randn(7, 5, generator=g_, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(9, 5, generator=g_, dtype=torch.float64, requires_grad=True)
+    gf = [0, 0, 1, 1, 1, 2, 2, 3, 0]
+    qf = [0, 1, 2, 0, 1, 3, 2]
+    t = [1, 3, 6, 8, 2, 7, 5]
+    got = family_gallery_info_nce(q, g, t, qf, gf, temperature=0.2, normalize=normalize, reduction="none")
+    want = ref_family_gallery(q, g, t, qf, gf, tau=0.2, normalize=normalize)
+    torch.testing.assert_close(got, want)
+    assert got[5].item() == pytest.approx(0.0, abs=1e-12)  # family 3 has one entry: nothing to rank
+    gq, gg = torch.autograd.grad(got.sum(), (q, g))
+    wq, wg = torch.autograd.grad(want.sum(), (q, g))
+    torch.testing.assert_close(gq, wq)
+    torch.testing.assert_close(gg, wg)
+    mean = family_gallery_info_nce(q, g, t, qf, gf, temperature=0.2, normalize=normalize)
+    assert mean.item() == pytest.approx(want.mean().item())
+    assert family_gallery_info_nce(q, g, t, qf, gf, temperature=0.2, normalize=normalize,
+                                   reduction="sum").item() == pytest.approx(want.sum().item())
+    # the same family labels on every entry: plain InfoNCE of queries against the gallery
+    flat = family_gallery_info_nce(q, g, t, [0] * 7, [0] * 9, temperature=0.2, normalize=normalize,
+                                   reduction="none")
+    qq, gg2 = (q, g) if not normalize else (q / q.norm(dim=1, keepdim=True), g / g.norm(dim=1, keepdim=True))
+    torch.testing.assert_close(flat, torch.nn.functional.cross_entropy(qq @ gg2.T / 0.2, torch.tensor(t),
+                                                                       reduction="none"))
+
+
+def test_family_gallery_info_nce_bad_input():
+    q, g = torch.randn(3, 4), torch.randn(4, 4)
+    ok = dict(targets=[0, 1, 2], query_families=[0, 0, 1], gallery_families=[0, 0, 1, 1])
+    with pytest.raises(ValueError, match="family"):
+        family_gallery_info_nce(q, g, [0, 2, 2], [0, 0, 1], [0, 0, 1, 1])  # target of another family
+    with pytest.raises(ValueError, match="targets"):
+        family_gallery_info_nce(q, g, [0, 1, 4], [0, 0, 1], [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="targets"):
+        family_gallery_info_nce(q, g, [0, 1], [0, 0, 1], [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="embedding size"):
+        family_gallery_info_nce(q, torch.randn(4, 5), **ok)
+    with pytest.raises(TypeError, match="queries"):
+        family_gallery_info_nce(q.numpy(), g, **ok)
+    with pytest.raises(TypeError, match="integer"):
+        family_gallery_info_nce(q, g, [0.0, 1.0, 2.0], [0, 0, 1], [0, 0, 1, 1])
+    with pytest.raises(TypeError, match="normalize"):
+        family_gallery_info_nce(q, g, **ok, normalize=1)
+    with pytest.raises(ValueError, match="reduction"):
+        family_gallery_info_nce(q, g, **ok, reduction="max")
+    with pytest.raises(ValueError, match="temperature"):
+        family_gallery_info_nce(q, g, **ok, temperature=0.0)

@@ -93,12 +93,17 @@ def test_short_mixture_fit_improves_mixture_retrieval(tmp_path):
     _, val_mix = _banks(n=30, n_mix=30, seed=0)
     cfg = RetrievalRecipeConfig(batch_size=16, mixture_ratio=0.5, mixture_batch_size=8)
     r = RetrievalRecipe(bank, bank, model_config=SMALL, config=cfg, mixtures=mix, val_mixtures=val_mix)
-    assert r.validation_metrics()[-4:] == ["mix_top1", "mix_top5", "mix_mean_rank", "score"]
+    assert r.validation_metrics()[-5:] == ["mix_top1", "mix_top5", "mix_mean_rank", "mix_chance_top1", "score"]
     before = r.validate(r.model.eval())
     res = Trainer(r, TrainerConfig(out_dir=str(tmp_path / "run"), steps=80, lr=3e-3, val_every=80,
                                    ckpt_every=0, progress=False)).fit()
     after = res["validation"]
     assert after["mix_top1"] > before["mix_top1"] + 0.1
+    # chance: 1 / (gallery size of the family), averaged over families; the gallery holds the
+    # instruments the validation mixes play
+    sizes = [len({i for row, fr in zip(val_mix.ids, val_mix.families) for i, f in zip(row, fr) if f == fam})
+             for fam in FAMS]
+    assert after["mix_chance_top1"] == pytest.approx(np.mean([1 / n for n in sizes]))
     assert after["score"] == pytest.approx(0.5 * (after["top1"] + after["mix_top1"]))
 
 
@@ -194,3 +199,78 @@ def test_cli_renders_mixtures_from_a_soundfont(tmp_path):
     val_ids = set(FeatureBank.load(run / "bank" / "val").ids)
     assert all(i in val_ids for row in MixtureBank.load(run / "bank" / "mix_val").ids for i in row)
     assert not any(i in val_ids for row in bank.ids for i in row)  # training mixtures: training instruments only
+
+
+def test_family_gallery_batch_and_loss():
+    from timbrefast.losses import family_gallery_info_nce, mixture_loss
+
+    bank, mix = _banks(n=30, n_mix=40)
+    cfg = RetrievalRecipeConfig(batch_size=8, mixture_ratio=1.0, mixture_batch_size=4, gallery_weight=0.5,
+                                gallery_negatives=2, mixture_weight=2.0)
+    r = RetrievalRecipe(bank, model_config=SMALL, config=cfg, mixtures=mix)
+    b = r.batch(3, 0, 1)
+    n_gal = b["gallery_families"].shape[0]
+    assert b["features"].shape[0] == 4 + 12 + n_gal
+    assert 12 <= n_gal <= 12 + 12 * 2
+    # the gallery: reference notes, the batch's instruments first (in stem order), each slot's
+    # target of its own family, no instrument twice
+    rng = np.random.default_rng([cfg.seed, 3, 0])
+    chosen = r.draw_mixtures(rng)
+    slot_ids = [i for m in chosen for i in mix.ids[m]]
+    targets = b["gallery_targets"].numpy()
+    np.testing.assert_array_equal(targets, np.arange(12))
+    where = {i: (m, j) for m in range(len(mix.ids)) for j, i in enumerate(mix.ids[m])}
+    g0 = b["features"][16, 0].numpy()
+    m0, j0 = where[slot_ids[0]]
+    assert np.abs(g0 - mix.references[m0, j0].astype(np.float32)).max() < 1e-3 or cfg.freq_shift or cfg.time_mask
+    fam = b["gallery_families"].numpy()
+    np.testing.assert_array_equal(fam[targets], b["slot_families"].numpy())
+    for f in set(fam.tolist()):  # negatives were added: more than one entry per family
+        assert (fam == f).sum() >= 2
+    # the loss: weights x (mixture loss + family-gallery InfoNCE of mixes and stems)
+    r.model.eval()
+    loss, logs = r.loss(r.model, b, 3)
+    emb = r.model(b["features"])
+    mixes, stems, gal = emb[:4], emb[4:16], emb[16:]
+    idx = b["stem_to_mixture"]
+    q = torch.cat([mixes[idx], stems])
+    t = torch.cat([b["gallery_targets"]] * 2)
+    qf = torch.cat([b["slot_families"]] * 2)
+    want = 2.0 * mixture_loss("info_nce", mixes, stems, idx, normalize=False) + 0.5 * family_gallery_info_nce(
+        q, gal, t, qf, b["gallery_families"], normalize=False)
+    assert loss.item() == pytest.approx(want.item(), rel=1e-5)
+    assert 0 <= logs["gal_acc"] <= 1 and "gal_loss" in logs and "mix_loss" in logs
+    loss.backward()
+    # only the gallery term; mixes alone as queries
+    only = RetrievalRecipe(bank, model_config=SMALL, mixtures=mix, config=RetrievalRecipeConfig(
+        batch_size=8, mixture_ratio=1.0, mixture_batch_size=4, gallery_weight=1.0, mixture_weight=0.0,
+        gallery_stem_queries=False))
+    only.model.eval()
+    b2 = only.batch(3, 0, 1)
+    loss2, logs2 = only.loss(only.model, b2, 3)
+    e2 = only.model(b2["features"])
+    want2 = family_gallery_info_nce(e2[:4][b2["stem_to_mixture"]], e2[16:], b2["gallery_targets"],
+                                    b2["slot_families"], b2["gallery_families"], normalize=False)
+    assert loss2.item() == pytest.approx(want2.item(), rel=1e-5) and "mix_loss" not in logs2
+    with pytest.raises(ValueError, match="both 0"):
+        RetrievalRecipeConfig(mixture_weight=0.0, gallery_weight=0.0)
+    with pytest.raises(ValueError, match="gallery_weight"):
+        RetrievalRecipeConfig(gallery_weight=-1.0)
+    with pytest.raises(ValueError, match="gallery_negatives"):
+        RetrievalRecipeConfig(gallery_negatives=-1)
+    with pytest.raises(TypeError, match="gallery_stem_queries"):
+        RetrievalRecipeConfig(gallery_stem_queries=1)
+
+
+def test_short_gallery_fit_improves_mixture_retrieval(tmp_path):
+    from timbrefast.train import Trainer, TrainerConfig
+
+    bank, mix = _banks(n=30, n_mix=60)
+    _, val_mix = _banks(n=30, n_mix=30, seed=0)
+    cfg = RetrievalRecipeConfig(batch_size=16, mixture_ratio=0.5, mixture_batch_size=8, gallery_weight=1.0,
+                                mixture_weight=0.0)
+    r = RetrievalRecipe(bank, bank, model_config=SMALL, config=cfg, mixtures=mix, val_mixtures=val_mix)
+    before = r.validate(r.model.eval())
+    res = Trainer(r, TrainerConfig(out_dir=str(tmp_path / "run"), steps=80, lr=3e-3, val_every=80,
+                                   ckpt_every=0, progress=False)).fit()
+    assert res["validation"]["mix_top1"] > before["mix_top1"] + 0.1

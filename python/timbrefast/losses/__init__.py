@@ -45,6 +45,7 @@ from typing import Any, Dict, List
 from .info_nce import bilinear_info_nce, bilinear_similarity, info_nce, mixture_info_nce, supervised_info_nce
 from .margin import batch_all_triplet, margin_contrastive, margin_contrastive_all_pairs, triplet
 from .mixture import MIXTURE_LOSSES, OTHER_STEMS, full_mixture_info_nce, mixture_loss, mixture_triplet
+from .mixture import family_gallery_info_nce
 
 __all__ = [
     "bilinear_info_nce",
@@ -56,6 +57,7 @@ __all__ = [
     "full_mixture_info_nce",
     "mixture_triplet",
     "mixture_loss",
+    "family_gallery_info_nce",
     "MIXTURE_LOSSES",
     "OTHER_STEMS",
     "distributed_info_nce",

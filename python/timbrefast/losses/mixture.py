@@ -21,6 +21,11 @@ A batch holds ``M`` mixtures (embeddings ``(M, d)``) and ``K`` stems (``(K, d)``
 a stem's row, in the triplets for every anchor. ``"info_nce"`` never compares stems with
 stems, so the option does not apply to it.
 
+:func:`family_gallery_info_nce` is the retrieval protocol itself as a loss: each query (a mix,
+or a stem) against a small gallery of reference notes, the softmax restricted to the gallery
+entries of the query's family (a mix is ranked per family at evaluation, so the negatives
+that matter are the other instruments of that family).
+
 The masked softmax of ``"full"`` has no counterpart in the tiled InfoNCE kernel (its
 denominators run over every column), so it runs in torch in row blocks of ``block`` rows,
 each recomputed in the backward (``torch.utils.checkpoint``): memory O((K + M) (d + block)),
@@ -37,7 +42,8 @@ import numpy as np
 from .._validate import check_int, check_positive, require_torch
 from ._checks import check_embeddings, check_mixture_index, check_reduction, check_same, labels_numpy, temperature_tensor
 
-__all__ = ["MIXTURE_LOSSES", "OTHER_STEMS", "full_mixture_info_nce", "mixture_triplet", "mixture_loss"]
+__all__ = ["MIXTURE_LOSSES", "OTHER_STEMS", "full_mixture_info_nce", "mixture_triplet", "mixture_loss",
+           "family_gallery_info_nce"]
 
 #: The mixture objectives by name (``timbrefast train retrieval --mixture-loss``).
 MIXTURE_LOSSES: Tuple[str, ...] = ("info_nce", "full", "triplet", "triplet_full")
@@ -260,3 +266,74 @@ def mixture_loss(name: str, mixtures: Any, stems: Any, stem_to_mixture: Any, *, 
                                      other_stems=other_stems, normalize=normalize)
     return mixture_triplet(mixtures, stems, stem_to_mixture, margin=margin, full=name == "triplet_full",
                            other_stems=other_stems)
+
+
+def family_gallery_info_nce(
+    queries: Any,
+    gallery: Any,
+    targets: Any,
+    query_families: Any,
+    gallery_families: Any,
+    *,
+    temperature: Any = 0.1,
+    normalize: bool = True,
+    reduction: str = "mean",
+) -> Any:
+    """InfoNCE of queries against the entries of their own family in a gallery.
+
+    Row i's loss is ``logsumexp_{j: fam(j) = fam(i)} S_ij - S_i,targets[i]`` with
+    ``S = Q G^T / temperature``: the cross-entropy of the paper's per-family mixture ranking
+    (a mix appears once per instrument it holds, each time with that instrument's family).
+    A row whose family has a single gallery entry has loss 0.
+
+    Parameters
+    ----------
+    queries : torch.Tensor (Q, d)
+    gallery : torch.Tensor (G, d)
+    targets : int array-like (Q,)
+        Each query's gallery row, of the query's family.
+    query_families, gallery_families : int array-like (Q,), (G,)
+        Family labels (any integers).
+    temperature : float or tensor, default 0.1
+    normalize : bool, default True
+        L2-normalise queries and gallery first.
+    reduction : {"mean", "sum", "none"}
+
+    Examples
+    --------
+    >>> import torch
+    >>> q, g = torch.randn(3, 8), torch.randn(4, 8)
+    >>> family_gallery_info_nce(q, g, [0, 1, 3], [0, 0, 1], [0, 0, 1, 1]).ndim
+    0
+    """
+    torch = require_torch("timbrefast.losses.family_gallery_info_nce")
+    reduction = check_reduction(reduction)
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
+    q = check_embeddings(queries, "queries", torch, numpy_ok=False)
+    g = check_embeddings(gallery, "gallery", torch, numpy_ok=False)
+    check_same(q, g, "gallery", "queries")
+    if q.shape[1] != g.shape[1]:
+        raise ValueError(f"queries {tuple(q.shape)} and gallery {tuple(g.shape)} must have the same embedding size")
+    t = labels_numpy(targets, "targets", q.shape[0])
+    qf = labels_numpy(query_families, "query_families", q.shape[0])
+    gf = labels_numpy(gallery_families, "gallery_families", g.shape[0])
+    if (t < 0).any() or (t >= g.shape[0]).any():
+        raise ValueError(f"targets must be gallery rows in [0, {g.shape[0]})")
+    if (gf[t] != qf).any():
+        bad = int(np.flatnonzero(gf[t] != qf)[0])
+        raise ValueError(f"query {bad}'s target (gallery row {int(t[bad])}) is not of the query's family")
+    tau, _ = temperature_tensor(temperature, q, torch)
+    if normalize:
+        q = torch.nn.functional.normalize(q, dim=1, eps=1e-12)
+        g = torch.nn.functional.normalize(g, dim=1, eps=1e-12)
+    s = (q @ g.T) / tau
+    other = torch.from_numpy(qf[:, None] != gf[None, :]).to(s.device)
+    rows = torch.arange(q.shape[0], device=s.device)
+    tt = torch.from_numpy(t).to(s.device)
+    losses = torch.logsumexp(s.masked_fill(other, float("-inf")), dim=1) - s[rows, tt]
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses

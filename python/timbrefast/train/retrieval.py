@@ -73,6 +73,20 @@ class RetrievalRecipeConfig:
         single_notes (each instrument's reference note).
     margin : float
         Margin of the triplet mixture losses (L2).
+    mixture_weight : float
+        Weight of the mixture objective (``mixture_loss``) in a mixture batch (0: left out).
+    gallery_weight : float
+        Weight of the family-gallery InfoNCE in a mixture batch (0: off):
+        :func:`~timbrefast.losses.family_gallery_info_nce` of each mix window (once per
+        instrument it holds) and, with ``gallery_stem_queries``, each stem window, against a
+        gallery of single reference notes -- the batch's instruments' and ``gallery_negatives``
+        more instruments of each one's family -- the softmax restricted to the query's family.
+        The objective of the paper's mixture evaluation (a mix ranked per family against
+        reference notes), which the stem-vs-mix losses only reach indirectly.
+    gallery_negatives : int
+        Extra same-family instruments (their reference notes) per (mix, instrument) slot.
+    gallery_stem_queries : bool
+        Also query the gallery with each stem window (a multi-note line against single notes).
     freeze_batchnorm : bool
         Keep the batch-norm layers in inference mode (running statistics frozen, affine
         parameters still trained): for fine-tuning a model on batches whose statistics differ
@@ -92,6 +106,10 @@ class RetrievalRecipeConfig:
     other_stems: Literal["negatives", "ignore"] = "negatives"
     mixture_positives: Literal["stems", "single_notes"] = "stems"
     margin: float = 1.0
+    mixture_weight: float = 1.0
+    gallery_weight: float = 0.0
+    gallery_negatives: int = 4
+    gallery_stem_queries: bool = True
     freeze_batchnorm: bool = False
     seed: int = 0
 
@@ -114,6 +132,15 @@ class RetrievalRecipeConfig:
         _check_choice(self.other_stems, "other_stems", OTHER_STEMS)
         check_positives(self.mixture_positives)
         check_positive(self.margin, "margin")
+        for name in ("mixture_weight", "gallery_weight"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 100.0:
+                raise ValueError(f"{name} must be a number in [0, 100], got {v!r}")
+        if float(self.mixture_weight) == 0.0 and float(self.gallery_weight) == 0.0:
+            raise ValueError("mixture_weight and gallery_weight are both 0: a mixture batch would have no loss")
+        check_int(self.gallery_negatives, "gallery_negatives", minimum=0, maximum=1024)
+        if not isinstance(self.gallery_stem_queries, bool):
+            raise TypeError(f"gallery_stem_queries must be a bool, got {type(self.gallery_stem_queries).__name__}")
         check_int(self.seed, "seed", minimum=0)
 
 
@@ -315,6 +342,7 @@ class RetrievalRecipe:
         self.model = RetrievalModel(model_config)
         fam_names = sorted(set(train.families))
         self._families = np.array([fam_names.index(f) for f in train.families], np.int64)
+        self._reference_pool = None if mixtures is None else _reference_pool(mixtures)
 
     def is_mixture_step(self, step: int) -> bool:
         """Whether step ``step`` is a mixture batch (``mixture_ratio`` of the steps, evenly spread)."""
@@ -365,10 +393,48 @@ class RetrievalRecipe:
             x_pos = np.stack([np.asarray(bank.stems[m, :, w], dtype=np.float32) for m, w in zip(mixes, windows)])
         else:
             x_pos = np.asarray(bank.references[mixes], dtype=np.float32)
-        x = np.concatenate([x_mix, x_pos.reshape(-1, *x_mix.shape[1:])])
-        x = self._augment(x, rng)
-        return {"features": torch.from_numpy(x).unsqueeze(1),
-                "stem_to_mixture": torch.from_numpy(np.repeat(np.arange(len(mixes)), k))}
+        parts = [x_mix, x_pos.reshape(-1, *x_mix.shape[1:])]
+        out: Dict[str, torch.Tensor] = {"stem_to_mixture": torch.from_numpy(np.repeat(np.arange(len(mixes)), k))}
+        if cfg.gallery_weight > 0:
+            g_feats, g_fam, targets, slot_fam = self._gallery_draw(mixes, rng)
+            parts.append(g_feats)
+            out.update(gallery_families=torch.from_numpy(g_fam), gallery_targets=torch.from_numpy(targets),
+                       slot_families=torch.from_numpy(slot_fam))
+        x = self._augment(np.concatenate(parts), rng)
+        out["features"] = torch.from_numpy(x).unsqueeze(1)
+        return out
+
+    def _gallery_draw(self, mixes: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, ...]:
+        """Reference notes of the batch's instruments and of ``gallery_negatives`` more of each
+        slot's family: (features (G, mels, frames), family (G,), target row per slot (M*k,),
+        family per slot (M*k,)); slots in the order of the stems."""
+        bank, pool = self.mixtures, self._reference_pool
+        n_neg = self.config.gallery_negatives
+        rows: Dict[str, int] = {}
+        order: List[str] = []
+
+        def row(iid: str) -> int:
+            if iid not in rows:
+                rows[iid] = len(order)
+                order.append(iid)
+            return rows[iid]
+
+        targets, slot_fam = [], []
+        for m in mixes:
+            for iid in bank.ids[int(m)]:
+                targets.append(row(iid))
+                slot_fam.append(pool["family_index"][iid])
+        for m in mixes:
+            for iid in bank.ids[int(m)]:
+                members = pool["members"][pool["family_index"][iid]]
+                if len(members) > 1 and n_neg:
+                    picks = rng.choice(len(members), size=min(n_neg + 1, len(members)), replace=False)
+                    others = [members[int(p)] for p in picks if members[int(p)] != iid][:n_neg]
+                    for o in others:
+                        row(o)
+        feats = np.stack([np.asarray(bank.references[pool["where"][i]], dtype=np.float32) for i in order])
+        fam = np.array([pool["family_index"][i] for i in order], np.int64)
+        return feats, fam, np.array(targets, np.int64), np.array(slot_fam, np.int64)
 
     def _augment(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         cfg = self.config
@@ -400,14 +466,39 @@ class RetrievalRecipe:
             from ..losses.mixture import mixture_loss
 
             idx = batch["stem_to_mixture"]
-            n_mix = emb.shape[0] - idx.shape[0]
             cfg = self.config
-            mixes, stems = emb[:n_mix], emb[n_mix:]
-            loss = mixture_loss(cfg.mixture_loss, mixes, stems, idx.cpu(), temperature=cfg.temperature,
-                                margin=cfg.margin, other_stems=cfg.other_stems, normalize=False)
+            n_gal = int(batch["gallery_families"].shape[0]) if "gallery_families" in batch else 0
+            n_mix = emb.shape[0] - idx.shape[0] - n_gal
+            mixes, stems = emb[:n_mix], emb[n_mix:n_mix + idx.shape[0]]
+            logs: Dict[str, float] = {}
+            loss = emb.new_zeros(())
+            if cfg.mixture_weight > 0:
+                mloss = mixture_loss(cfg.mixture_loss, mixes, stems, idx.cpu(), temperature=cfg.temperature,
+                                     margin=cfg.margin, other_stems=cfg.other_stems, normalize=False)
+                loss = loss + float(cfg.mixture_weight) * mloss
+                logs["mix_loss"] = float(mloss.detach())
+            if n_gal:
+                from ..losses.mixture import family_gallery_info_nce
+
+                gal = emb[emb.shape[0] - n_gal:]
+                targets, slot_fam = batch["gallery_targets"].cpu(), batch["slot_families"].cpu()
+                q = mixes[idx.to(emb.device)]  # each mix once per instrument (slot), in stem order
+                if cfg.gallery_stem_queries:
+                    q = torch.cat([q, stems])
+                    targets, slot_fam = torch.cat([targets, targets]), torch.cat([slot_fam, slot_fam])
+                g_losses = family_gallery_info_nce(q, gal, targets, slot_fam, batch["gallery_families"].cpu(),
+                                                   temperature=cfg.temperature, normalize=False, reduction="none")
+                loss = loss + float(cfg.gallery_weight) * g_losses.mean()
+                with torch.no_grad():
+                    n_slots = idx.shape[0]
+                    s = q[:n_slots] @ gal.T
+                    s = s.masked_fill(slot_fam[:n_slots, None].to(s.device) != batch["gallery_families"][None, :].to(s.device),
+                                      float("-inf"))
+                    logs["gal_acc"] = (s.argmax(dim=1).cpu() == targets[:n_slots]).float().mean().item()
+                    logs["gal_loss"] = float(g_losses.detach().mean())
             with torch.no_grad():  # each stem's nearest mix is its own
-                acc = ((stems @ mixes.T).argmax(dim=1) == idx.to(emb.device)).float().mean().item()
-            return loss, {"mix_acc": acc}
+                logs["mix_acc"] = ((stems @ mixes.T).argmax(dim=1) == idx.to(emb.device)).float().mean().item()
+            return loss, logs
         a, p = emb[0::2], emb[1::2]
         loss = info_nce(a, p, temperature=self.config.temperature, symmetric=True, normalize=False)
         with torch.no_grad():
@@ -418,7 +509,8 @@ class RetrievalRecipe:
         """What :meth:`validate` reports (checked against ``keep_best`` before step 0)."""
         out = ["top1", "top5", "mean_rank"] if self.val is not None else []
         if self.val_mixtures is not None:
-            out += ["mix_top1", "mix_top5", "mix_mean_rank"] + (["score"] if self.val is not None else [])
+            out += ["mix_top1", "mix_top5", "mix_mean_rank", "mix_chance_top1"] + (
+                ["score"] if self.val is not None else [])
         return out
 
     def fingerprint(self) -> Dict[str, Any]:
@@ -434,7 +526,9 @@ class RetrievalRecipe:
             out.update({"mixtures": int(self.mixtures.mix.shape[0]), "mixture_ratio": cfg.mixture_ratio,
                         "mixture_batch_size": cfg.mixture_batch_size, "mixture_loss": cfg.mixture_loss,
                         "other_stems": cfg.other_stems, "mixture_positives": cfg.mixture_positives,
-                        "freeze_batchnorm": cfg.freeze_batchnorm,
+                        "freeze_batchnorm": cfg.freeze_batchnorm, "mixture_weight": cfg.mixture_weight,
+                        "gallery_weight": cfg.gallery_weight, "gallery_negatives": cfg.gallery_negatives,
+                        "gallery_stem_queries": cfg.gallery_stem_queries,
                         "mixture_ids": hashlib.sha256(json.dumps(self.mixtures.ids).encode()).hexdigest()[:16]})
         return out
 
@@ -481,7 +575,8 @@ class RetrievalRecipe:
         finally:
             core.train(was)
         res = mixture_retrieval(gallery, mix, bank.ids, ks=(1, 5))
-        return {"mix_top1": res["top1"], "mix_top5": res["top5"], "mix_mean_rank": res["mean_rank"]}
+        return {"mix_top1": res["top1"], "mix_top5": res["top5"], "mix_mean_rank": res["mean_rank"],
+                "mix_chance_top1": _chance_top1(res)}
 
     def validate(self, model: nn.Module) -> Dict[str, float]:
         """Top-1/5 single-note retrieval on the validation bank (note 0 = gallery), and mixture
@@ -507,6 +602,29 @@ class RetrievalRecipe:
     def save_model(self, model: nn.Module, path: Path) -> Path:
         core = model.module if hasattr(model, "module") else model
         return save_retrieval_model(core, path)
+
+
+def _chance_top1(res: Dict[str, Any]) -> float:
+    """The top-1 a random ranking would get in :func:`~timbrefast.eval.retrieval.mixture_retrieval`'s
+    average over families (1 / gallery size per family): small validation banks have very
+    uneven family galleries, so a mixture top-1 means little without it."""
+    return float(np.mean([1.0 / v["gallery_size"] for v in res["by_family"].values()]))
+
+
+def _reference_pool(bank: MixtureBank) -> Dict[str, Any]:
+    """Where each instrument's reference note is in a mixture bank and the instruments of each family."""
+    where: Dict[str, Tuple[int, int]] = {}
+    fam_of: Dict[str, str] = {}
+    for m, (row_i, row_f) in enumerate(zip(bank.ids, bank.families)):
+        for j, (iid, f) in enumerate(zip(row_i, row_f)):
+            where.setdefault(iid, (m, j))
+            fam_of.setdefault(iid, f)
+    names = sorted(set(fam_of.values()))
+    family_index = {iid: names.index(f) for iid, f in fam_of.items()}
+    members: List[List[str]] = [[] for _ in names]
+    for iid in sorted(where):
+        members[family_index[iid]].append(iid)
+    return {"where": where, "family_index": family_index, "members": members, "families": names}
 
 
 def save_retrieval_model(model: RetrievalModel, path: Any) -> Path:
