@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 from timbrefast.models import CocolaConfig  # noqa: E402
 from timbrefast.train import Trainer, TrainerConfig  # noqa: E402
 from timbrefast.train.cocola import CocolaRecipe, CocolaRecipeConfig  # noqa: E402
+from test_train import _pairs  # noqa: E402 - the same synthetic (anchor, positive) sub-mixes
 
 SR = 16000
 TINY = CocolaConfig(widths=(4, 8), embedding_dim=16)
@@ -16,18 +17,6 @@ BASE = dict(batch_size=4, seconds=1.0, val_pairs=8, seed=3)
 ALL = dict(aug_gain_p=0.5, aug_tilt_p=0.5, aug_reverb_p=0.5, aug_noise_p=0.5, aug_tempo_p=0.5,
            calibration_negatives=3, calibration_pool=10)
 
-
-def _pairs(n, seed):
-    g = np.random.default_rng(seed)
-    t = np.arange(SR) / SR
-    out = []
-    for _ in range(n):
-        f0 = 110 * 2 ** (g.integers(0, 24) / 12)
-        pulse = (np.sin(2 * np.pi * g.uniform(1, 4) * t) > 0.9).astype(np.float32)
-        a = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.01 * g.standard_normal(SR)
-        p = 0.3 * np.sin(2 * np.pi * 1.5 * f0 * t) * (0.5 + pulse) + 0.01 * g.standard_normal(SR)
-        out.append((a.astype(np.float32), p.astype(np.float32)))
-    return out
 
 
 def _recipe(**kw):
