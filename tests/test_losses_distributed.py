@@ -32,6 +32,7 @@ CASES = {
 
 WORKER = textwrap.dedent(
     """
+    import os
     import sys
     import numpy as np
     import torch
@@ -66,7 +67,13 @@ WORKER = textwrap.dedent(
     (g * torch.arange(g.shape[0], dtype=torch.float64)[:, None]).sum().backward()
     results["gather_grad"] = x.grad.numpy()
     np.savez(out, **results)
-    dist.destroy_process_group()
+    print(f"rank {rank}: results saved", flush=True)
+    # Both ranks are past every collective and have written their results: leave without
+    # the process-group teardown, which once hung one rank for minutes in CI after its
+    # peer had exited (the results are all that this worker owes the test).
+    dist.barrier()
+    print(f"rank {rank}: done", flush=True)
+    os._exit(0)
     """
 )
 
@@ -115,7 +122,8 @@ def runs(tmp_path_factory):
         except subprocess.TimeoutExpired:
             for q in procs:
                 q.kill()
-            raise
+            partial = logs + [q.communicate()[0].decode(errors="replace") for q in procs[len(logs):]]
+            pytest.fail("a gloo worker hung for 120 s; their output:\n" + "\n---\n".join(partial))
         logs.append(out.decode(errors="replace"))
         assert proc.returncode == 0, "\n".join(logs)
     outs = [dict(np.load(tmp / f"out{r}.npz")) for r in range(WORLD)]
