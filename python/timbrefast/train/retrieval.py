@@ -39,7 +39,19 @@ from ..data.retrieval import draw_pair_instruments
 from ..models.retrieval import RetrievalConfig, RetrievalModel
 
 __all__ = ["RetrievalRecipeConfig", "RetrievalRecipe", "FeatureBank", "build_feature_bank", "MixtureBank",
-           "build_mixture_bank", "draw_pair_instruments"]
+           "build_mixture_bank", "draw_pair_instruments", "shift_mel_bands"]
+
+
+def shift_mel_bands(x: np.ndarray, shifts: Any) -> None:
+    """Shift each clip of dB features ``x`` ``(n, n_mels, frames)`` by ``shifts[i]`` mel bands
+    in place; the bands shifted in are -80 dB (silence)."""
+    for i, s in enumerate(shifts):
+        if s:
+            x[i] = np.roll(x[i], int(s), axis=0)
+            if s > 0:
+                x[i, :s] = -80.0
+            else:
+                x[i, s:] = -80.0
 
 
 @dataclass(frozen=True)
@@ -439,14 +451,7 @@ class RetrievalRecipe:
     def _augment(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         cfg = self.config
         if cfg.freq_shift:
-            shifts = rng.integers(-cfg.freq_shift, cfg.freq_shift + 1, size=len(x))
-            for i, s in enumerate(shifts):
-                if s:
-                    x[i] = np.roll(x[i], int(s), axis=0)
-                    if s > 0:
-                        x[i, :s] = -80.0
-                    else:
-                        x[i, s:] = -80.0
+            shift_mel_bands(x, rng.integers(-cfg.freq_shift, cfg.freq_shift + 1, size=len(x)))
         if cfg.time_mask:
             for i in range(len(x)):
                 w = int(rng.integers(0, cfg.time_mask + 1))

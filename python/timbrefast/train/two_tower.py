@@ -150,13 +150,9 @@ def augment_features(x: np.ndarray, rng: np.random.Generator, *, freq_shift: int
     x = np.array(x, dtype=np.float32, copy=True)
     n, mels = x.shape[0], x.shape[1]
     if freq_shift:
-        for i, s in enumerate(rng.integers(-freq_shift, freq_shift + 1, size=n)):
-            if s:
-                x[i] = np.roll(x[i], int(s), axis=0)
-                if s > 0:
-                    x[i, :s] = -80.0
-                else:
-                    x[i, s:] = -80.0
+        from .retrieval import shift_mel_bands
+
+        shift_mel_bands(x, rng.integers(-freq_shift, freq_shift + 1, size=n))
     if tilt_db:
         ramp = np.linspace(-0.5, 0.5, mels, dtype=np.float32)[None, :, None]
         x = x + rng.uniform(-tilt_db, tilt_db, size=(n, 1, 1)).astype(np.float32) * ramp
