@@ -115,6 +115,28 @@ def check_note_sources(args: argparse.Namespace, *, min_notes: int) -> None:
         raise _usage(f"--patches must be >= 0 and --notes in {min_notes}..1000")
 
 
+#: GM families the note-bank recipes (retrieval, two-tower) leave out: no pitched timbre.
+EXCLUDED_FAMILIES = ("Sound Effects", "Percussive")
+
+
+def split_note_instruments(args: argparse.Namespace, *, min_val: int) -> Any:
+    """The instruments of ``--soundfont`` (families in ``EXCLUDED_FAMILIES`` left out) plus
+    ``--patches`` synth patches (seed 0), and a seeded validation mask over them (a tenth,
+    at least ``min_val``): ``(instruments, val)``, ``val`` a boolean array."""
+    import numpy as np
+
+    from ..data.instruments import patch_instruments, soundfont_instruments
+    from ..data.patches import random_patches
+
+    insts = [i for i in soundfont_instruments(args.soundfont) if i.family not in EXCLUDED_FAMILIES]
+    if args.patches:
+        insts += patch_instruments(random_patches(args.patches, seed=0))
+    rng = np.random.default_rng(args.seed)
+    val = np.zeros(len(insts), bool)
+    val[rng.choice(len(insts), size=max(min_val, len(insts) // 10), replace=False)] = True
+    return insts, val
+
+
 def prepare_run(args: argparse.Namespace, recipe_config_class: type) -> Any:
     """The checks every recipe's command makes before reading data: ``--out``, the configs
     built from the flags, ``--device``, ``--amp``, ``--tensorboard``, ``--threads``.

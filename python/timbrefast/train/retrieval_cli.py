@@ -24,7 +24,7 @@ from ._args import add_config_arguments
 
 __all__ = ["register_recipe", "run_retrieval"]
 
-EXCLUDED_FAMILIES = ("Sound Effects", "Percussive")
+from .cli import EXCLUDED_FAMILIES  # noqa: E402,F401 - defined once, beside split_note_instruments
 
 
 def register_recipe(recipes: Any) -> None:
@@ -65,19 +65,11 @@ def register_recipe(recipes: Any) -> None:
 
 
 def _render_banks(args: argparse.Namespace, out: Path) -> List[Any]:
-    import numpy as np
-
-    from ..data.instruments import patch_instruments, soundfont_instruments
-    from ..data.patches import random_patches
+    from .cli import split_note_instruments
     from .retrieval import FeatureBank, build_feature_bank
 
     cache = out / "bank"
-    insts = [i for i in soundfont_instruments(args.soundfont) if i.family not in EXCLUDED_FAMILIES]
-    if args.patches:
-        insts += patch_instruments(random_patches(args.patches, seed=0))
-    rng = np.random.default_rng(args.seed)
-    val = np.zeros(len(insts), bool)
-    val[rng.choice(len(insts), size=max(2, len(insts) // 10), replace=False)] = True
+    insts, val = split_note_instruments(args, min_val=2)
     splits = {"train": [i for i, v in zip(insts, val) if not v], "val": [i for i, v in zip(insts, val) if v]}
     banks: List[Any] = []
     for name in ("train", "val"):

@@ -18,7 +18,7 @@ from ._args import add_config_arguments
 
 __all__ = ["register_recipe", "run_two_tower"]
 
-EXCLUDED_FAMILIES = ("Sound Effects", "Percussive")
+from .cli import EXCLUDED_FAMILIES  # noqa: E402,F401 - defined once, beside split_note_instruments
 
 
 def register_recipe(recipes: Any) -> None:
@@ -59,21 +59,13 @@ def register_recipe(recipes: Any) -> None:
 
 
 def _render_banks(args: argparse.Namespace, out: Path) -> List[Any]:
-    import numpy as np
-
-    from ..data.instruments import patch_instruments, soundfont_instruments
-    from ..data.patches import random_patches
     from ._two_tower_bank import CaptionBank, build_caption_bank
+    from .cli import split_note_instruments
 
     cache = out / "bank"
     if (cache / "train" / "features.npy").exists() and (cache / "val" / "features.npy").exists():
         return [CaptionBank.load(cache / "train"), CaptionBank.load(cache / "val")]
-    insts = [i for i in soundfont_instruments(args.soundfont) if i.family not in EXCLUDED_FAMILIES]
-    if args.patches:
-        insts += patch_instruments(random_patches(args.patches, seed=0))
-    rng = np.random.default_rng(args.seed)
-    val = np.zeros(len(insts), bool)
-    val[rng.choice(len(insts), size=max(1, len(insts) // 10), replace=False)] = True
+    insts, val = split_note_instruments(args, min_val=1)
     banks = []
     for name, sel in (("train", ~val), ("val", val)):
         chosen = [i for i, keep in zip(insts, sel) if keep]
