@@ -39,3 +39,18 @@ def subprocess_pythonpath(*extra: str) -> str:
     if os.environ.get("PYTHONPATH"):
         parts.append(os.environ["PYTHONPATH"])
     return os.pathsep.join(parts)
+
+
+def load_benchmark(name: str):
+    """The module ``benchmarks/<name>.py`` of the source tree (the test is skipped when the
+    benchmarks are not part of this installation)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    if not path.is_file():
+        pytest.skip("benchmarks/ is not part of this installation")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

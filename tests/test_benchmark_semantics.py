@@ -1,21 +1,11 @@
 """Smoke test of benchmarks/semantics.py's study timing with a stand-in model (short clips)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "semantics.py"
+from conftest import load_benchmark
 
 
 def _bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("bench_semantics", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("semantics")
 
 
 def test_study_timing_reports_the_effects_and_embedding_shares(capsys):

@@ -2,15 +2,10 @@
 are not checked here: they belong to the benchmark's own runs)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-import pytest
+from conftest import load_benchmark
 
 from timbrefast.two_tower import CallableTwoTower
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "two_tower.py"
 
 
 def standin():
@@ -26,12 +21,7 @@ def standin():
 
 
 def _bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("bench_two_tower", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("two_tower")
 
 
 def test_benchmark_runs_small(capsys):
