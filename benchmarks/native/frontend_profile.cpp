@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   const double t_fft = best_of(reps, [&] {
     for (int t0 = 0; t0 < T; t0 += kLanes)
       kern.rfft(s.stft.plan->tables(), sw.fft.zr.data(), sw.fft.zi.data(), sw.fft.sr.data(), sw.fft.si.data(),
+                s.stft.win_lo / 2, stft_nz_hi(s.stft),
                 sw.fft.xr.data(), sw.fft.xi.data());
   });
   const double t_mag = best_of(reps, [&] {
@@ -156,6 +157,44 @@ int main(int argc, char** argv) {
       apply_scale(o2.data() + c * M * T, M * T, s.scale);
     }
   });
+  // A/B in one run (interleaved, best of reps): the spectrum stage as round 5 ran it (the full
+  // radix-4 first pass, then the magnitude pass over xr/xi) against the pruned first pass and
+  // the fused split + magnitude (Kernels::rfft_magnitude). Both include the framing.
+  const FftTables& tb = s.stft.plan->tables();
+  const int m_pairs = n_fft / 2;
+  double ab_old = 1e30, ab_new = 1e30, ab_frames = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    for (int v = 0; v < 3; ++v) {
+      const int variant = (v + r) % 3;
+      const double t0 = tnow();
+      for (int g = 0; g < T; g += kLanes) {
+        const int cnt = std::min<int>(kLanes, T - g);
+        if (variant == 0) {
+          // round 5: every pair zeroed and read
+          stft_frames(s.stft, sw, g, cnt);
+          std::memset(sw.fft.zr.data(), 0, sizeof(float) * kLanes * (s.stft.win_lo / 2));
+          std::memset(sw.fft.zi.data(), 0, sizeof(float) * kLanes * (s.stft.win_lo / 2));
+          const int hi = stft_nz_hi(s.stft);
+          std::memset(sw.fft.zr.data() + hi * kLanes, 0, sizeof(float) * kLanes * (m_pairs - hi));
+          std::memset(sw.fft.zi.data() + hi * kLanes, 0, sizeof(float) * kLanes * (m_pairs - hi));
+          kern.rfft(tb, sw.fft.zr.data(), sw.fft.zi.data(), sw.fft.sr.data(), sw.fft.si.data(), 0, m_pairs,
+                    sw.fft.xr.data(), sw.fft.xi.data());
+          kern.magnitude(sw.fft.xr.data(), sw.fft.xi.data(), bins, lanes.data(), mag.data() + g, Tp);
+        } else if (variant == 1) {
+          stft_group_magnitude(s.stft, sw, g, cnt, lanes.data(), mag.data() + g, Tp);
+        } else {
+          stft_frames(s.stft, sw, g, cnt);
+        }
+      }
+      const double dt = tnow() - t0;
+      double& best = variant == 0 ? ab_old : variant == 1 ? ab_new : ab_frames;
+      best = std::min(best, dt);
+    }
+  }
+  std::printf("A/B spectrum stage per clip (framing + FFT + |X|), interleaved best of %d:\n", reps);
+  std::printf("  round 5 (full first pass, separate magnitude): %8.1f us\n", ab_old * 1e6);
+  std::printf("  pruned first pass + fused split/magnitude   : %8.1f us  (%.2fx)\n", ab_new * 1e6, ab_old / ab_new);
+  std::printf("  of which framing (stft_frames)              : %8.1f us\n", ab_frames * 1e6);
   const double sum = t_pad + t_stft + t_mag + t_perc + t_transp + t_harm + t_mask + t_melacc + t_db;
   auto row = [&](const char* name, double t) { std::printf("  %-28s %8.1f us  %5.1f%%\n", name, t * 1e6, 100 * t / full); };
   std::printf("full clip (frontend_run, 1 thread): %.1f us/clip; stages sum %.1f us\n", full * 1e6, sum * 1e6);

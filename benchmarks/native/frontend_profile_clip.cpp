@@ -1,5 +1,5 @@
 // Time per stage of the fused COCOLA clip (frontend.cpp built with TF_FRONTEND_PROFILE),
-// one thread. Robust on a shared machine: each stage's cost is the median duration of its
+// one thread or more (argv[2]). Robust on a shared machine: each stage's cost is the median duration of its
 // events times their count (a preempted event is an outlier, not a share of the total).
 // A developer's tool, not part of the build:
 //   g++ -O3 -fno-math-errno -std=c++17 -Icsrc -DTF_X86=1 -DTF_FRONTEND_PROFILE \
@@ -22,8 +22,14 @@ unsigned long long* frontend_profile_counters(long** n);
 using namespace tf::frontend;
 
 int main(int argc, char** argv) {
+  // argv: [reps] [threads] [cold]: cold = 1 runs one clip per call with a 32 MiB sweep
+  // between calls (the caches as a model's forward pass leaves them: the single-clip case).
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
+  const bool cold = argc > 3 && std::atoi(argv[3]) != 0;
   const int n = 80000, n_fft = 1024, bins = 513, M = 64, B = 8;
+  std::vector<float> sweep(cold ? (32u << 20) / 4 : 0, 1.0f);
+  float sink = 0.0f;
   std::mt19937 rng(0);
   std::normal_distribution<float> nd(0.f, 0.1f);
   std::vector<float> y(static_cast<size_t>(B) * n);
@@ -40,13 +46,24 @@ int main(int argc, char** argv) {
   std::vector<float> out(static_cast<size_t>(B) * 2 * M * T);
   long* np_;
   unsigned long long* ev = frontend_profile_counters(&np_);
-  const char* names[] = {"pad+zero", "stft_group", "magnitude", "perc median", "harm transpose in",
+  const char* names[] = {"pad+zero", "frames+window", "rfft+magnitude", "perc median", "harm transpose in",
                          "harm median", "harm row out", "masks", "power", "mel accumulate", "copy+dB",
                          "s11", "s12", "s13", "s14", "s15"};
-  frontend_run(s, y.data(), B, n, out.data(), 1);  // warm
+  frontend_run(s, y.data(), B, n, out.data(), threads);  // warm
   *np_ = 0;
-  for (int r = 0; r < reps; ++r) frontend_run(s, y.data(), B, n, out.data(), 1);
+  for (int r = 0; r < reps; ++r) {
+    if (!cold) {
+      frontend_run(s, y.data(), B, n, out.data(), threads);
+      continue;
+    }
+    for (int b = 0; b < B; ++b) {
+      for (std::size_t i = 0; i < sweep.size(); i += 16) sweep[i] += sink;  // evict the caches
+      sink += sweep[b];
+      frontend_run(s, y.data() + static_cast<long>(b) * n, 1, n, out.data() + static_cast<long>(b) * 2 * M * T, 1);
+    }
+  }
   std::vector<std::vector<unsigned long long>> d(16);
+  *np_ = std::min(*np_, 1L << 22);
   for (long i = 0; i < *np_; ++i) d[ev[i] >> 56].push_back(ev[i] & ((1ull << 56) - 1));
   timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a); const unsigned long long t0 = __rdtsc();
   do clock_gettime(CLOCK_MONOTONIC, &b); while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 2e7);
@@ -61,6 +78,7 @@ int main(int argc, char** argv) {
     est[i] = static_cast<double>(v[v.size() / 4]) * v.size() / clips / ghz / 1e3;
     total += est[i];
   }
+  std::printf("%s, %d thread(s)%s\n", cold ? "cold caches (one clip per call)" : "warm", threads, sink == 0.5f ? "" : "");
   std::printf("kernels %s, TSC %.2f GHz: %.1f us/clip (sum of stages)\n", kernels().name, ghz, total);
   for (int i = 0; i < 16; ++i)
     if (est[i] > 0)

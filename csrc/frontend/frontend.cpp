@@ -16,7 +16,7 @@
 #if defined(TF_FRONTEND_PROFILE)
 #include <x86intrin.h>
 namespace tf::frontend {
-// Each event: stage index in the top byte, cycles below (one thread at a time).
+// Each event: stage index in the top byte, cycles below (any thread; the count is atomic).
 unsigned long long g_prof[1 << 22];
 long g_prof_n = 0;
 unsigned long long* frontend_profile_counters(long** n) {
@@ -28,7 +28,8 @@ unsigned long long* frontend_profile_counters(long** n) {
 #define TF_PROF(i)                                                                    \
   do {                                                                                \
     const unsigned long long n_ = __rdtsc();                                          \
-    if (g_prof_n < (1 << 22)) g_prof[g_prof_n++] = (n_ - tf_prof_t) | (static_cast<unsigned long long>(i) << 56); \
+    const long k_ = __atomic_fetch_add(&g_prof_n, 1, __ATOMIC_RELAXED);             \
+    if (k_ < (1 << 22)) g_prof[k_] = (n_ - tf_prof_t) | (static_cast<unsigned long long>(i) << 56); \
     tf_prof_t = n_;                                                                   \
   } while (0)
 #else
@@ -130,10 +131,13 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
     float* win = ensure(w.median.window,
                         median_work_floats(std::max(s.hpss_spec.win_perc, s.hpss_spec.win_harm)));
     const Kernels& kern = kernels();
+    const FftTables& tables = (s.stft.plan ? *s.stft.plan : fft_plan(s.stft.n_fft)).tables();
     for (int t0 = 0; t0 < T; t0 += kLanes) {
-      stft_group(s.stft, w.stft, t0, std::min(kLanes, T - t0));
+      stft_frames(s.stft, w.stft, t0, std::min(kLanes, T - t0));
       TF_PROF(1);
-      kern.magnitude(w.stft.fft.xr.data(), w.stft.fft.xi.data(), bins, lanes, mag + t0, ld);
+      kern.rfft_magnitude(tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(),
+                          w.stft.fft.sr.data(), w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft),
+                          lanes, mag + t0, ld);
       TF_PROF(2);
       // The percussive median (along frequency) of these 16 frames while they are in cache:
       // the FFT's lanes are frames and its positions are bins, the layout the kernel wants.

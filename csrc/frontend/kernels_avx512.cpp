@@ -19,7 +19,7 @@ const Kernels& kernels_avx512() {
                          &isa_avx512::db_impl, &isa_avx512::log_impl,
                          &isa_avx512::magnitude_impl, &isa_avx512::power_masked2_impl,
                          &isa_avx512::axpy_impl, &isa_avx512::to_lanes_impl,
-                         &isa_avx512::from_lanes_impl};
+                         &isa_avx512::from_lanes_impl, &isa_avx512::rfft_magnitude_impl};
   return k;
 }
 

@@ -4,7 +4,8 @@
 //
 // Same checks and tolerances as the Python tests of the x86 levels:
 //   frontend: real FFT (vs a float64 DFT and vs scalar, 2e-6 * max|X| * sqrt(n_fft), the
-//     tolerance of tests/test_frontends.py), running median (bit-exact, NaN-free and with
+//     tolerance of tests/test_frontends.py; also with the pruned first pass of a short
+//     centred window, and fused with the magnitude: bit-exact with rfft + magnitude), running median (bit-exact, NaN-free and with
 //     ties), soft masks power 2, max, dB and log (bit-exact with the scalar header formulas,
 //     tests/test_frontend_math.py);
 //   contrastive: GEMM through the packed micro-kernel with every transpose and edge tile
@@ -80,9 +81,93 @@ void fft_frames(const fe::Kernels& k, int n_fft, const std::vector<float>& frame
       zr[j * L + l] = frames[l * n_fft + 2 * j];
       zi[j * L + l] = frames[l * n_fft + 2 * j + 1];
     }
-  k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), or_.data(), oi.data());
+  k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), 0, m, or_.data(), oi.data());
   xr.assign(or_.begin(), or_.end());
   xi.assign(oi.begin(), oi.end());
+}
+
+// The FFT with the window's non-zero pairs [nz_lo, nz_hi) declared (frames zero outside):
+// the pairs that rfft_read_range excludes hold NaN, so reading one would show. fused: the
+// magnitudes of rfft_magnitude (lanes and rows) instead of the spectrum, in mag.
+void fft_frames_nz(const fe::Kernels& k, int n_fft, const std::vector<float>& frames, int nz_lo, int nz_hi,
+                   bool fused, std::vector<float>& xr, std::vector<float>& xi, std::vector<float>& mag,
+                   std::vector<float>& mag_rows) {
+  const fe::FftTables& t = fe::fft_plan(n_fft).tables();
+  const int m = t.m, L = fe::kLanes;
+  fe::FloatBuffer zr(m * L), zi(m * L), sr(m * L), si(m * L), or_((m + 1) * L), oi((m + 1) * L);
+  int r_lo = 0, r_hi = m;
+  fe::rfft_read_range(m, nz_lo, nz_hi, &r_lo, &r_hi);
+  for (int j = 0; j < m; ++j)
+    for (int l = 0; l < L; ++l) {
+      const bool read = j >= r_lo && j < r_hi;
+      zr[j * L + l] = read ? frames[l * n_fft + 2 * j] : NAN;
+      zi[j * L + l] = read ? frames[l * n_fft + 2 * j + 1] : NAN;
+    }
+  if (!fused) {
+    k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), nz_lo, nz_hi, or_.data(), oi.data());
+    xr.assign(or_.begin(), or_.end());
+    xi.assign(oi.begin(), oi.end());
+    return;
+  }
+  const int ld = 3 * L + 5;  // rows: bin f's 16 values at f * ld
+  std::vector<float> lanes(static_cast<size_t>(m + 1) * L, -1.0f), rows(static_cast<size_t>(m + 1) * ld, -1.0f);
+  k.rfft_magnitude(t, zr.data(), zi.data(), sr.data(), si.data(), nz_lo, nz_hi, lanes.data(), rows.data(), ld);
+  mag = lanes;
+  mag_rows.assign(lanes.size(), 0.0f);
+  for (int f = 0; f <= m; ++f)
+    for (int l = 0; l < L; ++l) mag_rows[static_cast<size_t>(f) * L + l] = rows[static_cast<size_t>(f) * ld + l];
+}
+
+// The pruned first pass (window at most half the frame, centred: the first and last quarter
+// of the packed input are never read) and the fused rfft + magnitude: vs a float64 DFT and
+// vs scalar with the FFT's tolerance, and the fused magnitudes bit-exact with this level's
+// rfft followed by its magnitude kernel.
+void check_fft_pruned_fused(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
+  std::normal_distribution<float> nd;
+  const int L = fe::kLanes;
+  struct Case { int n_fft, win; };
+  for (Case c : {Case{16, 8}, Case{32, 16}, Case{64, 20}, Case{256, 100}, Case{1024, 400}, Case{1024, 512},
+                 Case{1024, 1024}, Case{2048, 777}, Case{8, 4}, Case{4, 2}}) {
+    const int n_fft = c.n_fft, m = n_fft / 2;
+    const int lo = (n_fft - c.win) / 2, hi = lo + c.win;  // samples [lo, hi) non-zero
+    const int nz_lo = lo / 2, nz_hi = (hi + 1) / 2;
+    std::vector<float> frames(static_cast<size_t>(L) * n_fft, 0.0f);
+    for (int l = 0; l < L; ++l)
+      for (int i = lo; i < hi; ++i) frames[l * n_fft + i] = nd(rng);
+    std::vector<float> xr, xi, sr, si, mag, mag_rows, smag, smag_rows, unused;
+    fft_frames_nz(k, n_fft, frames, nz_lo, nz_hi, false, xr, xi, unused, unused);
+    fft_frames_nz(scalar, n_fft, frames, nz_lo, nz_hi, false, sr, si, unused, unused);
+    fft_frames_nz(k, n_fft, frames, nz_lo, nz_hi, true, unused, unused, mag, mag_rows);
+    fft_frames_nz(scalar, n_fft, frames, nz_lo, nz_hi, true, unused, unused, smag, smag_rows);
+    double max_ref = 0, err_ref = 0, err_lvl = 0, err_mag = 0;
+    for (int l = 0; l < L; l += (n_fft > 256 ? L - 1 : 1))
+      for (int b = 0; b <= m; b += (m > 64 ? 7 : 1)) {
+        double re = 0, im = 0;
+        for (int t = lo; t < hi; ++t) {
+          const double ang = -2.0 * M_PI * (static_cast<double>(b) * t / n_fft);
+          re += frames[l * n_fft + t] * std::cos(ang);
+          im += frames[l * n_fft + t] * std::sin(ang);
+        }
+        const size_t i = static_cast<size_t>(b) * L + l;
+        max_ref = std::max(max_ref, std::hypot(re, im));
+        err_ref = std::max(err_ref, std::hypot(xr[i] - re, xi[i] - im));
+        err_mag = std::max(err_mag, std::fabs(mag[i] - std::hypot(re, im)));
+      }
+    bool exact = true;
+    for (size_t i = 0; i < xr.size(); ++i) {
+      err_lvl = std::max(err_lvl, std::hypot(double(xr[i]) - sr[i], double(xi[i]) - si[i]));
+      err_lvl = std::max(err_lvl, std::fabs(double(mag[i]) - smag[i]));
+      const float want = std::sqrt(xr[i] * xr[i] + xi[i] * xi[i]);
+      exact = exact && same_bits(mag[i], want) && same_bits(mag_rows[i], want);
+    }
+    const std::string what = ", n_fft=" + std::to_string(n_fft) + " win=" + std::to_string(c.win) +
+                             (fe::rfft_pruned(m, nz_lo, nz_hi) ? " (pruned)" : "");
+    const double tol = 2e-6 * max_ref * std::sqrt(double(n_fft));
+    check(err_ref <= tol, k.name, "rfft with zero quarters vs float64 DFT" + what, err_ref, tol);
+    check(err_mag <= tol, k.name, "rfft_magnitude vs float64 |DFT|" + what, err_mag, tol);
+    check(err_lvl <= tol, k.name, "rfft / rfft_magnitude vs scalar" + what, err_lvl, tol);
+    check(exact, k.name, "rfft_magnitude bit-exact with rfft + magnitude" + what);
+  }
 }
 
 void check_fft(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
@@ -445,6 +530,7 @@ int main(int argc, char** argv) {
       check(name == k.name, name, std::string("frontend kernels in use are '") + k.name + "'");
       std::mt19937 rng(1234);
       check_fft(k, *scalar_fe, rng);
+      check_fft_pruned_fused(k, *scalar_fe, rng);
       check_median(k, *scalar_fe, rng);
       check_masks(k, rng);
       check_scaling(k, rng);
