@@ -80,6 +80,10 @@ long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
 }
 
 void stft_frames(const StftSpec& s, StftWork& w, long t0, int count) {
+  stft_frames(s, w.padded.data(), w, t0, count);
+}
+
+void stft_frames(const StftSpec& s, const float* padded, StftWork& w, long t0, int count) {
   const int m = s.n_fft / 2;
   w.fft.reserve(s.n_fft);
   float* zr = w.fft.zr.data();
@@ -97,7 +101,7 @@ void stft_frames(const StftSpec& s, StftWork& w, long t0, int count) {
   std::memset(zi + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (r_hi - j_hi));
   const float* win = s.window.data();
   const float* x[kLanes];
-  for (int l = 0; l < count; ++l) x[l] = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
+  for (int l = 0; l < count; ++l) x[l] = padded + (t0 + l) * static_cast<long>(s.hop);
   // Full groups: the pairs inside the window [jf_lo, jf_hi) come from one transpose of the
   // 16 frames (rows hop apart) into lane arrays, then a multiply by the window.
   const int jf_lo = count == kLanes ? std::max(j_lo, (s.win_lo + 1) / 2) : j_hi;

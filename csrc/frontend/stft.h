@@ -59,6 +59,8 @@ inline int stft_nz_hi(const StftSpec& s) { return (s.win_hi + 1) / 2; }
 // Window frames [t0, t0 + count) (count <= kLanes) of the padded signal into the FFT's
 // packed input w.fft.zr / w.fft.zi (the zeros outside the window only where the FFT reads).
 void stft_frames(const StftSpec& s, StftWork& w, long t0, int count);
+// The same from a padded signal held elsewhere (pad_signal's output of another workspace).
+void stft_frames(const StftSpec& s, const float* padded, StftWork& w, long t0, int count);
 
 // Window and transform frames [t0, t0 + count) (count <= kLanes) of the padded signal.
 // On return w.fft.xr / w.fft.xi hold bins 0..n_fft/2 as lane arrays.
