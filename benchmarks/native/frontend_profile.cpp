@@ -13,6 +13,7 @@
 
 #include "frontend/frontend.h"
 #include "frontend/kernels.h"
+#include "frontend/hpss.h"
 #include "frontend/mel.h"
 
 using namespace tf::frontend;
@@ -195,6 +196,51 @@ int main(int argc, char** argv) {
   std::printf("  round 5 (full first pass, separate magnitude): %8.1f us\n", ab_old * 1e6);
   std::printf("  pruned first pass + fused split/magnitude   : %8.1f us  (%.2fx)\n", ab_new * 1e6, ab_old / ab_new);
   std::printf("  of which framing (stft_frames)              : %8.1f us\n", ab_frames * 1e6);
+  // A/B in one run (interleaved, best of reps): stage 2's per-bin tail as round 5 ran it
+  // (masks, masked power, one axpy per band and channel: four passes over the row) against
+  // Kernels::masked_mel2 (one pass), on this clip's magnitudes and percussive medians (the
+  // harmonic row is a shifted magnitude row: the cost does not depend on the values).
+  {
+    double ab_r5 = 1e30, ab_fused = 1e30;
+    const float* wts = s.bank.weight.data();
+    float* mel_h = mel.data();
+    float* mel_p = mel.data() + static_cast<std::size_t>(M) * Tp;
+    for (int r = 0; r < reps; ++r) {
+      for (int v0 = 0; v0 < 2; ++v0) {
+        const int v = (v0 + r) % 2;
+        std::memset(mel.data(), 0, sizeof(float) * mel.size());
+        const double t0 = tnow();
+        for (int f = 0; f < bins; ++f) {
+          if (s.bank.start[f] == s.bank.start[f + 1]) continue;
+          const float* m = mag.data() + static_cast<long>(f) * Tp;
+          const float* hrow_ = mag.data() + static_cast<long>(f > 0 ? f - 1 : f) * Tp;
+          const float* prow = perc.data() + static_cast<long>(f) * Tp;
+          if (v == 0) {
+            hpss_mask_row(hrow_, prow, Tp, s.hpss_spec, mh.data(), mp.data());
+            kern.power_masked2(m, mh.data(), mp.data(), T, rh.data(), rp.data());
+            for (int j = s.bank.start[f]; j < s.bank.start[f + 1]; ++j) {
+              kern.axpy(wts[j], rh.data(), T, mel_h + static_cast<long>(s.bank.band[j]) * Tp);
+              kern.axpy(wts[j], rp.data(), T, mel_p + static_cast<long>(s.bank.band[j]) * Tp);
+            }
+          } else {
+            float* dh[8];
+            float* dp[8];
+            const int nb = s.bank.start[f + 1] - s.bank.start[f];
+            for (int j = 0; j < nb && j < 8; ++j) {
+              dh[j] = mel_h + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
+              dp[j] = mel_p + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
+            }
+            kern.masked_mel2(hrow_, prow, m, Tp, 1.0f, 1.0f, true, std::min(nb, 8), wts + s.bank.start[f], dh, dp);
+          }
+        }
+        const double dt = tnow() - t0;
+        (v == 0 ? ab_r5 : ab_fused) = std::min(v == 0 ? ab_r5 : ab_fused, dt);
+      }
+    }
+    std::printf("A/B stage 2 per-bin tail per clip (masks + power + mel sums), interleaved best of %d:\n", reps);
+    std::printf("  round 5 (four passes per row): %8.1f us | masked_mel2 (one pass): %8.1f us (%.2fx)\n", ab_r5 * 1e6,
+                ab_fused * 1e6, ab_r5 / ab_fused);
+  }
   // One clip per call (the single-candidate case), warm against after a sweep of 32 MiB (the
   // caches as a model's forward pass leaves them), interleaved; thread CPU time per call.
   {

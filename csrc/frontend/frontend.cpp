@@ -197,10 +197,29 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
   TF_PROF(5);
   kern.from_lanes(lout, T, harm, ld);
   TF_PROF(6);
+  // Masks, power and mel sums in one pass per bin (Kernels::masked_mel2, the same bits).
+  const bool fused = !rows_h && !s.hpss_spec.hard && s.hpss_spec.power == 2.0f && s.power == 2.0f;
   for (int l = 0; l < nr; ++l) {
     const int f = f0 + l;
     if (bank.start[f] == bank.start[f + 1]) continue;  // bin feeds no band
     const long off = f * ld;
+    if (fused) {
+      constexpr int kMaxBands = 8;
+      float* dh[kMaxBands];
+      float* dp[kMaxBands];
+      for (int j0 = bank.start[f]; j0 < bank.start[f + 1]; j0 += kMaxBands) {
+        const int nb = std::min(kMaxBands, bank.start[f + 1] - j0);
+        for (int j = 0; j < nb; ++j) {
+          const long band = static_cast<long>(bank.band[j0 + j]) * Tp;
+          dh[j] = mel_h + band;
+          dp[j] = mel_p + band;
+        }
+        kern.masked_mel2(harm + l * ld, c.perc + off, mag + off, Tp, s.hpss_spec.margin_harm,
+                         s.hpss_spec.margin_perc, s.hpss_spec.split_zeros(), nb, &bank.weight[j0], dh, dp);
+      }
+      TF_PROF(7);
+      continue;
+    }
     hpss_mask_row(harm + l * ld, c.perc + off, Tp, s.hpss_spec, mh, mp);
     TF_PROF(7);
     const float* m = mag + off;

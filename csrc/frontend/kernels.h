@@ -64,6 +64,13 @@ struct Kernels {
   // writes them (the same bits as rfft followed by magnitude), without xr/xi.
   void (*rfft_magnitude)(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
                          float* lanes, float* rows, std::ptrdiff_t ld);
+  // One bin of the fused frontend's HPSS stage in one pass: the soft masks of power 2
+  // (softmask2), the masked powers (power_masked2) and their weighted sums into the
+  // n_bands mel rows the bin feeds (axpy); the same bits as those three kernels. n: a
+  // multiple of kLanes.
+  void (*masked_mel2)(const float* harm, const float* perc, const float* mag, int n, float margin_harm,
+                      float margin_perc, bool split_zeros, int n_bands, const float* weights, float* const* mel_h,
+                      float* const* mel_p);
 };
 
 // Whether the FFT's first pass leaves out its zero inputs: the non-zero pairs [nz_lo, nz_hi)

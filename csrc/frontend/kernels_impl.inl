@@ -580,6 +580,41 @@ static TF_NO_FMA void power_masked2_impl(const float* __restrict mag, const floa
   }
 }
 
+// Stage 2 of the fused frontend for one bin, in one pass over its row instead of four: the
+// soft masks (softmask2_impl), the masked power (power_masked2_impl) and, per band the bin
+// feeds, mel_h[j] += weights[j] * (mag * mask_h)^2 and mel_p[j] += weights[j] * (mag * mask_p)^2
+// (axpy_impl): the same operations in the same order, so the same bits. n: a multiple of
+// kLanes (rows padded to it).
+static TF_NO_FMA void masked_mel2_impl(const float* harm, const float* perc, const float* mag, int n,
+                                       float margin_harm, float margin_perc, bool split_zeros, int n_bands,
+                                       const float* weights, float* const* mel_h, float* const* mel_p) {
+  const vf fill = splat(split_zeros ? 0.5f : 0.0f);
+  const vf mgh = splat(margin_harm), mgp = splat(margin_perc);
+  const bool shared = margin_harm == 1.0f && margin_perc == 1.0f;
+  for (int i = 0; i + kLanes <= n; i += kLanes) {
+    const vf h = load(harm + i), p = load(perc + i), m = load(mag + i);
+    vm h_larger, bad;
+    const vf q2 = ratio2(h, p * mgh, h_larger, bad);
+    const vf mh = softmask2_from(h_larger, bad, q2, fill);
+    vf mp;
+    if (shared) {
+      const vm p_larger = h <= p;
+      mp = softmask2_from(p_larger, bad, q2, fill);
+    } else {
+      vm p_larger, bad_p;
+      const vf q2p = ratio2(p, h * mgp, p_larger, bad_p);
+      mp = softmask2_from(p_larger, bad_p, q2p, fill);
+    }
+    const vf a = m * mh, b = m * mp;
+    const vf rh = a * a, rp = b * b;
+    for (int j = 0; j < n_bands; ++j) {
+      const vf w = splat(weights[j]);
+      store(mel_h[j] + i, load(mel_h[j] + i) + w * rh);
+      store(mel_p[j] + i, load(mel_p[j] + i) + w * rp);
+    }
+  }
+}
+
 static TF_NO_FMA void axpy_impl(float a, const float* __restrict x, int n, float* __restrict y) {
   for (int t = 0; t < n; ++t) y[t] += a * x[t];
 }

@@ -6,7 +6,7 @@
 //   frontend: real FFT (vs a float64 DFT and vs scalar, 2e-6 * max|X| * sqrt(n_fft), the
 //     tolerance of tests/test_frontends.py; also with the pruned first pass of a short
 //     centred window, and fused with the magnitude: bit-exact with rfft + magnitude), running median (bit-exact, NaN-free and with
-//     ties), soft masks power 2, max, dB and log (bit-exact with the scalar header formulas,
+//     ties), soft masks power 2 (also fused with the masked power and the mel sums), max, dB and log (bit-exact with the scalar header formulas,
 //     tests/test_frontend_math.py);
 //   contrastive: GEMM through the packed micro-kernel with every transpose and edge tile
 //     (rtol 1e-5, atol 1e-5 * sqrt(k) * 4 vs float64, tests/test_contrastive_math.py), the
@@ -251,6 +251,52 @@ void check_masks(const fe::Kernels& k, std::mt19937& rng) {
       }
       check(ok, k.name, std::string("softmask2 bit-exact with the header, margin ") + (margin_h == 1.0f ? "1" : "2/1.5") +
                             (split ? " split_zeros" : ""));
+    }
+  }
+}
+
+// The fused stage-2 pass (masks + masked power + mel sums of 0..3 bands) bit-exact with the
+// header's softmask formula, the squares and one add per band, zeros and ties included.
+void check_masked_mel(const fe::Kernels& k, std::mt19937& rng) {
+  const int n = 16 * 33;
+  std::vector<float> h(n), p(n), m(n);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int i = 0; i < n; ++i) {
+    h[i] = u(rng) < 0.3f ? 0.0f : u(rng);
+    p[i] = u(rng) < 0.3f ? 0.0f : u(rng) * 3.0f;
+    m[i] = u(rng) < 0.1f ? 0.0f : u(rng) * 10.0f;
+  }
+  h[0] = p[0] = 0.0f;
+  h[1] = p[1] = 0.25f;
+  h[2] = 1e-39f;
+  for (float margin_h : {1.0f, 2.0f}) {
+    for (bool split : {false, true}) {
+      for (int nb : {0, 1, 2, 3}) {
+        const float margin_p = margin_h == 1.0f ? 1.0f : 1.5f;
+        std::vector<std::vector<float>> mel(2 * nb, std::vector<float>(n));
+        std::vector<float*> dh(nb + 1), dp(nb + 1);
+        const float w[3] = {0.37f, 1.25e-3f, 2.0f};
+        for (int j = 0; j < 2 * nb; ++j)
+          for (float& v : mel[j]) v = u(rng);
+        const std::vector<std::vector<float>> before = mel;
+        for (int j = 0; j < nb; ++j) {
+          dh[j] = mel[j].data();
+          dp[j] = mel[nb + j].data();
+        }
+        k.masked_mel2(h.data(), p.data(), m.data(), n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
+        bool ok = true;
+        for (int i = 0; i < n; ++i) {
+          const float a = m[i] * fe::softmask_value(h[i], p[i] * margin_h, 2.0f, false, split);
+          const float b = m[i] * fe::softmask_value(p[i], h[i] * margin_p, 2.0f, false, split);
+          const float ra = a * a, rb = b * b;
+          for (int j = 0; j < nb; ++j) {
+            const float ph = w[j] * ra, pp = w[j] * rb;
+            ok = ok && same_bits(mel[j][i], before[j][i] + ph) && same_bits(mel[nb + j][i], before[nb + j][i] + pp);
+          }
+        }
+        check(ok, k.name, "masked_mel2 bit-exact with masks + power + axpy, bands=" + std::to_string(nb) +
+                              (margin_h == 1.0f ? " margin 1" : " margin 2/1.5") + (split ? " split_zeros" : ""));
+      }
     }
   }
 }
@@ -533,6 +579,7 @@ int main(int argc, char** argv) {
       check_fft_pruned_fused(k, *scalar_fe, rng);
       check_median(k, *scalar_fe, rng);
       check_masks(k, rng);
+      check_masked_mel(k, rng);
       check_scaling(k, rng);
       check_fused_passes(k, rng);
       check_gemm(name, rng);
