@@ -45,12 +45,13 @@ struct ClipWork {
   MedianWork median;
   FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p, lanes;
   FloatBuffer rows_h, rows_p;  // a clip's masked power rows (frontend_clip_threads)
+  FloatBuffer strip_mag, strip_perc;  // stage 2's rows of one strip of 16 bins
 
   // The buffers that grow with the clip (the FFT scratch is bounded by n_fft).
   std::size_t bytes() const {
     std::size_t n = stft.padded.capacity() + median.window.capacity() + median.lanes_in.capacity() +
                     median.lanes_out.capacity();
-    for (const FloatBuffer* b : {&mag, &harm, &perc, &mel, &row_h, &row_p, &mask_h, &mask_p, &lanes, &rows_h, &rows_p})
+    for (const FloatBuffer* b : {&mag, &harm, &perc, &mel, &row_h, &row_p, &mask_h, &mask_p, &lanes, &rows_h, &rows_p, &strip_mag, &strip_perc})
       n += b->capacity();
     return n * sizeof(float);
   }
@@ -98,8 +99,13 @@ struct ClipCtx {
   const FftTables& tables;
   int bins, T, Tp, M, C;
   const float* padded;  // the padded signal (pad_signal)
-  float* mag;           // bins x Tp (HPSS)
-  float* perc;          // bins x Tp (HPSS)
+  // HPSS: |X| and the percussive median group-major, one block per group of 16 frames,
+  // block g = bins lane arrays of 16 frames (the FFT's and the median's own layout): bin f
+  // of frame 16 g + l at [g * bins * 16 + f * 16 + l]. Stage 1 writes each block in one
+  // contiguous sweep (rows of the spectrogram would take a cache line every 2 KiB, a miss
+  // each when a model's pass has left the caches cold); stage 2 reads 1 KiB per block.
+  float* mag;
+  float* perc;
   float* mel;           // C x M x Tp, zeroed
 };
 
@@ -139,14 +145,14 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
     return;
   }
   const Kernels& kern = kernels();
-  float* lanes = ensure(w.lanes, static_cast<std::size_t>(c.bins) * kLanes);
+  const long block = static_cast<long>(t0 / kLanes) * c.bins * kLanes;
   float* win = ensure(w.median.window, median_work_floats(std::max(s.hpss_spec.win_perc, s.hpss_spec.win_harm)));
   stft_frames(s.stft, c.padded, w.stft, t0, cnt);
   TF_PROF(1);
   kern.rfft_magnitude(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(),
-                      w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), lanes, c.mag + t0, c.Tp);
+                      w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), c.mag + block, nullptr, 0);
   TF_PROF(2);
-  kern.median(lanes, kLanes, c.bins, s.hpss_spec.win_perc, c.perc + t0, c.Tp, win);
+  kern.median(c.mag + block, kLanes, c.bins, s.hpss_spec.win_perc, c.perc + block, kLanes, win);
   TF_PROF(3);
 }
 
@@ -172,7 +178,7 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
   if (bank.start[f0] == bank.start[f0 + nr]) return;  // these bins feed no band
   TF_PROF_START();
   const Kernels& kern = kernels();
-  float* lin = ensure(w.median.lanes_in, static_cast<std::size_t>(T) * kLanes);
+  float* lin = ensure(w.median.lanes_in, static_cast<std::size_t>(Tp) * kLanes);
   float* lout = ensure(w.median.lanes_out, static_cast<std::size_t>(T) * kLanes);
   float* win = ensure(w.median.window, median_work_floats(std::max(s.hpss_spec.win_perc, s.hpss_spec.win_harm)));
   float* harm = w.harm.data();
@@ -182,16 +188,31 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
   float* rp = ensure(w.row_p, Tp);
   float* mel_h = c.mel;
   float* mel_p = c.mel + static_cast<std::size_t>(c.M) * Tp;
-  const float* mag = c.mag;
+  // The strip's rows (16 bins x Tp frames) of |X| and of the percussive median, and |X| as
+  // the lane array of the harmonic median (lanes = bins), from the group-major blocks.
+  float* mag = ensure(w.strip_mag, static_cast<std::size_t>(kLanes) * ld);
+  float* perc = ensure(w.strip_perc, static_cast<std::size_t>(kLanes) * ld);
+  const int G = Tp / kLanes;
+  const long gstride = static_cast<long>(c.bins) * kLanes;
   if (nr == kLanes) {
-    kern.to_lanes(mag + f0 * ld, ld, T, lin);
+    for (int g = 0; g < G; ++g)
+      kern.to_lanes(c.mag + g * gstride + static_cast<long>(f0) * kLanes, kLanes, kLanes, lin + g * kLanes * kLanes);
+    kern.from_lanes(lin, Tp, mag, ld);
   } else {
-    zero(lin, static_cast<std::size_t>(T) * kLanes);
-    for (int l = 0; l < nr; ++l) {
-      const float* src = mag + (f0 + l) * ld;
-      for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = src[t];
-    }
+    zero(lin, static_cast<std::size_t>(Tp) * kLanes);
+    for (int l = 0; l < nr; ++l)
+      for (int g = 0; g < G; ++g) {
+        const float* src = c.mag + g * gstride + static_cast<long>(f0 + l) * kLanes;
+        for (int i = 0; i < kLanes; ++i) {
+          lin[static_cast<long>(g * kLanes + i) * kLanes + l] = src[i];
+          mag[l * ld + g * kLanes + i] = src[i];
+        }
+      }
   }
+  for (int l = 0; l < nr; ++l)
+    for (int g = 0; g < G; ++g)
+      std::memcpy(perc + l * ld + g * kLanes, c.perc + g * gstride + static_cast<long>(f0 + l) * kLanes,
+                  sizeof(float) * kLanes);
   TF_PROF(4);
   kern.median(lin, kLanes, T, s.hpss_spec.win_harm, lout, kLanes, win);
   TF_PROF(5);
@@ -214,15 +235,15 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
           dh[j] = mel_h + band;
           dp[j] = mel_p + band;
         }
-        kern.masked_mel2(harm + l * ld, c.perc + off, mag + off, Tp, s.hpss_spec.margin_harm,
+        kern.masked_mel2(harm + l * ld, perc + l * ld, mag + l * ld, Tp, s.hpss_spec.margin_harm,
                          s.hpss_spec.margin_perc, s.hpss_spec.split_zeros(), nb, &bank.weight[j0], dh, dp);
       }
       TF_PROF(7);
       continue;
     }
-    hpss_mask_row(harm + l * ld, c.perc + off, Tp, s.hpss_spec, mh, mp);
+    hpss_mask_row(harm + l * ld, perc + l * ld, Tp, s.hpss_spec, mh, mp);
     TF_PROF(7);
-    const float* m = mag + off;
+    const float* m = mag + l * ld;
     float* oh = rows_h ? rows_h + off : rh;
     float* op = rows_p ? rows_p + off : rp;
     if (s.power == 2.0f) {
@@ -264,7 +285,7 @@ ClipCtx clip_setup(const FrontendSpec& s, const float* y, long n, long frames, C
   c.mel = ensure(w.mel, static_cast<std::size_t>(c.C) * c.M * c.Tp);
   zero(c.mel, static_cast<std::size_t>(c.C) * c.M * c.Tp);
   if (s.hpss) {
-    c.mag = ensure(w.mag, static_cast<std::size_t>(c.bins) * c.Tp);
+    c.mag = ensure(w.mag, static_cast<std::size_t>(c.bins) * c.Tp);  // Tp / 16 blocks of bins x 16
     c.perc = ensure(w.perc, static_cast<std::size_t>(c.bins) * c.Tp);
   }
   return c;

@@ -61,7 +61,8 @@ struct Kernels {
   void (*to_lanes)(const float* rows, std::ptrdiff_t ld, int n, float* lanes);
   void (*from_lanes)(const float* lanes, int n, float* rows, std::ptrdiff_t ld);
   // rfft then magnitude in one pass: |X| of bins 0..m into `lanes` and `rows` as magnitude
-  // writes them (the same bits as rfft followed by magnitude), without xr/xi.
+  // writes them (the same bits as rfft followed by magnitude), without xr/xi. rows may be
+  // null (lanes only).
   void (*rfft_magnitude)(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
                          float* lanes, float* rows, std::ptrdiff_t ld);
   // One bin of the fused frontend's HPSS stage in one pass: the soft masks of power 2

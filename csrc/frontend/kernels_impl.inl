@@ -551,6 +551,12 @@ static TF_NO_FMA void magnitude_impl(const float* __restrict xr, const float* __
   }
 }
 
+// magnitude_impl's |X| into the lane array only.
+static TF_NO_FMA void magnitude_lanes_impl(const float* __restrict xr, const float* __restrict xi, int n,
+                                           float* __restrict lanes) {
+  for (int i = 0; i < n * kLanes; ++i) lanes[i] = __builtin_sqrtf(xr[i] * xr[i] + xi[i] * xi[i]);
+}
+
 // rfft_impl then magnitude_impl, without the spectrum's round trip through memory: the
 // split is done 16 bins at a time into a block that stays in L1, whose magnitudes go
 // straight to `lanes` and `rows` (the same functions, so the same bits as the two calls).
@@ -565,8 +571,11 @@ static void rfft_magnitude_impl(const FftTables& t, float* zr, float* zi, float*
   for (int k0 = 0; k0 < bins; k0 += kBlock) {
     const int k1 = std::min(bins, k0 + kBlock);
     rfft_split(t, ar, ai, k0, k1, br, bi);
-    magnitude_impl(br, bi, k1 - k0, lanes + static_cast<std::ptrdiff_t>(k0) * kLanes,
-                   rows + static_cast<std::ptrdiff_t>(k0) * ld, ld);
+    if (rows)
+      magnitude_impl(br, bi, k1 - k0, lanes + static_cast<std::ptrdiff_t>(k0) * kLanes,
+                     rows + static_cast<std::ptrdiff_t>(k0) * ld, ld);
+    else
+      magnitude_lanes_impl(br, bi, k1 - k0, lanes + static_cast<std::ptrdiff_t>(k0) * kLanes);
   }
 }
 
