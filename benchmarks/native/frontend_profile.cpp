@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
               dh[j] = mel_h + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
               dp[j] = mel_p + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
             }
-            kern.masked_mel2(hrow_, prow, m, Tp, 1.0f, 1.0f, true, std::min(nb, 8), wts + s.bank.start[f], dh, dp);
+            kern.masked_mel2(hrow_, prow, m, kLanes, Tp, 1.0f, 1.0f, true, std::min(nb, 8), wts + s.bank.start[f], dh, dp);
           }
         }
         const double dt = tnow() - t0;

@@ -68,8 +68,10 @@ struct Kernels {
   // One bin of the fused frontend's HPSS stage in one pass: the soft masks of power 2
   // (softmask2), the masked powers (power_masked2) and their weighted sums into the
   // n_bands mel rows the bin feeds (axpy); the same bits as those three kernels. n: a
-  // multiple of kLanes.
-  void (*masked_mel2)(const float* harm, const float* perc, const float* mag, int n, float margin_harm,
+  // multiple of kLanes; harm is a row, perc and mag are rows of 16-cell chunks chunk_stride
+  // floats apart (kLanes: plain rows; the frontend's group-major blocks: bins * kLanes).
+  void (*masked_mel2)(const float* harm, const float* perc, const float* mag, std::ptrdiff_t chunk_stride, int n,
+                      float margin_harm,
                       float margin_perc, bool split_zeros, int n_bands, const float* weights, float* const* mel_h,
                       float* const* mel_p);
 };

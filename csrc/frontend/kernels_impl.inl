@@ -593,15 +593,16 @@ static TF_NO_FMA void power_masked2_impl(const float* __restrict mag, const floa
 // soft masks (softmask2_impl), the masked power (power_masked2_impl) and, per band the bin
 // feeds, mel_h[j] += weights[j] * (mag * mask_h)^2 and mel_p[j] += weights[j] * (mag * mask_p)^2
 // (axpy_impl): the same operations in the same order, so the same bits. n: a multiple of
-// kLanes (rows padded to it).
-static TF_NO_FMA void masked_mel2_impl(const float* harm, const float* perc, const float* mag, int n,
-                                       float margin_harm, float margin_perc, bool split_zeros, int n_bands,
+// kLanes (rows padded to it); cells [16 i, 16 i + 16) of perc and mag at i * chunk_stride.
+static TF_NO_FMA void masked_mel2_impl(const float* harm, const float* perc, const float* mag, std::ptrdiff_t chunk_stride,
+                                       int n, float margin_harm, float margin_perc, bool split_zeros, int n_bands,
                                        const float* weights, float* const* mel_h, float* const* mel_p) {
   const vf fill = splat(split_zeros ? 0.5f : 0.0f);
   const vf mgh = splat(margin_harm), mgp = splat(margin_perc);
   const bool shared = margin_harm == 1.0f && margin_perc == 1.0f;
   for (int i = 0; i + kLanes <= n; i += kLanes) {
-    const vf h = load(harm + i), p = load(perc + i), m = load(mag + i);
+    const std::ptrdiff_t ci = static_cast<std::ptrdiff_t>(i / kLanes) * chunk_stride;
+    const vf h = load(harm + i), p = load(perc + ci), m = load(mag + ci);
     vm h_larger, bad;
     const vf q2 = ratio2(h, p * mgh, h_larger, bad);
     const vf mh = softmask2_from(h_larger, bad, q2, fill);

@@ -294,7 +294,23 @@ void check_masked_mel(const fe::Kernels& k, std::mt19937& rng) {
           dh[j] = mel[j].data();
           dp[j] = mel[nb + j].data();
         }
-        k.masked_mel2(h.data(), p.data(), m.data(), n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
+        // perc and mag as 16-cell chunks 40 floats apart (the frontend's blocks), harm a row
+        const int cs = 40;
+        std::vector<float> pc(static_cast<size_t>(n / 16) * cs, NAN), mc(pc.size(), NAN);
+        for (int i = 0; i < n; ++i) {
+          pc[static_cast<size_t>(i / 16) * cs + i % 16] = p[i];
+          mc[static_cast<size_t>(i / 16) * cs + i % 16] = m[i];
+        }
+        if (nb == 2) {  // plain rows (chunk stride 16) as well
+          std::vector<std::vector<float>> mel2 = mel;
+          std::vector<float*> eh(nb), ep(nb);
+          for (int j = 0; j < nb; ++j) eh[j] = mel2[j].data(), ep[j] = mel2[nb + j].data();
+          k.masked_mel2(h.data(), p.data(), m.data(), 16, n, margin_h, margin_p, split, nb, w, eh.data(), ep.data());
+          k.masked_mel2(h.data(), pc.data(), mc.data(), cs, n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
+          check(mel2 == mel, k.name, "masked_mel2 chunk stride 16 == chunk stride 40");
+          for (int j = 0; j < 2 * nb; ++j) mel[j] = before[j];
+        }
+        k.masked_mel2(h.data(), pc.data(), mc.data(), cs, n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
         bool ok = true;
         for (int i = 0; i < n; ++i) {
           const float a = m[i] * fe::softmask_value(h[i], p[i] * margin_h, 2.0f, false, split);
