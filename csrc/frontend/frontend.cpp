@@ -124,7 +124,8 @@ ClipCtx clip_ctx(const FrontendSpec& s, long frames) {
 // Stage 1 for the 16 frames from t0: the spectrum; without HPSS straight into the mel
 // columns t0.., with HPSS |X| into the columns of mag and the percussive median (along
 // frequency) of these frames into perc while they are in cache (the FFT's lanes are frames
-// and its positions bins, the layout the kernel wants). Writes only columns t0..t0+15.
+// and its positions bins, the layout the kernel wants). Writes only columns t0..t0+15 (with
+// blocks: block t0 / 16).
 // Scratch: w.stft (frames, FFT), w.lanes, w.median.window.
 void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
   const FrontendSpec& s = c.s;
@@ -330,7 +331,7 @@ ClipCtx clip_setup(const FrontendSpec& s, const float* y, long n, long frames, C
   c.mel = ensure(w.mel, static_cast<std::size_t>(c.C) * c.M * c.Tp);
   zero(c.mel, static_cast<std::size_t>(c.C) * c.M * c.Tp);
   if (s.hpss) {
-    c.mag = ensure(w.mag, static_cast<std::size_t>(c.bins) * c.Tp);  // Tp / 16 blocks of bins x 16
+    c.mag = ensure(w.mag, static_cast<std::size_t>(c.bins) * c.Tp);  // rows or blocks (ClipCtx)
     c.perc = ensure(w.perc, static_cast<std::size_t>(c.bins) * c.Tp);
   }
   return c;
