@@ -11,6 +11,9 @@ rendered at 16 kHz with FluidSynth and the TimGM6mb soundfont), 2 threads:
 * When a CUDA device and the timbrefast CUDA module are present: the presets on the GPU
   and torch.stft + mel matmul + log on the same GPU.
 
+Also one 5 s clip per call on 1 and 2 threads, caches warm and after a 32 MiB sweep (the
+single-candidate latency of the scorers, issue #17).
+
 Prints ms per clip, x realtime, peak memory per clip (growth of the resident-set high-water
 mark of a fresh worker process during one full run, after a short warm-up, divided by the
 clips it holds at once: the batch, or one clip for the librosa anchor) and the ratios.
@@ -91,6 +94,8 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
     y = np.load(data)
     if name.startswith("gpu_"):
         return gpu_worker(name[len("gpu_"):], y)
+    if name == "tf_cocola_single":
+        return single_clip_worker(y)
     if name == "librosa_cocola":
         import librosa
 
@@ -167,6 +172,29 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
             "clips": n}
 
 
+def single_clip_worker(y: np.ndarray, calls: int = 120) -> dict:
+    """One 5 s clip per call (a candidate scored on its own): p50 and best wall time, on 1 and
+    2 threads, with the caches warm and after a 32 MiB sweep (as a model's forward pass
+    leaves them); the variants interleaved call by call."""
+    import timbrefast
+
+    fe = timbrefast.Frontend("cocola")
+    clip = np.ascontiguousarray(y[:1])
+    sweep = np.ones(8 << 20, np.float32)
+    times = {(t, cold): [] for t in (1, 2) for cold in (False, True)}
+    for t in (1, 2):
+        fe(clip, num_threads=t)
+    for _ in range(calls):
+        for (t, cold), out in times.items():
+            if cold:
+                sweep[::16] += 1.0  # one write per cache line: evicts the caches (and the TLB)
+            t0 = time.perf_counter()
+            fe(clip, num_threads=t)
+            out.append(time.perf_counter() - t0)
+    return {f"{t}:{'cold' if cold else 'warm'}": [float(np.median(v)) * 1e3, float(np.min(v)) * 1e3]
+            for (t, cold), v in times.items()}
+
+
 def gpu_worker(name: str, y: np.ndarray) -> dict:
     """The same pipelines on a CUDA device (timbrefast's kernels vs torch), device time."""
     import torch
@@ -219,6 +247,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--anchor-clips", type=int, default=3)
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also time the cocola preset with the timbrefast package found in DIR (e.g. the "
+                         "python/ folder of another checkout, built), interleaved with this one, and print "
+                         "the same-run ratio; --rounds times each way")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations with --baseline (default 3)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -237,7 +270,7 @@ def main() -> None:
                    TIMBREFAST_NUM_THREADS=str(args.threads))
         results = {}
         names = ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
-                 "torch_melspectrogram"]
+                 "torch_melspectrogram", "tf_cocola_single"]
         if gpu_usable():
             names += ["gpu_tf_cocola", "gpu_tf_cocola_mel", "gpu_torch_cocola_mel"]
         for name in names:
@@ -248,6 +281,21 @@ def main() -> None:
             )
             results[name] = json.loads(out.stdout.strip().splitlines()[-1])
 
+        if args.baseline:
+            base_env = dict(env, PYTHONPATH=os.path.abspath(args.baseline))
+            ab = {"this": {"tf_cocola": [], "tf_cocola_1": [], "tf_cocola_single": []},
+                  "baseline": {"tf_cocola": [], "tf_cocola_1": [], "tf_cocola_single": []}}
+            for r in range(args.rounds):
+                for side in (("this", "baseline") if r % 2 == 0 else ("baseline", "this")):
+                    e = env if side == "this" else base_env
+                    for name, threads in (("tf_cocola", args.threads), ("tf_cocola_1", 1), ("tf_cocola_single", 0)):
+                        worker_name = "tf_cocola" if name == "tf_cocola_1" else name
+                        out = subprocess.run(
+                            [sys.executable, __file__, "--worker", worker_name, "--data", data, "--threads",
+                             str(threads or args.threads), "--anchor-clips", str(args.anchor_clips)],
+                            check=True, capture_output=True, text=True, env=e)
+                        ab[side][name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    single = results.pop("tf_cocola_single")
     print(f"\n{'pipeline':26s} {'ms/clip':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
     for name, r in results.items():
         print(f"{name:26s} {r['ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} {r['peak_mb_per_clip']:13.2f}"
@@ -265,6 +313,29 @@ def main() -> None:
               f"{ratio('gpu_tf_cocola_mel', 'gpu_torch_cocola_mel'):7.2f}x  (goal >= 3x)")
     else:
         print("  GPU: no CUDA device (or no timbrefast CUDA module) here; GPU figures not measured")
+    if args.baseline:
+        print(f"\nsame run, this tree against --baseline {args.baseline} ({args.rounds} alternations, "
+              "best of each side):")
+        for name, label in (("tf_cocola", f"cocola B={args.batch}, {args.threads} threads"),
+                            ("tf_cocola_1", f"cocola B={args.batch}, 1 thread")):
+            a = min(r["ms_per_clip"] for r in ab["this"][name])
+            b = min(r["ms_per_clip"] for r in ab["baseline"][name])
+            ref = results["librosa_cocola"]["ms_per_clip"]
+            print(f"  {label:28s}: this {a:6.2f} ms/clip ({ref / a:6.1f}x librosa), baseline {b:6.2f} ms/clip "
+                  f"({ref / b:6.1f}x): {b / a:.2f}x")
+        for t in (1, 2):
+            for mode in ("warm", "cold"):
+                a = min(r[f"{t}:{mode}"][0] for r in ab["this"]["tf_cocola_single"])
+                b = min(r[f"{t}:{mode}"][0] for r in ab["baseline"]["tf_cocola_single"])
+                a_best = min(r[f"{t}:{mode}"][1] for r in ab["this"]["tf_cocola_single"])
+                b_best = min(r[f"{t}:{mode}"][1] for r in ab["baseline"]["tf_cocola_single"])
+                print(f"  one clip, {t} thread{'s' if t > 1 else ' '}, {'caches warm' if mode == 'warm' else 'after a sweep'}"
+                      f": p50 this {a:5.2f} / baseline {b:5.2f} ms ({b / a:.2f}x); best {a_best:5.2f} / {b_best:5.2f}")
+    print("\none 5 s clip per call, cocola preset (p50 / best, ms; variants interleaved call by call):")
+    for t in (1, 2):
+        w, c = single[f"{t}:warm"], single[f"{t}:cold"]
+        print(f"  {t} thread{'s' if t > 1 else ' '}: caches warm {w[0]:5.2f} / {w[1]:5.2f}   "
+              f"after a 32 MiB sweep {c[0]:5.2f} / {c[1]:5.2f}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 
 #include "frontend/frontend.h"
 #include "frontend/kernels.h"
+#include "frontend/hpss.h"
 #include "frontend/mel.h"
 
 using namespace tf::frontend;
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   const double t_fft = best_of(reps, [&] {
     for (int t0 = 0; t0 < T; t0 += kLanes)
       kern.rfft(s.stft.plan->tables(), sw.fft.zr.data(), sw.fft.zi.data(), sw.fft.sr.data(), sw.fft.si.data(),
+                s.stft.win_lo / 2, stft_nz_hi(s.stft),
                 sw.fft.xr.data(), sw.fft.xi.data());
   });
   const double t_mag = best_of(reps, [&] {
@@ -156,6 +158,115 @@ int main(int argc, char** argv) {
       apply_scale(o2.data() + c * M * T, M * T, s.scale);
     }
   });
+  // A/B in one run (interleaved, best of reps): the spectrum stage as round 5 ran it (the full
+  // radix-4 first pass, then the magnitude pass over xr/xi) against the pruned first pass and
+  // the fused split + magnitude (Kernels::rfft_magnitude). Both include the framing.
+  const FftTables& tb = s.stft.plan->tables();
+  const int m_pairs = n_fft / 2;
+  double ab_old = 1e30, ab_new = 1e30, ab_frames = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    for (int v = 0; v < 3; ++v) {
+      const int variant = (v + r) % 3;
+      const double t0 = tnow();
+      for (int g = 0; g < T; g += kLanes) {
+        const int cnt = std::min<int>(kLanes, T - g);
+        if (variant == 0) {
+          // round 5: every pair zeroed and read
+          stft_frames(s.stft, sw, g, cnt);
+          std::memset(sw.fft.zr.data(), 0, sizeof(float) * kLanes * (s.stft.win_lo / 2));
+          std::memset(sw.fft.zi.data(), 0, sizeof(float) * kLanes * (s.stft.win_lo / 2));
+          const int hi = stft_nz_hi(s.stft);
+          std::memset(sw.fft.zr.data() + hi * kLanes, 0, sizeof(float) * kLanes * (m_pairs - hi));
+          std::memset(sw.fft.zi.data() + hi * kLanes, 0, sizeof(float) * kLanes * (m_pairs - hi));
+          kern.rfft(tb, sw.fft.zr.data(), sw.fft.zi.data(), sw.fft.sr.data(), sw.fft.si.data(), 0, m_pairs,
+                    sw.fft.xr.data(), sw.fft.xi.data());
+          kern.magnitude(sw.fft.xr.data(), sw.fft.xi.data(), bins, lanes.data(), mag.data() + g, Tp);
+        } else if (variant == 1) {
+          stft_group_magnitude(s.stft, sw, g, cnt, lanes.data(), mag.data() + g, Tp);
+        } else {
+          stft_frames(s.stft, sw, g, cnt);
+        }
+      }
+      const double dt = tnow() - t0;
+      double& best = variant == 0 ? ab_old : variant == 1 ? ab_new : ab_frames;
+      best = std::min(best, dt);
+    }
+  }
+  std::printf("A/B spectrum stage per clip (framing + FFT + |X|), interleaved best of %d:\n", reps);
+  std::printf("  round 5 (full first pass, separate magnitude): %8.1f us\n", ab_old * 1e6);
+  std::printf("  pruned first pass + fused split/magnitude   : %8.1f us  (%.2fx)\n", ab_new * 1e6, ab_old / ab_new);
+  std::printf("  of which framing (stft_frames)              : %8.1f us\n", ab_frames * 1e6);
+  // A/B in one run (interleaved, best of reps): stage 2's per-bin tail as round 5 ran it
+  // (masks, masked power, one axpy per band and channel: four passes over the row) against
+  // Kernels::masked_mel2 (one pass), on this clip's magnitudes and percussive medians (the
+  // harmonic row is a shifted magnitude row: the cost does not depend on the values).
+  {
+    double ab_r5 = 1e30, ab_fused = 1e30;
+    const float* wts = s.bank.weight.data();
+    float* mel_h = mel.data();
+    float* mel_p = mel.data() + static_cast<std::size_t>(M) * Tp;
+    for (int r = 0; r < reps; ++r) {
+      for (int v0 = 0; v0 < 2; ++v0) {
+        const int v = (v0 + r) % 2;
+        std::memset(mel.data(), 0, sizeof(float) * mel.size());
+        const double t0 = tnow();
+        for (int f = 0; f < bins; ++f) {
+          if (s.bank.start[f] == s.bank.start[f + 1]) continue;
+          const float* m = mag.data() + static_cast<long>(f) * Tp;
+          const float* hrow_ = mag.data() + static_cast<long>(f > 0 ? f - 1 : f) * Tp;
+          const float* prow = perc.data() + static_cast<long>(f) * Tp;
+          if (v == 0) {
+            hpss_mask_row(hrow_, prow, Tp, s.hpss_spec, mh.data(), mp.data());
+            kern.power_masked2(m, mh.data(), mp.data(), T, rh.data(), rp.data());
+            for (int j = s.bank.start[f]; j < s.bank.start[f + 1]; ++j) {
+              kern.axpy(wts[j], rh.data(), T, mel_h + static_cast<long>(s.bank.band[j]) * Tp);
+              kern.axpy(wts[j], rp.data(), T, mel_p + static_cast<long>(s.bank.band[j]) * Tp);
+            }
+          } else {
+            float* dh[8];
+            float* dp[8];
+            const int nb = s.bank.start[f + 1] - s.bank.start[f];
+            for (int j = 0; j < nb && j < 8; ++j) {
+              dh[j] = mel_h + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
+              dp[j] = mel_p + static_cast<long>(s.bank.band[s.bank.start[f] + j]) * Tp;
+            }
+            kern.masked_mel2(hrow_, prow, m, kLanes, Tp, 1.0f, 1.0f, true, std::min(nb, 8), wts + s.bank.start[f], dh, dp);
+          }
+        }
+        const double dt = tnow() - t0;
+        (v == 0 ? ab_r5 : ab_fused) = std::min(v == 0 ? ab_r5 : ab_fused, dt);
+      }
+    }
+    std::printf("A/B stage 2 per-bin tail per clip (masks + power + mel sums), interleaved best of %d:\n", reps);
+    std::printf("  round 5 (four passes per row): %8.1f us | masked_mel2 (one pass): %8.1f us (%.2fx)\n", ab_r5 * 1e6,
+                ab_fused * 1e6, ab_r5 / ab_fused);
+  }
+  // One clip per call (the single-candidate case), warm against after a sweep of 32 MiB (the
+  // caches as a model's forward pass leaves them), interleaved; thread CPU time per call.
+  {
+    std::vector<float> sweep((32u << 20) / 4, 1.0f);
+    float sink = 0.0f;
+    std::vector<double> warm, cold;
+    std::vector<float> o1(static_cast<size_t>(2) * M * T);
+    for (int r = 0; r < 4 * reps; ++r) {
+      for (int v = 0; v < 2; ++v) {
+        if (v == 1) {
+          for (std::size_t i = 0; i < sweep.size(); i += 16) sweep[i] += sink;
+          sink += sweep[r];
+        } else {
+          frontend_run(s, y.data(), 1, n, o1.data(), 1);
+        }
+        const double t0 = tnow();
+        frontend_run(s, y.data(), 1, n, o1.data(), 1);
+        (v == 0 ? warm : cold).push_back(tnow() - t0);
+      }
+    }
+    auto p50 = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+    auto best = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
+    std::printf("single clip (frontend_run, batch 1, 1 thread), thread CPU p50 / best: warm %.1f / %.1f us, "
+                "after a 32 MiB sweep %.1f / %.1f us%s\n", p50(warm) * 1e6, best(warm) * 1e6, p50(cold) * 1e6,
+                best(cold) * 1e6, sink == 0.5f ? " " : "");
+  }
   const double sum = t_pad + t_stft + t_mag + t_perc + t_transp + t_harm + t_mask + t_melacc + t_db;
   auto row = [&](const char* name, double t) { std::printf("  %-28s %8.1f us  %5.1f%%\n", name, t * 1e6, 100 * t / full); };
   std::printf("full clip (frontend_run, 1 thread): %.1f us/clip; stages sum %.1f us\n", full * 1e6, sum * 1e6);

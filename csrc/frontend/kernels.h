@@ -30,9 +30,11 @@ struct FftTables {
 struct Kernels {
   const char* name;
   // Real FFT of kLanes frames. On entry zr[j] = x[2j] and zi[j] = x[2j+1] (j < m, lane
-  // arrays of stride kLanes). On return xr/xi hold bins 0..m (m+1 positions). zr/zi are
-  // clobbered; sr/si are scratch of m positions.
-  void (*rfft)(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr, float* xi);
+  // arrays of stride kLanes), and the pairs outside [nz_lo, nz_hi) are zero: of those, only
+  // the pairs in rfft_read_range() are read (and must hold their zeros). On return xr/xi
+  // hold bins 0..m (m+1 positions). zr/zi are clobbered; sr/si are scratch of m positions.
+  void (*rfft)(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
+               float* xr, float* xi);
   // Running median of window k (rank k/2, scipy.ndimage's reflect extension d c b a | a b c d)
   // along n positions of kLanes lanes: in/out are lane arrays with the given strides (in floats).
   // work: median_work_floats(k) floats, 64-byte aligned.
@@ -58,7 +60,35 @@ struct Kernels {
   // 16 rows (row l at rows + l * ld) of n values <-> the lane array lanes[t * kLanes + l].
   void (*to_lanes)(const float* rows, std::ptrdiff_t ld, int n, float* lanes);
   void (*from_lanes)(const float* lanes, int n, float* rows, std::ptrdiff_t ld);
+  // rfft then magnitude in one pass: |X| of bins 0..m into `lanes` and `rows` as magnitude
+  // writes them (the same bits as rfft followed by magnitude), without xr/xi. rows may be
+  // null (lanes only).
+  void (*rfft_magnitude)(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
+                         float* lanes, float* rows, std::ptrdiff_t ld);
+  // One bin of the fused frontend's HPSS stage in one pass: the soft masks of power 2
+  // (softmask2), the masked powers (power_masked2) and their weighted sums into the
+  // n_bands mel rows the bin feeds (axpy); the same bits as those three kernels. n: a
+  // multiple of kLanes; harm is a row, perc and mag are rows of 16-cell chunks chunk_stride
+  // floats apart (kLanes: plain rows; the frontend's group-major blocks: bins * kLanes).
+  void (*masked_mel2)(const float* harm, const float* perc, const float* mag, std::ptrdiff_t chunk_stride, int n,
+                      float margin_harm,
+                      float margin_perc, bool split_zeros, int n_bands, const float* weights, float* const* mel_h,
+                      float* const* mel_p);
 };
+
+// Whether the FFT's first pass leaves out its zero inputs: the non-zero pairs [nz_lo, nz_hi)
+// lie in the middle half [m/4, 3m/4) (a window at most half the frame, centred, e.g. 400
+// samples in 1024), so the first and last quarters of the input are zero.
+static inline bool rfft_pruned(int m, int nz_lo, int nz_hi) {
+  return m >= 16 && nz_lo >= m / 4 && nz_hi <= 3 * (m / 4) && nz_lo < nz_hi;
+}
+
+// The pairs [*lo, *hi) of the packed input that rfft reads (outside, it ignores the input).
+static inline void rfft_read_range(int m, int nz_lo, int nz_hi, int* lo, int* hi) {
+  const bool pruned = rfft_pruned(m, nz_lo, nz_hi);
+  *lo = pruned ? m / 4 : 0;
+  *hi = pruned ? 3 * (m / 4) : m;
+}
 
 const Kernels& kernels_scalar();
 #if defined(TF_X86)

@@ -19,7 +19,8 @@ const Kernels& kernels_avx512() {
                          &isa_avx512::db_impl, &isa_avx512::log_impl,
                          &isa_avx512::magnitude_impl, &isa_avx512::power_masked2_impl,
                          &isa_avx512::axpy_impl, &isa_avx512::to_lanes_impl,
-                         &isa_avx512::from_lanes_impl};
+                         &isa_avx512::from_lanes_impl, &isa_avx512::rfft_magnitude_impl,
+                         &isa_avx512::masked_mel2_impl};
   return k;
 }
 

@@ -71,129 +71,194 @@ static inline vf select(const vm& m, const vf& a, const vf& b) {
 
 // ---------------------------------------------------------------- real FFT
 
-static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float* si, float* xr,
-                      float* xi) {
+// The complex FFT of size m: Stockham passes (decimation in frequency, self-sorting), each
+// reading one buffer pair and writing the other, so the result comes out in natural order:
+// radix-4 passes, the last one radix-8 when log2(m) is odd (radix-2 for m = 2). Element
+// (q, p) of a pass with stride s and length n sits at q + s * p; the twiddle W_n^j is
+// cw[j * (m / n)]. (Running the small passes class by class, q mod s, so that they stay in
+// L1 was measured no faster on AVX2: the passes are bound by the adds, not by L2.)
+
+// One radix-4 pass (n >= 4, n != 8 at the end).
+static inline void fft_radix4_pass(const FftTables& t, const float* ar, const float* ai, float* br, float* bi,
+                                   int n, int s) {
+  const int n4 = n >> 2;
+  const int tw_step = t.m / n;
+  const long step = static_cast<long>(s) * n4 * kLanes;
+  const long os = static_cast<long>(s) * kLanes;
+  for (int p = 0; p < n4; ++p) {
+    const vf w1r = splat(t.cw_re[p * tw_step]), w1i = splat(t.cw_im[p * tw_step]);
+    const vf w2r = splat(t.cw_re[2 * p * tw_step]), w2i = splat(t.cw_im[2 * p * tw_step]);
+    const vf w3r = splat(t.cw_re[3 * p * tw_step]), w3i = splat(t.cw_im[3 * p * tw_step]);
+    for (int q = 0; q < s; ++q) {
+      const long i0 = static_cast<long>(q + s * p) * kLanes;
+      const vf a_r = load(ar + i0), a_i = load(ai + i0);
+      const vf b_r = load(ar + i0 + step), b_i = load(ai + i0 + step);
+      const vf c_r = load(ar + i0 + 2 * step), c_i = load(ai + i0 + 2 * step);
+      const vf d_r = load(ar + i0 + 3 * step), d_i = load(ai + i0 + 3 * step);
+      const vf apc_r = a_r + c_r, apc_i = a_i + c_i;
+      const vf amc_r = a_r - c_r, amc_i = a_i - c_i;
+      const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
+      // j (b - d), with j the imaginary unit
+      const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;
+      const long o = static_cast<long>(q + s * 4 * p) * kLanes;
+      store(br + o, apc_r + bpd_r);
+      store(bi + o, apc_i + bpd_i);
+      const vf x1r = amc_r - jbmd_r, x1i = amc_i - jbmd_i;
+      store(br + o + os, x1r * w1r - x1i * w1i);
+      store(bi + o + os, x1r * w1i + x1i * w1r);
+      const vf x2r = apc_r - bpd_r, x2i = apc_i - bpd_i;
+      store(br + o + 2 * os, x2r * w2r - x2i * w2i);
+      store(bi + o + 2 * os, x2r * w2i + x2i * w2r);
+      const vf x3r = amc_r + jbmd_r, x3i = amc_i + jbmd_i;
+      store(br + o + 3 * os, x3r * w3r - x3i * w3i);
+      store(bi + o + 3 * os, x3r * w3i + x3i * w3r);
+    }
+  }
+}
+
+// The last pass when log2(m) is odd (n = 8): one radix-8 pass (its twiddles are all 1)
+// instead of radix-4 then radix-2, one sweep fewer. DFT-8 = two DFT-4 (even / odd inputs)
+// joined with W8^k = exp(-i pi k / 4).
+static inline void fft_radix8_last(const float* ar, const float* ai, float* br, float* bi, int s) {
+  const vf r2 = splat(0.70710678118654752f);
+  const long os = static_cast<long>(s) * kLanes;
+  for (int q = 0; q < s; ++q) {
+    const long i0 = static_cast<long>(q) * kLanes;
+    vf xr[8], xi[8];
+    for (int k = 0; k < 8; ++k) {
+      xr[k] = load(ar + i0 + k * os);
+      xi[k] = load(ai + i0 + k * os);
+    }
+    // E = DFT4(x0, x2, x4, x6), O = DFT4(x1, x3, x5, x7)
+    vf er[4], ei[4], odr[4], odi[4];
+    for (int h = 0; h < 2; ++h) {
+      const vf a_r = xr[h], a_i = xi[h], b_r = xr[h + 2], b_i = xi[h + 2];
+      const vf c_r = xr[h + 4], c_i = xi[h + 4], d_r = xr[h + 6], d_i = xi[h + 6];
+      const vf apc_r = a_r + c_r, apc_i = a_i + c_i, amc_r = a_r - c_r, amc_i = a_i - c_i;
+      const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
+      const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;  // i (b - d)
+      vf* yr = h == 0 ? er : odr;
+      vf* yi = h == 0 ? ei : odi;
+      yr[0] = apc_r + bpd_r;
+      yi[0] = apc_i + bpd_i;
+      yr[1] = amc_r - jbmd_r;
+      yi[1] = amc_i - jbmd_i;
+      yr[2] = apc_r - bpd_r;
+      yi[2] = apc_i - bpd_i;
+      yr[3] = amc_r + jbmd_r;
+      yi[3] = amc_i + jbmd_i;
+    }
+    // W8^k O[k]: k = 1: ((r + i), (i - r)) / sqrt 2; k = 2: (i, -r); k = 3: ((i - r), -(r + i)) / sqrt 2
+    const vf t1r = (odr[1] + odi[1]) * r2, t1i = (odi[1] - odr[1]) * r2;
+    const vf t2r = odi[2], t2i = -odr[2];
+    const vf t3r = (odi[3] - odr[3]) * r2, t3i = -(odr[3] + odi[3]) * r2;
+    store(br + i0, er[0] + odr[0]);
+    store(bi + i0, ei[0] + odi[0]);
+    store(br + i0 + 4 * os, er[0] - odr[0]);
+    store(bi + i0 + 4 * os, ei[0] - odi[0]);
+    store(br + i0 + os, er[1] + t1r);
+    store(bi + i0 + os, ei[1] + t1i);
+    store(br + i0 + 5 * os, er[1] - t1r);
+    store(bi + i0 + 5 * os, ei[1] - t1i);
+    store(br + i0 + 2 * os, er[2] + t2r);
+    store(bi + i0 + 2 * os, ei[2] + t2i);
+    store(br + i0 + 6 * os, er[2] - t2r);
+    store(bi + i0 + 6 * os, ei[2] - t2i);
+    store(br + i0 + 3 * os, er[3] + t3r);
+    store(bi + i0 + 3 * os, ei[3] + t3i);
+    store(br + i0 + 7 * os, er[3] - t3r);
+    store(bi + i0 + 7 * os, ei[3] - t3i);
+  }
+}
+
+// The last radix-2 pass (n = 2, twiddle 1).
+static inline void fft_radix2_last(const float* ar, const float* ai, float* br, float* bi, int s) {
+  for (int q = 0; q < s; ++q) {
+    const long i0 = static_cast<long>(q) * kLanes, i1 = static_cast<long>(q + s) * kLanes;
+    const vf a_r = load(ar + i0), a_i = load(ai + i0);
+    const vf b_r = load(ar + i1), b_i = load(ai + i1);
+    store(br + i0, a_r + b_r);
+    store(bi + i0, a_i + b_i);
+    store(br + i1, a_r - b_r);
+    store(bi + i1, a_i - b_i);
+  }
+}
+
+// The complex FFT of size m of the packed input (zr, zi), into whichever of the two buffer
+// pairs the last pass wrote: on return *out_r / *out_i point at Z (zr/zi or sr/si).
+// Pairs outside [nz_lo, nz_hi) are zero; when rfft_pruned(m, nz_lo, nz_hi) the first quarter
+// and the last quarter are all zero, are never read, and the first pass is a two-input
+// butterfly (the same sums with the zero terms left out).
+static void fft_passes(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
+                       const float** out_r, const float** out_i) {
   const int m = t.m;
-  // Complex FFT of size m, Stockham (decimation in frequency, self-sorting): radix-4
-  // passes, then one radix-2 pass when log2(m) is odd. Each pass reads x and writes y, so
-  // the result comes out in natural order. Element (q, p) of a pass with stride s and
-  // length n sits at q + s * p; the twiddle W_n^j is cw[j * (m / n)].
   float* ar = zr;
   float* ai = zi;
   float* br = sr;
   float* bi = si;
   int n = m, s = 1;
+  auto swap = [&] {
+    float* tr = ar; ar = br; br = tr;
+    float* ti = ai; ai = bi; bi = ti;
+  };
+  if (rfft_pruned(m, nz_lo, nz_hi)) {
+    // First radix-4 pass (n = m, s = 1) with a = d = 0: a +- c = +-c, b +- d = b,
+    // j (b - d) = j b; only b (quarter 1) and c (quarter 2) are loaded.
+    const int n4 = m >> 2;
+    const long step = static_cast<long>(n4) * kLanes;
+    for (int p = 0; p < n4; ++p) {
+      const vf w1r = splat(t.cw_re[p]), w1i = splat(t.cw_im[p]);
+      const vf w2r = splat(t.cw_re[2 * p]), w2i = splat(t.cw_im[2 * p]);
+      const vf w3r = splat(t.cw_re[3 * p]), w3i = splat(t.cw_im[3 * p]);
+      const long i0 = static_cast<long>(p) * kLanes;
+      const vf b_r = load(ar + i0 + step), b_i = load(ai + i0 + step);
+      const vf c_r = load(ar + i0 + 2 * step), c_i = load(ai + i0 + 2 * step);
+      const long o = static_cast<long>(4 * p) * kLanes;
+      store(br + o, c_r + b_r);
+      store(bi + o, c_i + b_i);
+      const vf x1r = b_i - c_r, x1i = -(c_i + b_r);
+      store(br + o + kLanes, x1r * w1r - x1i * w1i);
+      store(bi + o + kLanes, x1r * w1i + x1i * w1r);
+      const vf x2r = c_r - b_r, x2i = c_i - b_i;
+      store(br + o + 2 * kLanes, x2r * w2r - x2i * w2i);
+      store(bi + o + 2 * kLanes, x2r * w2i + x2i * w2r);
+      const vf x3r = -(c_r + b_i), x3i = b_r - c_i;
+      store(br + o + 3 * kLanes, x3r * w3r - x3i * w3i);
+      store(bi + o + 3 * kLanes, x3r * w3i + x3i * w3r);
+    }
+    n >>= 2;
+    s <<= 2;
+    swap();
+  }
   while (n > 1) {
     if (n == 8) {
-      // The last pass when log2(m) is odd: one radix-8 pass (its twiddles are all 1)
-      // instead of radix-4 then radix-2, one sweep of the lane arrays fewer.
-      // DFT-8 = two DFT-4 (even / odd inputs) joined with W8^k = exp(-i pi k / 4).
-      const vf r2 = splat(0.70710678118654752f);
-      const long os = static_cast<long>(s) * kLanes;
-      for (int q = 0; q < s; ++q) {
-        const long i0 = static_cast<long>(q) * kLanes;
-        vf xr[8], xi[8];
-        for (int k = 0; k < 8; ++k) {
-          xr[k] = load(ar + i0 + k * os);
-          xi[k] = load(ai + i0 + k * os);
-        }
-        // E = DFT4(x0, x2, x4, x6), O = DFT4(x1, x3, x5, x7)
-        vf er[4], ei[4], odr[4], odi[4];
-        for (int h = 0; h < 2; ++h) {
-          const vf a_r = xr[h], a_i = xi[h], b_r = xr[h + 2], b_i = xi[h + 2];
-          const vf c_r = xr[h + 4], c_i = xi[h + 4], d_r = xr[h + 6], d_i = xi[h + 6];
-          const vf apc_r = a_r + c_r, apc_i = a_i + c_i, amc_r = a_r - c_r, amc_i = a_i - c_i;
-          const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
-          const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;  // i (b - d)
-          vf* yr = h == 0 ? er : odr;
-          vf* yi = h == 0 ? ei : odi;
-          yr[0] = apc_r + bpd_r;
-          yi[0] = apc_i + bpd_i;
-          yr[1] = amc_r - jbmd_r;
-          yi[1] = amc_i - jbmd_i;
-          yr[2] = apc_r - bpd_r;
-          yi[2] = apc_i - bpd_i;
-          yr[3] = amc_r + jbmd_r;
-          yi[3] = amc_i + jbmd_i;
-        }
-        // W8^k O[k]: k = 1: ((r + i), (i - r)) / sqrt 2; k = 2: (i, -r); k = 3: ((i - r), -(r + i)) / sqrt 2
-        const vf t1r = (odr[1] + odi[1]) * r2, t1i = (odi[1] - odr[1]) * r2;
-        const vf t2r = odi[2], t2i = -odr[2];
-        const vf t3r = (odi[3] - odr[3]) * r2, t3i = -(odr[3] + odi[3]) * r2;
-        store(br + i0, er[0] + odr[0]);
-        store(bi + i0, ei[0] + odi[0]);
-        store(br + i0 + 4 * os, er[0] - odr[0]);
-        store(bi + i0 + 4 * os, ei[0] - odi[0]);
-        store(br + i0 + os, er[1] + t1r);
-        store(bi + i0 + os, ei[1] + t1i);
-        store(br + i0 + 5 * os, er[1] - t1r);
-        store(bi + i0 + 5 * os, ei[1] - t1i);
-        store(br + i0 + 2 * os, er[2] + t2r);
-        store(bi + i0 + 2 * os, ei[2] + t2i);
-        store(br + i0 + 6 * os, er[2] - t2r);
-        store(bi + i0 + 6 * os, ei[2] - t2i);
-        store(br + i0 + 3 * os, er[3] + t3r);
-        store(bi + i0 + 3 * os, ei[3] + t3i);
-        store(br + i0 + 7 * os, er[3] - t3r);
-        store(bi + i0 + 7 * os, ei[3] - t3i);
-      }
+      fft_radix8_last(ar, ai, br, bi, s);
       n = 1;
       s <<= 3;
     } else if (n >= 4) {
-      const int n4 = n >> 2;
-      const int tw_step = m / n;
-      for (int p = 0; p < n4; ++p) {
-        const vf w1r = splat(t.cw_re[p * tw_step]), w1i = splat(t.cw_im[p * tw_step]);
-        const vf w2r = splat(t.cw_re[2 * p * tw_step]), w2i = splat(t.cw_im[2 * p * tw_step]);
-        const vf w3r = splat(t.cw_re[3 * p * tw_step]), w3i = splat(t.cw_im[3 * p * tw_step]);
-        for (int q = 0; q < s; ++q) {
-          const long i0 = static_cast<long>(q + s * p) * kLanes;
-          const long step = static_cast<long>(s) * n4 * kLanes;
-          const vf a_r = load(ar + i0), a_i = load(ai + i0);
-          const vf b_r = load(ar + i0 + step), b_i = load(ai + i0 + step);
-          const vf c_r = load(ar + i0 + 2 * step), c_i = load(ai + i0 + 2 * step);
-          const vf d_r = load(ar + i0 + 3 * step), d_i = load(ai + i0 + 3 * step);
-          const vf apc_r = a_r + c_r, apc_i = a_i + c_i;
-          const vf amc_r = a_r - c_r, amc_i = a_i - c_i;
-          const vf bpd_r = b_r + d_r, bpd_i = b_i + d_i;
-          // j (b - d), with j the imaginary unit
-          const vf jbmd_r = d_i - b_i, jbmd_i = b_r - d_r;
-          const long o = static_cast<long>(q + s * 4 * p) * kLanes;
-          const long os = static_cast<long>(s) * kLanes;
-          store(br + o, apc_r + bpd_r);
-          store(bi + o, apc_i + bpd_i);
-          const vf x1r = amc_r - jbmd_r, x1i = amc_i - jbmd_i;
-          store(br + o + os, x1r * w1r - x1i * w1i);
-          store(bi + o + os, x1r * w1i + x1i * w1r);
-          const vf x2r = apc_r - bpd_r, x2i = apc_i - bpd_i;
-          store(br + o + 2 * os, x2r * w2r - x2i * w2i);
-          store(bi + o + 2 * os, x2r * w2i + x2i * w2r);
-          const vf x3r = amc_r + jbmd_r, x3i = amc_i + jbmd_i;
-          store(br + o + 3 * os, x3r * w3r - x3i * w3i);
-          store(bi + o + 3 * os, x3r * w3i + x3i * w3r);
-        }
-      }
+      fft_radix4_pass(t, ar, ai, br, bi, n, s);
       n >>= 2;
       s <<= 2;
-    } else {  // n == 2: the last radix-2 pass, twiddle 1
-      for (int q = 0; q < s; ++q) {
-        const long i0 = static_cast<long>(q) * kLanes, i1 = static_cast<long>(q + s) * kLanes;
-        const vf a_r = load(ar + i0), a_i = load(ai + i0);
-        const vf b_r = load(ar + i1), b_i = load(ai + i1);
-        store(br + i0, a_r + b_r);
-        store(bi + i0, a_i + b_i);
-        store(br + i1, a_r - b_r);
-        store(bi + i1, a_i - b_i);
-      }
+    } else {
+      fft_radix2_last(ar, ai, br, bi, s);
       n = 1;
       s <<= 1;
     }
-    float* tr = ar; ar = br; br = tr;
-    float* ti = ai; ai = bi; bi = ti;
+    swap();
   }
-  // Split the packed spectrum: X[k] = (Z[k] + conj Z[m-k]) / 2 - i/2 W^k (Z[k] - conj Z[m-k]).
+  *out_r = ar;
+  *out_i = ai;
+}
+
+// Split the packed spectrum Z (ar, ai) into bins [k0, k1) of X, written to xr/xi from
+// position 0: X[k] = (Z[k] + conj Z[m-k]) / 2 - i/2 W^k (Z[k] - conj Z[m-k]).
+static inline void rfft_split(const FftTables& t, const float* ar, const float* ai, int k0, int k1, float* xr,
+                              float* xi) {
+  const int m = t.m;
   const vf half = splat(0.5f);
-  for (int k = 0; k <= m; ++k) {
+  xr -= static_cast<long>(k0) * kLanes;
+  xi -= static_cast<long>(k0) * kLanes;
+  for (int k = k0; k < k1; ++k) {
     const long i1 = static_cast<long>(k == m ? 0 : k) * kLanes;
     const long i2 = static_cast<long>(k == 0 ? 0 : m - k) * kLanes;
     const vf z1r = load(ar + i1), z1i = load(ai + i1);
@@ -205,6 +270,13 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
     store(xr + static_cast<long>(k) * kLanes, er + orr * wr - oi * wi);
     store(xi + static_cast<long>(k) * kLanes, ei + orr * wi + oi * wr);
   }
+}
+
+static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo, int nz_hi,
+                      float* xr, float* xi) {
+  const float *ar, *ai;
+  fft_passes(t, zr, zi, sr, si, nz_lo, nz_hi, &ar, &ai);
+  rfft_split(t, ar, ai, 0, t.m + 1, xr, xi);
 }
 
 // ---------------------------------------------------------------- running median
@@ -479,6 +551,34 @@ static TF_NO_FMA void magnitude_impl(const float* __restrict xr, const float* __
   }
 }
 
+// magnitude_impl's |X| into the lane array only.
+static TF_NO_FMA void magnitude_lanes_impl(const float* __restrict xr, const float* __restrict xi, int n,
+                                           float* __restrict lanes) {
+  for (int i = 0; i < n * kLanes; ++i) lanes[i] = __builtin_sqrtf(xr[i] * xr[i] + xi[i] * xi[i]);
+}
+
+// rfft_impl then magnitude_impl, without the spectrum's round trip through memory: the
+// split is done 16 bins at a time into a block that stays in L1, whose magnitudes go
+// straight to `lanes` and `rows` (the same functions, so the same bits as the two calls).
+static void rfft_magnitude_impl(const FftTables& t, float* zr, float* zi, float* sr, float* si, int nz_lo,
+                                int nz_hi, float* lanes, float* rows, std::ptrdiff_t ld) {
+  const float *ar, *ai;
+  fft_passes(t, zr, zi, sr, si, nz_lo, nz_hi, &ar, &ai);
+  constexpr int kBlock = 16;
+  alignas(64) float br[kBlock * kLanes];
+  alignas(64) float bi[kBlock * kLanes];
+  const int bins = t.m + 1;
+  for (int k0 = 0; k0 < bins; k0 += kBlock) {
+    const int k1 = std::min(bins, k0 + kBlock);
+    rfft_split(t, ar, ai, k0, k1, br, bi);
+    if (rows)
+      magnitude_impl(br, bi, k1 - k0, lanes + static_cast<std::ptrdiff_t>(k0) * kLanes,
+                     rows + static_cast<std::ptrdiff_t>(k0) * ld, ld);
+    else
+      magnitude_lanes_impl(br, bi, k1 - k0, lanes + static_cast<std::ptrdiff_t>(k0) * kLanes);
+  }
+}
+
 static TF_NO_FMA void power_masked2_impl(const float* __restrict mag, const float* __restrict mask_harm,
                                          const float* __restrict mask_perc, int n, float* __restrict out_harm,
                                          float* __restrict out_perc) {
@@ -486,6 +586,42 @@ static TF_NO_FMA void power_masked2_impl(const float* __restrict mag, const floa
     const float a = mag[t] * mask_harm[t], b = mag[t] * mask_perc[t];
     out_harm[t] = a * a;
     out_perc[t] = b * b;
+  }
+}
+
+// Stage 2 of the fused frontend for one bin, in one pass over its row instead of four: the
+// soft masks (softmask2_impl), the masked power (power_masked2_impl) and, per band the bin
+// feeds, mel_h[j] += weights[j] * (mag * mask_h)^2 and mel_p[j] += weights[j] * (mag * mask_p)^2
+// (axpy_impl): the same operations in the same order, so the same bits. n: a multiple of
+// kLanes (rows padded to it); cells [16 i, 16 i + 16) of perc and mag at i * chunk_stride.
+static TF_NO_FMA void masked_mel2_impl(const float* harm, const float* perc, const float* mag, std::ptrdiff_t chunk_stride,
+                                       int n, float margin_harm, float margin_perc, bool split_zeros, int n_bands,
+                                       const float* weights, float* const* mel_h, float* const* mel_p) {
+  const vf fill = splat(split_zeros ? 0.5f : 0.0f);
+  const vf mgh = splat(margin_harm), mgp = splat(margin_perc);
+  const bool shared = margin_harm == 1.0f && margin_perc == 1.0f;
+  for (int i = 0; i + kLanes <= n; i += kLanes) {
+    const std::ptrdiff_t ci = static_cast<std::ptrdiff_t>(i / kLanes) * chunk_stride;
+    const vf h = load(harm + i), p = load(perc + ci), m = load(mag + ci);
+    vm h_larger, bad;
+    const vf q2 = ratio2(h, p * mgh, h_larger, bad);
+    const vf mh = softmask2_from(h_larger, bad, q2, fill);
+    vf mp;
+    if (shared) {
+      const vm p_larger = h <= p;
+      mp = softmask2_from(p_larger, bad, q2, fill);
+    } else {
+      vm p_larger, bad_p;
+      const vf q2p = ratio2(p, h * mgp, p_larger, bad_p);
+      mp = softmask2_from(p_larger, bad_p, q2p, fill);
+    }
+    const vf a = m * mh, b = m * mp;
+    const vf rh = a * a, rp = b * b;
+    for (int j = 0; j < n_bands; ++j) {
+      const vf w = splat(weights[j]);
+      store(mel_h[j] + i, load(mel_h[j] + i) + w * rh);
+      store(mel_p[j] + i, load(mel_p[j] + i) + w * rp);
+    }
   }
 }
 

@@ -88,7 +88,8 @@ const Kernels& kernels_neon() {
                          &isa_neon::db_impl, &isa_neon::log_impl,
                          &isa_neon::magnitude_impl, &isa_neon::power_masked2_impl,
                          &isa_neon::axpy_impl, &isa_neon::to_lanes_impl,
-                         &isa_neon::from_lanes_impl};
+                         &isa_neon::from_lanes_impl, &isa_neon::rfft_magnitude_impl,
+                         &isa_neon::masked_mel2_impl};
   return k;
 }
 

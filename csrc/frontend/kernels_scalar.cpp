@@ -17,7 +17,8 @@ const Kernels& kernels_scalar() {
                          &isa_scalar::db_impl, &isa_scalar::log_impl,
                          &isa_scalar::magnitude_impl, &isa_scalar::power_masked2_impl,
                          &isa_scalar::axpy_impl, &isa_scalar::to_lanes_impl,
-                         &isa_scalar::from_lanes_impl};
+                         &isa_scalar::from_lanes_impl, &isa_scalar::rfft_magnitude_impl,
+                         &isa_scalar::masked_mel2_impl};
   return k;
 }
 

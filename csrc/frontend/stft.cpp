@@ -79,23 +79,29 @@ long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w) {
   return len;
 }
 
-void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
-  const FftPlan& plan = s.plan ? *s.plan : fft_plan(s.n_fft);
+void stft_frames(const StftSpec& s, StftWork& w, long t0, int count) {
+  stft_frames(s, w.padded.data(), w, t0, count);
+}
+
+void stft_frames(const StftSpec& s, const float* padded, StftWork& w, long t0, int count) {
   const int m = s.n_fft / 2;
   w.fft.reserve(s.n_fft);
   float* zr = w.fft.zr.data();
   float* zi = w.fft.zi.data();
   // Sample i goes to zr (even i) or zi (odd i) at pair i / 2. Only the pairs that the
-  // window's non-zero part [win_lo, win_hi) touches are written; the rest is zero.
-  const int j_lo = s.win_lo / 2, j_hi = (s.win_hi + 1) / 2;
+  // window's non-zero part [win_lo, win_hi) touches are written; the rest is zero (and
+  // only the zeros the FFT reads are written: rfft_read_range).
+  const int j_lo = s.win_lo / 2, j_hi = stft_nz_hi(s);
+  int r_lo = 0, r_hi = m;
+  rfft_read_range(m, j_lo, j_hi, &r_lo, &r_hi);
   const std::size_t lane_bytes = sizeof(float) * kLanes;
-  std::memset(zr, 0, lane_bytes * j_lo);
-  std::memset(zi, 0, lane_bytes * j_lo);
-  std::memset(zr + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (m - j_hi));
-  std::memset(zi + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (m - j_hi));
+  std::memset(zr + static_cast<long>(r_lo) * kLanes, 0, lane_bytes * (j_lo - r_lo));
+  std::memset(zi + static_cast<long>(r_lo) * kLanes, 0, lane_bytes * (j_lo - r_lo));
+  std::memset(zr + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (r_hi - j_hi));
+  std::memset(zi + static_cast<long>(j_hi) * kLanes, 0, lane_bytes * (r_hi - j_hi));
   const float* win = s.window.data();
   const float* x[kLanes];
-  for (int l = 0; l < count; ++l) x[l] = w.padded.data() + (t0 + l) * static_cast<long>(s.hop);
+  for (int l = 0; l < count; ++l) x[l] = padded + (t0 + l) * static_cast<long>(s.hop);
   // Full groups: the pairs inside the window [jf_lo, jf_hi) come from one transpose of the
   // 16 frames (rows hop apart) into lane arrays, then a multiply by the window.
   const int jf_lo = count == kLanes ? std::max(j_lo, (s.win_lo + 1) / 2) : j_hi;
@@ -139,8 +145,21 @@ void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
     }
     for (int l = count; l < kLanes; ++l) er[l] = oi[l] = 0.0f;
   }
-  kernels().rfft(plan.tables(), zr, zi, w.fft.sr.data(), w.fft.si.data(), w.fft.xr.data(),
-                 w.fft.xi.data());
+}
+
+void stft_group(const StftSpec& s, StftWork& w, long t0, int count) {
+  const FftPlan& plan = s.plan ? *s.plan : fft_plan(s.n_fft);
+  stft_frames(s, w, t0, count);
+  kernels().rfft(plan.tables(), w.fft.zr.data(), w.fft.zi.data(), w.fft.sr.data(), w.fft.si.data(),
+                 s.win_lo / 2, stft_nz_hi(s), w.fft.xr.data(), w.fft.xi.data());
+}
+
+void stft_group_magnitude(const StftSpec& s, StftWork& w, long t0, int count, float* lanes, float* rows,
+                          std::ptrdiff_t ld) {
+  const FftPlan& plan = s.plan ? *s.plan : fft_plan(s.n_fft);
+  stft_frames(s, w, t0, count);
+  kernels().rfft_magnitude(plan.tables(), w.fft.zr.data(), w.fft.zi.data(), w.fft.sr.data(), w.fft.si.data(),
+                           s.win_lo / 2, stft_nz_hi(s), lanes, rows, ld);
 }
 
 }  // namespace tf::frontend

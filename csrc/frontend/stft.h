@@ -5,6 +5,7 @@
 // lane arrays (bin k of frame t0+l at x[k * kLanes + l]).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,22 @@ float padded_sample(const float* y, long n, long i, PadMode mode);
 // Fill w.padded with the (padded) signal; returns its length.
 long pad_signal(const float* y, long n, const StftSpec& s, StftWork& w);
 
+// End of the packed pairs (sample pairs 2j, 2j + 1) that the window's non-zero part touches.
+inline int stft_nz_hi(const StftSpec& s) { return (s.win_hi + 1) / 2; }
+
+// Window frames [t0, t0 + count) (count <= kLanes) of the padded signal into the FFT's
+// packed input w.fft.zr / w.fft.zi (the zeros outside the window only where the FFT reads).
+void stft_frames(const StftSpec& s, StftWork& w, long t0, int count);
+// The same from a padded signal held elsewhere (pad_signal's output of another workspace).
+void stft_frames(const StftSpec& s, const float* padded, StftWork& w, long t0, int count);
+
 // Window and transform frames [t0, t0 + count) (count <= kLanes) of the padded signal.
 // On return w.fft.xr / w.fft.xi hold bins 0..n_fft/2 as lane arrays.
 void stft_group(const StftSpec& s, StftWork& w, long t0, int count);
+
+// The same frames' |X| straight into `lanes` (a lane array of n_fft/2 + 1 positions) and
+// rows[f * ld + l] (Kernels::rfft_magnitude; the bits of stft_group then magnitude).
+void stft_group_magnitude(const StftSpec& s, StftWork& w, long t0, int count, float* lanes, float* rows,
+                          std::ptrdiff_t ld);
 
 }  // namespace tf::frontend

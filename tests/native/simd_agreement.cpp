@@ -4,8 +4,9 @@
 //
 // Same checks and tolerances as the Python tests of the x86 levels:
 //   frontend: real FFT (vs a float64 DFT and vs scalar, 2e-6 * max|X| * sqrt(n_fft), the
-//     tolerance of tests/test_frontends.py), running median (bit-exact, NaN-free and with
-//     ties), soft masks power 2, max, dB and log (bit-exact with the scalar header formulas,
+//     tolerance of tests/test_frontends.py; also with the pruned first pass of a short
+//     centred window, and fused with the magnitude: bit-exact with rfft + magnitude), running median (bit-exact, NaN-free and with
+//     ties), soft masks power 2 (also fused with the masked power and the mel sums), max, dB and log (bit-exact with the scalar header formulas,
 //     tests/test_frontend_math.py);
 //   contrastive: GEMM through the packed micro-kernel with every transpose and edge tile
 //     (rtol 1e-5, atol 1e-5 * sqrt(k) * 4 vs float64, tests/test_contrastive_math.py), the
@@ -80,9 +81,104 @@ void fft_frames(const fe::Kernels& k, int n_fft, const std::vector<float>& frame
       zr[j * L + l] = frames[l * n_fft + 2 * j];
       zi[j * L + l] = frames[l * n_fft + 2 * j + 1];
     }
-  k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), or_.data(), oi.data());
+  k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), 0, m, or_.data(), oi.data());
   xr.assign(or_.begin(), or_.end());
   xi.assign(oi.begin(), oi.end());
+}
+
+// The FFT with the window's non-zero pairs [nz_lo, nz_hi) declared (frames zero outside):
+// the pairs that rfft_read_range excludes hold NaN, so reading one would show. fused: the
+// magnitudes of rfft_magnitude (lanes and rows) instead of the spectrum, in mag.
+void fft_frames_nz(const fe::Kernels& k, int n_fft, const std::vector<float>& frames, int nz_lo, int nz_hi,
+                   bool fused, std::vector<float>& xr, std::vector<float>& xi, std::vector<float>& mag,
+                   std::vector<float>& mag_rows) {
+  const fe::FftTables& t = fe::fft_plan(n_fft).tables();
+  const int m = t.m, L = fe::kLanes;
+  fe::FloatBuffer zr(m * L), zi(m * L), sr(m * L), si(m * L), or_((m + 1) * L), oi((m + 1) * L);
+  int r_lo = 0, r_hi = m;
+  fe::rfft_read_range(m, nz_lo, nz_hi, &r_lo, &r_hi);
+  for (int j = 0; j < m; ++j)
+    for (int l = 0; l < L; ++l) {
+      const bool read = j >= r_lo && j < r_hi;
+      zr[j * L + l] = read ? frames[l * n_fft + 2 * j] : NAN;
+      zi[j * L + l] = read ? frames[l * n_fft + 2 * j + 1] : NAN;
+    }
+  if (!fused) {
+    k.rfft(t, zr.data(), zi.data(), sr.data(), si.data(), nz_lo, nz_hi, or_.data(), oi.data());
+    xr.assign(or_.begin(), or_.end());
+    xi.assign(oi.begin(), oi.end());
+    return;
+  }
+  const int ld = 3 * L + 5;  // rows: bin f's 16 values at f * ld
+  std::vector<float> lanes(static_cast<size_t>(m + 1) * L, -1.0f), rows(static_cast<size_t>(m + 1) * ld, -1.0f);
+  const fe::FloatBuffer zr0 = zr, zi0 = zi;
+  k.rfft_magnitude(t, zr.data(), zi.data(), sr.data(), si.data(), nz_lo, nz_hi, lanes.data(), rows.data(), ld);
+  mag = lanes;
+  // rows null: the lane array only, the same values
+  zr = zr0;
+  zi = zi0;
+  std::vector<float> only(lanes.size(), -1.0f);
+  k.rfft_magnitude(t, zr.data(), zi.data(), sr.data(), si.data(), nz_lo, nz_hi, only.data(), nullptr, 0);
+  for (size_t i = 0; i < only.size(); ++i)
+    if (!same_bits(only[i], lanes[i])) {
+      mag[i] = NAN;  // fails the bit-exact check below
+      break;
+    }
+  mag_rows.assign(lanes.size(), 0.0f);
+  for (int f = 0; f <= m; ++f)
+    for (int l = 0; l < L; ++l) mag_rows[static_cast<size_t>(f) * L + l] = rows[static_cast<size_t>(f) * ld + l];
+}
+
+// The pruned first pass (window at most half the frame, centred: the first and last quarter
+// of the packed input are never read) and the fused rfft + magnitude: vs a float64 DFT and
+// vs scalar with the FFT's tolerance, and the fused magnitudes bit-exact with this level's
+// rfft followed by its magnitude kernel.
+void check_fft_pruned_fused(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
+  std::normal_distribution<float> nd;
+  const int L = fe::kLanes;
+  struct Case { int n_fft, win; };
+  for (Case c : {Case{16, 8}, Case{32, 16}, Case{64, 20}, Case{256, 100}, Case{1024, 400}, Case{1024, 512},
+                 Case{1024, 1024}, Case{2048, 777}, Case{8, 4}, Case{4, 2}}) {
+    const int n_fft = c.n_fft, m = n_fft / 2;
+    const int lo = (n_fft - c.win) / 2, hi = lo + c.win;  // samples [lo, hi) non-zero
+    const int nz_lo = lo / 2, nz_hi = (hi + 1) / 2;
+    std::vector<float> frames(static_cast<size_t>(L) * n_fft, 0.0f);
+    for (int l = 0; l < L; ++l)
+      for (int i = lo; i < hi; ++i) frames[l * n_fft + i] = nd(rng);
+    std::vector<float> xr, xi, sr, si, mag, mag_rows, smag, smag_rows, unused;
+    fft_frames_nz(k, n_fft, frames, nz_lo, nz_hi, false, xr, xi, unused, unused);
+    fft_frames_nz(scalar, n_fft, frames, nz_lo, nz_hi, false, sr, si, unused, unused);
+    fft_frames_nz(k, n_fft, frames, nz_lo, nz_hi, true, unused, unused, mag, mag_rows);
+    fft_frames_nz(scalar, n_fft, frames, nz_lo, nz_hi, true, unused, unused, smag, smag_rows);
+    double max_ref = 0, err_ref = 0, err_lvl = 0, err_mag = 0;
+    for (int l = 0; l < L; l += (n_fft > 256 ? L - 1 : 1))
+      for (int b = 0; b <= m; b += (m > 64 ? 7 : 1)) {
+        double re = 0, im = 0;
+        for (int t = lo; t < hi; ++t) {
+          const double ang = -2.0 * M_PI * (static_cast<double>(b) * t / n_fft);
+          re += frames[l * n_fft + t] * std::cos(ang);
+          im += frames[l * n_fft + t] * std::sin(ang);
+        }
+        const size_t i = static_cast<size_t>(b) * L + l;
+        max_ref = std::max(max_ref, std::hypot(re, im));
+        err_ref = std::max(err_ref, std::hypot(xr[i] - re, xi[i] - im));
+        err_mag = std::max(err_mag, std::fabs(mag[i] - std::hypot(re, im)));
+      }
+    bool exact = true;
+    for (size_t i = 0; i < xr.size(); ++i) {
+      err_lvl = std::max(err_lvl, std::hypot(double(xr[i]) - sr[i], double(xi[i]) - si[i]));
+      err_lvl = std::max(err_lvl, std::fabs(double(mag[i]) - smag[i]));
+      const float want = std::sqrt(xr[i] * xr[i] + xi[i] * xi[i]);
+      exact = exact && same_bits(mag[i], want) && same_bits(mag_rows[i], want);
+    }
+    const std::string what = ", n_fft=" + std::to_string(n_fft) + " win=" + std::to_string(c.win) +
+                             (fe::rfft_pruned(m, nz_lo, nz_hi) ? " (pruned)" : "");
+    const double tol = 2e-6 * max_ref * std::sqrt(double(n_fft));
+    check(err_ref <= tol, k.name, "rfft with zero quarters vs float64 DFT" + what, err_ref, tol);
+    check(err_mag <= tol, k.name, "rfft_magnitude vs float64 |DFT|" + what, err_mag, tol);
+    check(err_lvl <= tol, k.name, "rfft / rfft_magnitude vs scalar" + what, err_lvl, tol);
+    check(exact, k.name, "rfft_magnitude bit-exact with rfft + magnitude" + what);
+  }
 }
 
 void check_fft(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
@@ -166,6 +262,68 @@ void check_masks(const fe::Kernels& k, std::mt19937& rng) {
       }
       check(ok, k.name, std::string("softmask2 bit-exact with the header, margin ") + (margin_h == 1.0f ? "1" : "2/1.5") +
                             (split ? " split_zeros" : ""));
+    }
+  }
+}
+
+// The fused stage-2 pass (masks + masked power + mel sums of 0..3 bands) bit-exact with the
+// header's softmask formula, the squares and one add per band, zeros and ties included.
+void check_masked_mel(const fe::Kernels& k, std::mt19937& rng) {
+  const int n = 16 * 33;
+  std::vector<float> h(n), p(n), m(n);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int i = 0; i < n; ++i) {
+    h[i] = u(rng) < 0.3f ? 0.0f : u(rng);
+    p[i] = u(rng) < 0.3f ? 0.0f : u(rng) * 3.0f;
+    m[i] = u(rng) < 0.1f ? 0.0f : u(rng) * 10.0f;
+  }
+  h[0] = p[0] = 0.0f;
+  h[1] = p[1] = 0.25f;
+  h[2] = 1e-39f;
+  for (float margin_h : {1.0f, 2.0f}) {
+    for (bool split : {false, true}) {
+      for (int nb : {0, 1, 2, 3}) {
+        const float margin_p = margin_h == 1.0f ? 1.0f : 1.5f;
+        std::vector<std::vector<float>> mel(2 * nb, std::vector<float>(n));
+        std::vector<float*> dh(nb + 1), dp(nb + 1);
+        const float w[3] = {0.37f, 1.25e-3f, 2.0f};
+        for (int j = 0; j < 2 * nb; ++j)
+          for (float& v : mel[j]) v = u(rng);
+        const std::vector<std::vector<float>> before = mel;
+        for (int j = 0; j < nb; ++j) {
+          dh[j] = mel[j].data();
+          dp[j] = mel[nb + j].data();
+        }
+        // perc and mag as 16-cell chunks 40 floats apart (the frontend's blocks), harm a row
+        const int cs = 40;
+        std::vector<float> pc(static_cast<size_t>(n / 16) * cs, NAN), mc(pc.size(), NAN);
+        for (int i = 0; i < n; ++i) {
+          pc[static_cast<size_t>(i / 16) * cs + i % 16] = p[i];
+          mc[static_cast<size_t>(i / 16) * cs + i % 16] = m[i];
+        }
+        if (nb == 2) {  // plain rows (chunk stride 16) as well
+          std::vector<std::vector<float>> mel2 = mel;
+          std::vector<float*> eh(nb), ep(nb);
+          for (int j = 0; j < nb; ++j) eh[j] = mel2[j].data(), ep[j] = mel2[nb + j].data();
+          k.masked_mel2(h.data(), p.data(), m.data(), 16, n, margin_h, margin_p, split, nb, w, eh.data(), ep.data());
+          k.masked_mel2(h.data(), pc.data(), mc.data(), cs, n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
+          check(mel2 == mel, k.name, "masked_mel2 chunk stride 16 == chunk stride 40");
+          for (int j = 0; j < 2 * nb; ++j) mel[j] = before[j];
+        }
+        k.masked_mel2(h.data(), pc.data(), mc.data(), cs, n, margin_h, margin_p, split, nb, w, dh.data(), dp.data());
+        bool ok = true;
+        for (int i = 0; i < n; ++i) {
+          const float a = m[i] * fe::softmask_value(h[i], p[i] * margin_h, 2.0f, false, split);
+          const float b = m[i] * fe::softmask_value(p[i], h[i] * margin_p, 2.0f, false, split);
+          const float ra = a * a, rb = b * b;
+          for (int j = 0; j < nb; ++j) {
+            const float ph = w[j] * ra, pp = w[j] * rb;
+            ok = ok && same_bits(mel[j][i], before[j][i] + ph) && same_bits(mel[nb + j][i], before[nb + j][i] + pp);
+          }
+        }
+        check(ok, k.name, "masked_mel2 bit-exact with masks + power + axpy, bands=" + std::to_string(nb) +
+                              (margin_h == 1.0f ? " margin 1" : " margin 2/1.5") + (split ? " split_zeros" : ""));
+      }
     }
   }
 }
@@ -445,8 +603,10 @@ int main(int argc, char** argv) {
       check(name == k.name, name, std::string("frontend kernels in use are '") + k.name + "'");
       std::mt19937 rng(1234);
       check_fft(k, *scalar_fe, rng);
+      check_fft_pruned_fused(k, *scalar_fe, rng);
       check_median(k, *scalar_fe, rng);
       check_masks(k, rng);
+      check_masked_mel(k, rng);
       check_scaling(k, rng);
       check_fused_passes(k, rng);
       check_gemm(name, rng);
