@@ -14,13 +14,16 @@
 # it continues exactly where it stopped (checkpoints every CKPT steps).
 #
 # Knobs (environment; defaults are the full run, README.md has the smoke-run values):
-#   ENCODER (small | efficientnet-b0), THREADS, STEPS1, POOL1, WARMUP1, STEPS2, POOL2, MINUTES1,
+#   ENCODER (small | efficientnet-b0), SMALL_ENCODER (JSON of the small encoder's config fields,
+#   phase 1 only: phase 2 takes phase 1's config; e.g. the v2 model's
+#   '{"stem_width": 24, "stem_stride": [4, 4], "widths": [32, 64, 128], "freq_bins": 2}'), THREADS, STEPS1, POOL1, WARMUP1, STEPS2, POOL2, MINUTES1,
 #   MINUTES2, VAL_PAIRS, EVAL_EVERY, CKPT, EVAL_MODES, EVAL_LIMIT (a seeded subset of test
 #   windows, for smoke runs; empty: all)
 set -euo pipefail
 DATA=${1:?usage: train_v2.sh DATA_DIR [RUNS_DIR]}
 RUNS=${2:-$DATA/runs}
 ENCODER=${ENCODER:-small}
+SMALL_ENCODER=${SMALL_ENCODER:-}
 THREADS=${THREADS:-2}
 STEPS1=${STEPS1:-4000}
 POOL1=${POOL1:-10000}
@@ -47,7 +50,7 @@ COMMON=(--data "$DATA/train" --val-data "$DATA/val" --encoder "$ENCODER" --head-
 
 # phase 1: constant lr 1e-3 after WARMUP1 warm-up steps (the smoke run, without warm-up, logged
 # a loss of 8.6 > ln 40 at step 10: watch loss and cal_win over the first few hundred steps)
-python -m timbrefast train cocola "${COMMON[@]}" --out "$RUNS/phase1" \
+python -m timbrefast train cocola "${COMMON[@]}" --out "$RUNS/phase1" ${SMALL_ENCODER:+--small-encoder "$SMALL_ENCODER"} \
   --cache-pairs "$POOL1" --cache-dir "$DATA/cache_v2_1" --warmup-steps "$WARMUP1" \
   --steps "$STEPS1" --val-every "$EVAL_EVERY" --max-minutes "$MINUTES1"
 
