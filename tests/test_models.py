@@ -154,3 +154,44 @@ def test_small_encoder_profile_sizes():
         SmallEncoder(time_steps=0)
     with pytest.raises(ValueError, match="widths"):
         SmallEncoder(widths=())
+
+
+def test_small_encoder_patchify_stem():
+    torch.manual_seed(0)
+    enc = SmallEncoder(embedding_dim=16, stem_width=6, stem_stride=(4, 4), widths=(8, 12, 16)).eval()
+    conv = enc.stem[0]
+    assert conv.kernel_size == (4, 4) and conv.stride == (4, 4) and conv.padding == (0, 0)
+    assert enc.stages[0].down[0].in_channels == 6
+    # 64 x 501 -> 16 x 125 -> three stride-2 stages -> 2 x 16: a 16-step time profile
+    with torch.no_grad():
+        h = enc.stages(enc.stem((_feats(batch=1, frames=501) + 40) / 40))
+        assert tuple(h.shape[2:]) == (2, 16)
+        out = enc(_feats(batch=2))
+    assert out.shape == (2, 16) and torch.all(out.abs() < 1)
+    # no stem (the default) keeps the original modules and state-dict keys
+    plain = SmallEncoder(embedding_dim=16)
+    assert plain.stem is None and not any(k.startswith("stem") for k in plain.state_dict())
+    assert any(k.startswith("stem.") for k in enc.state_dict())
+    with pytest.raises(ValueError, match="stem_width"):
+        SmallEncoder(stem_width=-1)
+    with pytest.raises(ValueError, match="stem_stride"):
+        SmallEncoder(stem_width=4, stem_stride=(4,))
+    with pytest.raises(ValueError, match="stem_stride"):
+        SmallEncoder(stem_width=4, stem_stride=(0, 4))
+
+
+def test_config_stem_fields_round_trip_and_old_configs_load():
+    cfg = CocolaConfig(widths=(8, 16), embedding_dim=16, stem_width=8, stem_stride=[2, 4])
+    again = CocolaConfig.from_json(cfg.to_json())
+    assert again == cfg and again.stem_stride == (2, 4)
+    model = CocolaModel(again)
+    assert model.encoder.stem[0].stride == (2, 4) and model.encoder.stem_width == 8
+    # a config.json written before the stem existed: no stem
+    old = CocolaConfig.from_dict({"encoder": "small", "widths": [8, 16], "embedding_dim": 16})
+    assert old.stem_width == 0 and CocolaModel(old).encoder.stem is None
+    with pytest.raises(ValueError, match="stem_width"):
+        CocolaConfig(stem_width=-1)
+    with pytest.raises(ValueError, match="stem_stride"):
+        CocolaConfig(stem_stride=(4, 4, 4))
+    with pytest.raises(ValueError, match="stem_stride"):
+        CocolaConfig(stem_stride=(4, 17))

@@ -133,6 +133,10 @@ def test_bundled_encoder_fast_path_matches_eager_on_music(source, tmp_path, coun
     dict(in_channels=1, frontend="cocola_mel", widths=(8, 16), embedding_dim=16),
     dict(widths=(4, 8, 8), time_steps=5, freq_bins=3, embedding_dim=24),
     dict(widths=(12,), time_steps=1, freq_bins=1, embedding_dim=8),
+    # the patchify stem (the second bundled model's kind): square and (2, 4) strides
+    dict(stem_width=6, stem_stride=(4, 4), widths=(8, 12, 16), freq_bins=2, embedding_dim=16),
+    dict(stem_width=5, stem_stride=(2, 4), widths=(8, 8), time_steps=4, embedding_dim=12),
+    dict(in_channels=1, frontend="cocola_mel", stem_width=4, stem_stride=(3, 1), widths=(6,), embedding_dim=8),
 ])
 def test_fast_path_matches_other_small_encoders(config, counter):
     torch.manual_seed(1)

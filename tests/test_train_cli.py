@@ -181,3 +181,20 @@ def test_without_torch_the_train_command_says_what_to_install():
     env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     _one_line_error(proc, 1, "timbrefast[torch]")
+
+
+def test_train_small_encoder_fields(tmp_path):
+    data = _tiny_slakh(tmp_path / "data")
+    out = tmp_path / "run"
+    base = ["--threads", "1", "train", "cocola", "--data", str(data), "--out", str(out), "--seconds", "1",
+            "--batch-size", "4", "--val-fraction", "0.25", "--val-pairs", "4", "--val-every", "0",
+            "--ckpt-every", "1", "--no-progress", "--steps", "1"]
+    fields = '{"stem_width": 6, "stem_stride": [4, 4], "widths": [8, 12], "freq_bins": 2, "embedding_dim": 16}'
+    assert main(base + ["--small-encoder", fields]) == 0
+    cfg = load_model(out / "model").config
+    assert (cfg.stem_width, cfg.stem_stride, cfg.widths, cfg.freq_bins) == (6, (4, 4), (8, 12), 2)
+    for bad in ('{"stem_width": -1}', '{"colour": 1}', "[1]", "{"):
+        assert _status(base[:7] + [str(tmp_path / "o2")] + base[8:] + ["--small-encoder", bad]) == 2, bad
+    assert _status(base[:7] + [str(tmp_path / "o3")] + base[8:]
+                   + ["--init-from", str(out / "model"), "--small-encoder", "{}"]) == 2
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()

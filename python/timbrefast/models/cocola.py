@@ -54,6 +54,10 @@ class CocolaConfig(ModelConfig):
         1 to 1024 channels.
     time_steps, freq_bins : int
         Pooled time / frequency profile sizes of the small encoder (at most 1024 / 256).
+    stem_width, stem_stride : int, pair of int
+        The small encoder's optional patchify stem (``stem_width`` 0, the default: none;
+        see :class:`~timbrefast.models.SmallEncoder`): channels 0 to 1024, ``(frequency,
+        time)`` stride 1 to 16.
     frontend : str
         ``timbrefast.Frontend`` preset that turns audio into the input.
     sample_rate : int
@@ -63,7 +67,7 @@ class CocolaConfig(ModelConfig):
     """
 
     model_type = "cocola"
-    _TUPLE_FIELDS = ("widths",)
+    _TUPLE_FIELDS = ("widths", "stem_stride")
     _JSON_INDENT = 2
 
     encoder: str = choice_field("small", _ENCODERS)
@@ -73,6 +77,8 @@ class CocolaConfig(ModelConfig):
     widths: Tuple[int, ...] = ints_field((16, 32, 64, 128), minimum=1, maximum=1024, max_len=8)
     time_steps: int = int_field(16, minimum=1, maximum=1024)
     freq_bins: int = int_field(4, minimum=1, maximum=256)
+    stem_width: int = int_field(0, minimum=0, maximum=1024)
+    stem_stride: Tuple[int, ...] = ints_field((4, 4), minimum=1, maximum=16, min_len=2, max_len=2)
     frontend: str = str_field("cocola", check=_known_frontend)
     sample_rate: int = int_field(16000, minimum=1, maximum=384000)
     clip_samples: int = int_field(80000, minimum=1, maximum=1 << 24)
@@ -165,6 +171,8 @@ class CocolaModel(nn.Module):
                 dropout=config.dropout,
                 time_steps=config.time_steps,
                 freq_bins=config.freq_bins,
+                stem_width=config.stem_width,
+                stem_stride=config.stem_stride,
             )
         else:
             self.encoder = EfficientNetEncoder(

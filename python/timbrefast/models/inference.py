@@ -5,7 +5,8 @@ eight 3×3 convolutions are cheap (≈ 105 M multiply-adds) but eager evaluation
 batch-norm pass after each, separate SiLU and residual passes that allocate, and layout
 conversions around the oneDNN convolutions (NCHW activations). :class:`FastSmallEncoder` computes the same function with less:
 
-- each batch norm (eval mode: running statistics) is folded into the convolution before it,
+- each batch norm (eval mode: running statistics) is folded into the convolution before it
+  (the optional patchify stem's too),
   ``w' = w·γ/√(σ²+ε)``, ``b' = β − μ·γ/√(σ²+ε)``, computed in float64 once and stored as
   float32;
 - weights and activations are ``channels_last`` (oneDNN's native layout: no reorder of the
@@ -69,16 +70,23 @@ def _supported(encoder: Any) -> bool:
         return False
     if not isinstance(encoder.projection, nn.Linear) or not isinstance(encoder.layer_norm, nn.LayerNorm):
         return False
+    pairs = []
+    stem = getattr(encoder, "stem", None)
+    if stem is not None:
+        if not isinstance(stem, nn.Sequential) or len(stem) != 3 or type(stem[2]) is not nn.SiLU:
+            return False
+        pairs.append((stem[0], stem[1]))
     for st in encoder.stages:
         if type(st).forward is not _Stage.forward or not isinstance(st.act, nn.SiLU):
             return False
         if len(st.down) != 3 or len(st.conv) != 2 or not isinstance(st.down[2], nn.SiLU):
             return False
-        for conv, bn in ((st.down[0], st.down[1]), (st.conv[0], st.conv[1])):
-            if not (type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d and bn.track_running_stats
-                    and conv.groups == 1 and conv.dilation == (1, 1) and conv.padding_mode == "zeros"
-                    and isinstance(conv.padding, tuple)):
-                return False
+        pairs += [(st.down[0], st.down[1]), (st.conv[0], st.conv[1])]
+    for conv, bn in pairs:
+        if not (type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d and bn.track_running_stats
+                and conv.groups == 1 and conv.dilation == (1, 1) and conv.padding_mode == "zeros"
+                and isinstance(conv.padding, tuple)):
+            return False
     return True
 
 
@@ -107,6 +115,11 @@ class FastSmallEncoder:
         self.freq_bins = encoder.freq_bins
         self.shift = float(encoder.input_shift)
         self.scale = float(encoder.input_scale)
+        self.stem: Optional[tuple] = None
+        if encoder.stem is not None:  # the patchify stem: conv + batch norm (folded) + SiLU
+            ws, bs = fold_batch_norm(encoder.stem[0], encoder.stem[1])
+            self.stem = (ws.contiguous(memory_format=cl), bs.contiguous(), tuple(encoder.stem[0].stride),
+                         tuple(encoder.stem[0].padding))
         self.stages: List[tuple] = []
         for st in encoder.stages:
             wd, bd = fold_batch_norm(st.down[0], st.down[1])
@@ -131,6 +144,9 @@ class FastSmallEncoder:
         # (x + shift) * scale, written straight into a channels_last buffer
         h = torch.empty_like(x, memory_format=torch.channels_last)
         torch.add(x, self.shift, out=h).mul_(self.scale)
+        if self.stem is not None:
+            ws, bs, stride, pad = self.stem
+            h = F.silu(F.conv2d(h, ws, bs, stride, pad), inplace=True)
         for wd, bd, stride, pad_d, wc, bc, pad_c in self.stages:
             h = F.silu(F.conv2d(h, wd, bd, stride, pad_d), inplace=True)
             h = F.silu(F.conv2d(h, wc, bc, 1, pad_c).add_(h), inplace=True)

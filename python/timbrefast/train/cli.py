@@ -68,6 +68,9 @@ def register(subparsers: Any) -> None:
     data.add_argument("--encoder", default=None, choices=["small", "efficientnet-b0"], help="default: small")
     data.add_argument("--channels", type=int, default=None, choices=[1, 2],
                       help="2: harmonic/percussive mel (default), 1: mel")
+    data.add_argument("--small-encoder", default=None, metavar="JSON",
+                      help='small-encoder fields of the model config, e.g. \'{"stem_width": 24, "stem_stride": '
+                           '[4, 4], "widths": [32, 64, 128], "freq_bins": 2}\' (default: the CocolaConfig defaults)')
     data.add_argument("--init-from", default=None, metavar="MODEL",
                       help="start from the weights of a saved model (folder or .safetensors; its config decides "
                            "encoder and channels); ignored when resuming from OUT/checkpoint")
@@ -81,6 +84,23 @@ def register(subparsers: Any) -> None:
     for module in _RECIPE_MODULES:
         mod = importlib.import_module(module)
         (getattr(mod, "register_recipe", None) or mod.add_train_parser)(recipes)
+
+
+#: CocolaConfig fields that --small-encoder may set
+_SMALL_ENCODER_FIELDS = ("widths", "stem_width", "stem_stride", "time_steps", "freq_bins", "embedding_dim", "dropout")
+
+
+def _small_encoder_fields(text):
+    """--small-encoder's JSON object -> CocolaConfig keyword arguments (tuples for lists)."""
+    if text is None:
+        return {}
+    try:
+        d = json.loads(text)
+    except ValueError as exc:
+        raise _usage(f"--small-encoder: not JSON ({exc})") from None
+    if not isinstance(d, dict) or set(d) - set(_SMALL_ENCODER_FIELDS):
+        raise _usage(f"--small-encoder: a JSON object with keys among {list(_SMALL_ENCODER_FIELDS)}, got {text!r}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _usage(message: str) -> Exception:
@@ -222,17 +242,24 @@ def run_cocola(args: argparse.Namespace) -> int:
 
         init = load_model(args.init_from)
         model_config = init.config
+        if args.small_encoder is not None:
+            raise _usage(f"--small-encoder contradicts --init-from {args.init_from} (its config decides)")
         for flag, value, have in (("--encoder", args.encoder, model_config.encoder),
                                   ("--channels", args.channels, model_config.in_channels)):
             if value is not None and value != have:
                 raise _usage(f"{flag} {value} contradicts --init-from {args.init_from} ({have})")
     else:
         channels = args.channels or 2
-        model_config = CocolaConfig(
-            encoder=args.encoder or "small",
-            in_channels=channels,
-            frontend="cocola" if channels == 2 else "cocola_mel",
-        )
+        small = _small_encoder_fields(args.small_encoder)
+        try:
+            model_config = CocolaConfig(
+                encoder=args.encoder or "small",
+                in_channels=channels,
+                frontend="cocola" if channels == 2 else "cocola_mel",
+                **small,
+            )
+        except (TypeError, ValueError) as exc:
+            raise _usage(f"--small-encoder: {exc}") from None
     sr = model_config.sample_rate
     seed = recipe_config.seed
     train_pairs = CocolaPairs(train_tracks, sr=sr, seconds=recipe_config.seconds,
