@@ -528,17 +528,23 @@ def test_one_clip_over_threads_is_bit_identical(preset):
         np.testing.assert_array_equal(fe(y, num_threads=3), one)
 
 
-def test_concurrent_single_clip_callers_split_over_threads():
-    """Single clips split over the threads while other Python threads call the core."""
+def _check_concurrent_callers(*, clips, shape):
+    """Three Python threads call the "cocola" frontend at once (2 core threads each) on
+    ``clips`` seeded noise batches of ``shape``; each result equals its one-thread result."""
     from concurrent.futures import ThreadPoolExecutor
 
     fe = timbrefast.Frontend("cocola")
-    ys = [np.random.default_rng(i).standard_normal((1, 20000)).astype(np.float32) for i in range(8)]
+    ys = [np.random.default_rng(i).standard_normal(shape).astype(np.float32) for i in range(clips)]
     expected = [fe(y, num_threads=1) for y in ys]
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda y: fe(y, num_threads=2), ys))
     for got, ref in zip(results, expected):
         np.testing.assert_array_equal(got, ref)
+
+
+def test_concurrent_single_clip_callers_split_over_threads():
+    """Single clips split over the threads while other Python threads call the core."""
+    _check_concurrent_callers(clips=8, shape=(1, 20000))
 
 
 def test_import_does_not_load_torch():
@@ -650,15 +656,7 @@ def test_bad_hpss_and_db_inputs():
 
 def test_concurrent_callers_get_their_own_results():
     """The GIL is released: Python threads may call the core at once (each with its own workspace)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    fe = timbrefast.Frontend("cocola")
-    ys = [np.random.default_rng(i).standard_normal((2, 6000)).astype(np.float32) for i in range(6)]
-    expected = [fe(y, num_threads=1) for y in ys]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda y: fe(y, num_threads=2), ys))
-    for got, ref in zip(results, expected):
-        np.testing.assert_array_equal(got, ref)
+    _check_concurrent_callers(clips=6, shape=(2, 6000))
 
 
 def test_tensor_requiring_grad_warns_only_where_the_output_is_detached():
