@@ -75,26 +75,6 @@ inline float spectrum_value(float v, float power) {
 
 void zero(float* p, std::size_t n) { std::memset(p, 0, sizeof(float) * n); }
 
-// fn(item, workspace) for every item of the batch. Each thread pulls one item at a time
-// from a shared counter, so a thread that the OS sets aside (a busy machine) delays at
-// most one item instead of a whole chunk of the batch.
-template <class Fn>
-void for_each_item(long batch, int num_threads, Fn&& fn) {
-  if (batch <= 0) return;
-  const long wanted = num_threads > 0 ? num_threads : tf::get_num_threads();
-  const long threads = std::max<long>(1, std::min<long>(batch, wanted));
-  std::atomic<long> next{0};
-  tf::parallel_for(
-      threads,
-      [&](int64_t, int64_t) {
-        auto& ws = thread_work();
-        tf::Workspace::Use use(ws);  // freed after the batch when above the high-water mark
-        ClipWork& w = ws.value;
-        for (long b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) fn(b, w);
-      },
-      static_cast<int>(threads), 1);
-}
-
 // One clip's shared state between the stages of the fused frontend.
 struct ClipCtx {
   const FrontendSpec& s;
@@ -369,6 +349,15 @@ void for_each_task(long count, int threads, Fn&& fn) {
       threads, 1);
 }
 
+// fn(item, workspace) for every item of the batch. Each thread pulls one item at a time
+// from a shared counter, so a thread that the OS sets aside (a busy machine) delays at
+// most one item instead of a whole chunk of the batch.
+template <class Fn>
+void for_each_item(long batch, int num_threads, Fn&& fn) {
+  if (batch <= 0) return;
+  for_each_task(batch, num_threads > 0 ? num_threads : tf::get_num_threads(), fn);
+}
+
 // One clip over several threads (a batch smaller than the thread count: one candidate), with
 // the serial path's bits: stage 1 by groups of 16 frames and stage 2 by strips of 16 bins
 // (each writes its own columns / rows), then stage 3, the mel sums, band by band with the
@@ -389,27 +378,16 @@ void frontend_clip_threads(const FrontendSpec& s, const float* y, long n, long f
     strip_rows(c, tw);  // (the padding of a few cells; another clip may have left other T)
     clip_strip(c, static_cast<int>(i) * kLanes, tw, rows_h, rows_p);
   });
-  // Stage 3: task = (channel, band); the band's (bin, weight) pairs in bin order.
+  // Stage 3: task = (channel, band); the band's (bin, weight) pairs in bin order (the
+  // bank's band-major copy, built once with the bank).
   const MelBank& bank = s.bank;
-  std::vector<int> first(c.M + 1, 0);
-  for (int f = 0; f < c.bins; ++f)
-    for (int j = bank.start[f]; j < bank.start[f + 1]; ++j) ++first[bank.band[j] + 1];
-  for (int m = 0; m < c.M; ++m) first[m + 1] += first[m];
-  std::vector<int> pos(first.begin(), first.end() - 1), bin_of(first[c.M]);
-  std::vector<float> weight_of(first[c.M]);
-  for (int f = 0; f < c.bins; ++f)
-    for (int j = bank.start[f]; j < bank.start[f + 1]; ++j) {
-      const int k = pos[bank.band[j]]++;
-      bin_of[k] = f;
-      weight_of[k] = bank.weight[j];
-    }
   const Kernels& kern = kernels();
   for_each_task(2L * c.M, threads, [&](long task, ClipWork&) {
     const int ch = static_cast<int>(task / c.M), m = static_cast<int>(task % c.M);
     const float* rows = ch == 0 ? rows_h : rows_p;
     float* dst = c.mel + (static_cast<long>(ch) * c.M + m) * c.Tp;
-    for (int k = first[m]; k < first[m + 1]; ++k)
-      kern.axpy(weight_of[k], rows + static_cast<long>(bin_of[k]) * c.Tp, c.T, dst);
+    for (int k = bank.band_start[m]; k < bank.band_start[m + 1]; ++k)
+      kern.axpy(bank.band_weight[k], rows + static_cast<long>(bank.band_bin[k]) * c.Tp, c.T, dst);
   });
   clip_finish(c, out);
 }

@@ -49,6 +49,18 @@ MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins) {
     }
   }
   b.start[n_bins] = static_cast<int>(b.band.size());
+  b.band_start.assign(n_mels + 1, 0);
+  for (int m = 0; m < n_mels; ++m) {
+    b.band_start[m] = static_cast<int>(b.band_bin.size());
+    for (int f = 0; f < n_bins; ++f) {
+      const float v = weights[static_cast<std::size_t>(m) * n_bins + f];
+      if (v != 0.0f) {
+        b.band_bin.push_back(f);
+        b.band_weight.push_back(v);
+      }
+    }
+  }
+  b.band_start[n_mels] = static_cast<int>(b.band_bin.size());
   return b;
 }
 

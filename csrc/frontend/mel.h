@@ -27,6 +27,10 @@ struct MelBank {
   int n_bins = 0;
   std::vector<int> start, band;
   std::vector<float> weight;
+  // The same weights grouped by band (CSC), bins ascending: band m sums bins band_bin[k]
+  // with weight band_weight[k] for k in [band_start[m], band_start[m+1]).
+  std::vector<int> band_start, band_bin;
+  std::vector<float> band_weight;
 };
 
 MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins);
