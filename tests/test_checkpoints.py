@@ -212,15 +212,20 @@ TINY = dict(widths=(8, 16), embedding_dim=32)
 
 
 def test_bundled_model_loads_unchanged():
-    """The bundled model is in the 0.x format (timbrefast.cocola/1, no model_type in its JSON)."""
+    """The bundled model (v2) is in the current format, its config.json and the weights'
+    metadata agree, and it is the small encoder with the patchify stem (the 0.x format of
+    v1 is covered by test_legacy_format_without_config_json)."""
     from safetensors import safe_open
     from timbrefast.scorers.coherence import BUNDLED_MODEL
 
-    assert "model_type" not in json.loads((BUNDLED_MODEL / CONFIG_NAME).read_text())
+    on_disk = json.loads((BUNDLED_MODEL / CONFIG_NAME).read_text())
+    assert on_disk["model_type"] == "cocola"
     with safe_open(str(BUNDLED_MODEL / WEIGHTS_NAME), framework="pt") as f:
-        assert f.metadata()["format"] == "timbrefast.cocola/1"
+        meta = f.metadata()
+    assert meta["format"] == "timbrefast.model/1" and json.loads(meta["config"]) == on_disk
     model = load_model(BUNDLED_MODEL)
-    assert isinstance(model, CocolaModel) and model.config == CocolaConfig()
+    assert isinstance(model, CocolaModel)
+    assert model.config == CocolaConfig(stem_width=24, stem_stride=(4, 4), widths=(32, 64, 128), freq_bins=2)
 
 
 def test_legacy_format_without_config_json(tmp_path):
