@@ -71,6 +71,29 @@ def _read_exact(f, n: int, path: str) -> bytes:
     return b
 
 
+def _chunk_fits(f, pos: int, end: int) -> bool:
+    """Whether a plausible RIFF chunk header (printable id, size within ``end``) is at ``pos``."""
+    f.seek(pos)
+    head = f.read(8)
+    if len(head) < 8 or not all(32 <= c < 127 for c in head[:4]):
+        return False
+    return pos + 8 + struct.unpack("<I", head[4:])[0] <= end
+
+
+def _next_chunk(f, pos: int, csize: int, end: int) -> int:
+    """Offset of the RIFF chunk after the one at ``pos`` with ``csize`` data bytes.
+
+    RIFF pads a chunk of odd size to an even length, but some SF3 writers (the
+    Ogg-compressing tools behind FluidR3Mono_GM.sf3, for one) omit the pad byte: when the
+    padded offset holds no plausible chunk header and the unpadded one does, the unpadded
+    one is the next chunk.
+    """
+    nxt = pos + 8 + csize
+    if not csize & 1 or nxt + 8 > end or _chunk_fits(f, nxt + 1, end):
+        return nxt + (csize & 1)
+    return nxt if _chunk_fits(f, nxt, end) else nxt + 1
+
+
 def list_presets(soundfont: PathLike) -> List[Preset]:
     """List the presets of a .sf2/.sf3 soundfont, sorted by (bank, program).
 
@@ -126,9 +149,9 @@ def list_presets(soundfont: PathLike) -> List[Preset]:
                                                  f"{ssize} bytes, {max(0, size - sub - 8)} remain)")
                             phdr = _read_exact(f, ssize, path)
                             break
-                        sub += 8 + ssize + (ssize & 1)
+                        sub = _next_chunk(f, sub, ssize, end)
                     break
-            pos += 8 + csize + (csize & 1)
+            pos = _next_chunk(f, pos, csize, size)
     if phdr is None:
         raise ValueError(f"soundfont {path} has no 'pdta/phdr' chunk (no preset headers)")
     n = len(phdr) // _PHDR_RECORD
