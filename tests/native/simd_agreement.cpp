@@ -215,12 +215,16 @@ void check_fft(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rn
 
 void check_median(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
   const int L = fe::kLanes;
-  for (int n : {1, 2, 3, 7, 31, 100}) {
+  // Values of both signs (the float keys), and in [+0, +inf] only (magnitudes: the kernels'
+  // non-negative path, with int keys on AVX2), with ties, zeros and +inf.
+  for (int n : {1, 2, 3, 7, 31, 100, 513}) {
     for (int kw : {1, 2, 3, 4, 5, 17, 31, 64, 301}) {
-      for (int ties = 0; ties < 2; ++ties) {
+      for (int ties = 0; ties < 4; ++ties) {
         std::vector<float> in(static_cast<size_t>(n) * L);
-        std::uniform_real_distribution<float> u(-5.0f, 5.0f);
-        for (float& v : in) v = ties ? std::floor(u(rng)) : u(rng);
+        const bool nonneg = ties >= 2;
+        std::uniform_real_distribution<float> u(nonneg ? 0.0f : -5.0f, 5.0f);
+        for (float& v : in) v = ties % 2 ? std::floor(u(rng)) : u(rng);
+        if (nonneg && ties == 3 && n > 2) in[static_cast<size_t>(n / 2) * L + 3] = INFINITY;
         fe::FloatBuffer work(fe::median_work_floats(kw));
         std::vector<float> a(in.size()), b(in.size());
         k.median(in.data(), L, n, kw, a.data(), L, work.data());
@@ -234,7 +238,8 @@ void check_median(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937&
           std::nth_element(win.begin(), win.begin() + kw / 2, win.end());
           ok = same_bits(a[static_cast<size_t>(i) * L], win[kw / 2]);
         }
-        check(ok, k.name, "median n=" + std::to_string(n) + " k=" + std::to_string(kw) + (ties ? " ties" : ""));
+        check(ok, k.name, "median n=" + std::to_string(n) + " k=" + std::to_string(kw) + (ties % 2 ? " ties" : "") +
+                              (nonneg ? " non-negative" : ""));
       }
     }
   }
