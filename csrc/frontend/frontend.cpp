@@ -93,12 +93,23 @@ struct ClipCtx {
   float* mag;
   float* perc;
   float* mel;           // C x M x Tp, zeroed
+  // HPSS stage 2 runs over the bins [f_lo, f_hi) that feed a band, in strips of 16 from f_lo
+  // (for the cocola bank, bins 4..499: 31 strips instead of 33 from bin 0).
+  int f_lo, f_hi;
 };
 
 ClipCtx clip_ctx(const FrontendSpec& s, long frames) {
   const int T = static_cast<int>(frames);
-  return ClipCtx{s, (s.stft.plan ? *s.stft.plan : fft_plan(s.stft.n_fft)).tables(), s.stft.n_bins(), T,
-                 round_up(T, kLanes), s.bank.n_mels, s.channels(), nullptr, false, nullptr, nullptr, nullptr};
+  const int bins = s.stft.n_bins();
+  int f_lo = 0, f_hi = 0;
+  const std::vector<int>& start = s.bank.start;
+  if (static_cast<int>(start.size()) == bins + 1) {
+    for (f_lo = 0; f_lo < bins && start[f_lo] == start[f_lo + 1];) ++f_lo;
+    for (f_hi = bins; f_hi > f_lo && start[f_hi - 1] == start[f_hi];) --f_hi;
+  }
+  return ClipCtx{s, (s.stft.plan ? *s.stft.plan : fft_plan(s.stft.n_fft)).tables(), bins, T,
+                 round_up(T, kLanes), s.bank.n_mels, s.channels(), nullptr, false, nullptr, nullptr, nullptr,
+                 f_lo, f_hi};
 }
 
 // Stage 1 for the 16 frames from t0: the spectrum; without HPSS straight into the mel
@@ -326,7 +337,7 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
   for (int t0 = 0; t0 < c.T; t0 += kLanes) clip_group(c, t0, w);
   if (s.hpss) {
     strip_rows(c, w);
-    for (int f0 = 0; f0 < c.bins; f0 += kLanes) clip_strip(c, f0, w, nullptr, nullptr);
+    for (int f0 = c.f_lo; f0 < c.f_hi; f0 += kLanes) clip_strip(c, f0, w, nullptr, nullptr);
   }
   TF_PROF_RESET();
   clip_finish(c, out);
@@ -374,9 +385,9 @@ void frontend_clip_threads(const FrontendSpec& s, const float* y, long n, long f
   const std::size_t cells = static_cast<std::size_t>(c.bins) * c.Tp;
   float* rows_h = ensure(w.rows_h, cells);
   float* rows_p = ensure(w.rows_p, cells);
-  for_each_task((c.bins + kLanes - 1) / kLanes, threads, [&](long i, ClipWork& tw) {
+  for_each_task((c.f_hi - c.f_lo + kLanes - 1) / kLanes, threads, [&](long i, ClipWork& tw) {
     strip_rows(c, tw);  // (the padding of a few cells; another clip may have left other T)
-    clip_strip(c, static_cast<int>(i) * kLanes, tw, rows_h, rows_p);
+    clip_strip(c, c.f_lo + static_cast<int>(i) * kLanes, tw, rows_h, rows_p);
   });
   // Stage 3: task = (channel, band); the band's (bin, weight) pairs in bin order (the
   // bank's band-major copy, built once with the bank).
