@@ -93,8 +93,9 @@ struct ClipCtx {
   float* mag;
   float* perc;
   float* mel;           // C x M x Tp, zeroed
-  // HPSS stage 2 runs over the bins [f_lo, f_hi) that feed a band, in strips of 16 from f_lo
-  // (for the cocola bank, bins 4..499: 31 strips instead of 33 from bin 0).
+  // The bins [f_lo, f_hi) that feed a band: stage 1's percussive median is computed there
+  // only (cocola: 496 of 513 bins, 16 blocks of the median's 31 instead of 17), stage 2
+  // runs its strips of 16 from f_lo (31 strips instead of 32 from bin 0).
   int f_lo, f_hi;
 };
 
@@ -151,7 +152,8 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
     kern.rfft_magnitude(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(),
                         w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), c.mag + block, nullptr, 0);
     TF_PROF(2);
-    kern.median(c.mag + block, kLanes, c.bins, s.hpss_spec.win_perc, c.perc + block, kLanes, win);
+    kern.median_range(c.mag + block, kLanes, c.bins, s.hpss_spec.win_perc, c.f_lo, c.f_hi, c.perc + block, kLanes,
+                      win);
     TF_PROF(3);
     return;
   }
@@ -159,7 +161,7 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
   kern.rfft_magnitude(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(),
                       w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), lanes, c.mag + t0, c.Tp);
   TF_PROF(2);
-  kern.median(lanes, kLanes, c.bins, s.hpss_spec.win_perc, c.perc + t0, c.Tp, win);
+  kern.median_range(lanes, kLanes, c.bins, s.hpss_spec.win_perc, c.f_lo, c.f_hi, c.perc + t0, c.Tp, win);
   TF_PROF(3);
 }
 

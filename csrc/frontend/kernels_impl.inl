@@ -367,7 +367,7 @@ static inline vf kbelow(vf*) { return splat(-__builtin_inff()); }
 static inline vf kabove(vf*) { return splat(__builtin_inff()); }
 
 template <class K>
-static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
                           std::ptrdiff_t out_stride, float* work) {
   const int h = k / 2, r = h + 1;
   // Window i takes a entries of the suffix X = A[i..k) and r - a of the prefix Y = B[0..i)
@@ -389,9 +389,9 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
     const long j = i >= 0 && i < n ? i : median_line_index(i, n);
     return kload(in + j * in_stride, static_cast<K*>(nullptr));
   };
-  for (int o0 = 0; o0 < n; o0 += k) {
+  for (int o0 = o_lo; o0 < o_hi; o0 += k) {
     const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
-    const int count = std::min(k, n - o0);
+    const int count = std::min(k, o_hi - o0);
     // The suffixes of A, backwards: suffix i = suffix i + 1 with A[i] inserted.
     suffixes[off[k - 1]] = at(a0 + k - 1);  // one value: ranks [1, 1]
     for (int i = k - 2; i >= 0; --i) {
@@ -440,7 +440,7 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
 // selection of window i in one loop over the prefix ranks q (pair a = r - q), which reads each
 // new prefix rank from a register instead of reloading it, one loop per window instead of two.
 template <class K>
-static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
                                  std::ptrdiff_t out_stride, float* work) {
   const int h = k / 2, r = h + 1;
   K* prefix = reinterpret_cast<K*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
@@ -457,9 +457,9 @@ static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int 
     const long j = i >= 0 && i < n ? i : median_line_index(i, n);
     return kload(in + j * in_stride, static_cast<K*>(nullptr));
   };
-  for (int o0 = 0; o0 < n; o0 += k) {
+  for (int o0 = o_lo; o0 < o_hi; o0 += k) {
     const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
-    const int count = std::min(k, n - o0);
+    const int count = std::min(k, o_hi - o0);
     // The suffixes of A, backwards (as median_blocks).
     kput(suffixes + off[k - 1], at(a0 + k - 1));
     for (int i = k - 2; i >= 0; --i) {
@@ -515,20 +515,22 @@ static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int 
 
 #endif  // TF_MEDIAN_NONNEG
 
-static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
-                        std::ptrdiff_t out_stride, float* work) {
+// Outputs [o_lo, o_hi) only (out still indexed from position 0).
+static void median_range_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi,
+                              float* out, std::ptrdiff_t out_stride, float* work) {
+  if (o_lo >= o_hi) return;
   if (k <= kMedianBlockMax) {
 #if defined(TF_MEDIAN_NONNEG)
     if (median_keys_nonneg(in, in_stride, n)) {
 #if defined(TF_MEDIAN_INT_KEYS)
-      median_blocks_nonneg<vik>(in, in_stride, n, k, out, out_stride, work);
+      median_blocks_nonneg<vik>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
 #else
-      median_blocks_nonneg<vf>(in, in_stride, n, k, out, out_stride, work);
+      median_blocks_nonneg<vf>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
 #endif
       return;
     }
 #endif
-    median_blocks<vf>(in, in_stride, n, k, out, out_stride, work);
+    median_blocks<vf>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
     return;
   }
   vf* w = reinterpret_cast<vf*>(work);  // 64-byte aligned
@@ -558,12 +560,17 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
       wj = wn;
     }
   };
-  store(out, w[h]);
-  for (int i = 1; i < n; ++i) {
+  if (o_lo == 0) store(out, w[h]);
+  for (int i = 1; i < o_hi; ++i) {
     const long first = static_cast<long>(i) - 1 - h;
     slide(at(first), at(first + k));
-    store(out + static_cast<std::ptrdiff_t>(i) * out_stride, w[h]);
+    if (i >= o_lo) store(out + static_cast<std::ptrdiff_t>(i) * out_stride, w[h]);
   }
+}
+
+static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+                        std::ptrdiff_t out_stride, float* work) {
+  median_range_impl(in, in_stride, n, k, 0, n, out, out_stride, work);
 }
 
 // ---------------------------------------------------------------- soft masks (power 2)
@@ -840,4 +847,33 @@ static void from_lanes_impl(const float* lanes, int n, float* rows, std::ptrdiff
   for (; t0 < n; ++t0)
     for (int l = 0; l < kLanes; ++l) rows[l * ld + t0] = lanes[static_cast<std::ptrdiff_t>(t0) * kLanes + l];
 }
+// The framing of the STFT: 16 frames (frame l at rows + l * ld) of 2 * pairs samples, times
+// the window win, split into even / odd samples: zr[j * kLanes + l] = rows[l * ld + 2 j] * win[2 j],
+// zi[j * kLanes + l] = rows[l * ld + 2 j + 1] * win[2 j + 1] (to_lanes, then one multiply per
+// sample: the same bits, without the lane array's round trip through memory).
+static void frames_window_impl(const float* rows, std::ptrdiff_t ld, int pairs, const float* win, float* zr,
+                               float* zi) {
+  const int n = 2 * pairs;
+  int t0 = 0;
+#if defined(TF_HAVE_TRANSPOSE8)
+  for (; t0 + 8 <= n; t0 += 8) {
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows + (half * 8 + i) * ld + t0);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) {
+        const int t = t0 + i;
+        float* dst = (t & 1 ? zi : zr) + static_cast<std::ptrdiff_t>(t >> 1) * kLanes + half * 8;
+        _mm256_storeu_ps(dst, _mm256_mul_ps(r[i], _mm256_set1_ps(win[t])));
+      }
+    }
+  }
+#endif
+  for (; t0 < n; ++t0) {
+    const float w = win[t0];
+    float* dst = (t0 & 1 ? zi : zr) + static_cast<std::ptrdiff_t>(t0 >> 1) * kLanes;
+    for (int l = 0; l < kLanes; ++l) dst[l] = rows[l * ld + t0] * w;
+  }
+}
+
 #undef TF_HAVE_TRANSPOSE8
