@@ -74,6 +74,14 @@ struct Kernels {
                       float margin_harm,
                       float margin_perc, bool split_zeros, int n_bands, const float* weights, float* const* mel_h,
                       float* const* mel_p);
+  // median for the outputs [o_lo, o_hi) only (0 <= o_lo <= o_hi <= n; out is still indexed
+  // from position 0 and the others are not written): the same bits as median there.
+  void (*median_range)(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
+                       std::ptrdiff_t out_stride, float* work);
+  // The STFT's framing of 16 frames (frame l at rows + l * ld, 2 * pairs samples), times the
+  // window win and split into the FFT's packed input: zr[j * kLanes + l] = frame_l[2 j] * win[2 j],
+  // zi[j * kLanes + l] = frame_l[2 j + 1] * win[2 j + 1], j < pairs.
+  void (*frames_window)(const float* rows, std::ptrdiff_t ld, int pairs, const float* win, float* zr, float* zi);
 };
 
 // Whether the FFT's first pass leaves out its zero inputs: the non-zero pairs [nz_lo, nz_hi)

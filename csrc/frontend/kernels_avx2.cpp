@@ -20,7 +20,9 @@ const Kernels& kernels_avx2() {
                          &isa_avx2::magnitude_impl, &isa_avx2::power_masked2_impl,
                          &isa_avx2::axpy_impl, &isa_avx2::to_lanes_impl,
                          &isa_avx2::from_lanes_impl, &isa_avx2::rfft_magnitude_impl,
-                         &isa_avx2::masked_mel2_impl};
+                         &isa_avx2::masked_mel2_impl,
+                         &isa_avx2::median_range_impl,
+                         &isa_avx2::frames_window_impl};
   return k;
 }
 

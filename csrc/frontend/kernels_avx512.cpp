@@ -20,7 +20,9 @@ const Kernels& kernels_avx512() {
                          &isa_avx512::magnitude_impl, &isa_avx512::power_masked2_impl,
                          &isa_avx512::axpy_impl, &isa_avx512::to_lanes_impl,
                          &isa_avx512::from_lanes_impl, &isa_avx512::rfft_magnitude_impl,
-                         &isa_avx512::masked_mel2_impl};
+                         &isa_avx512::masked_mel2_impl,
+                         &isa_avx512::median_range_impl,
+                         &isa_avx512::frames_window_impl};
   return k;
 }
 

@@ -305,7 +305,69 @@ static void rfft_impl(const FftTables& t, float* zr, float* zi, float* sr, float
 // A strict weak order for std::sort even with NaN (placed last).
 static inline bool median_less(float a, float b) { return a < b || (b != b && a == a); }
 
-static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+// The block algorithm works on keys with a min / max: the floats themselves (vf) or, for
+// lines whose values all lie in [+0, +inf] (magnitudes: no -0, no NaN), on AVX2 their bits as
+// ints (vik): there the int order of the bits is the float order and equal floats have equal
+// bits, so min / max pick the same bits, and on AMD Zen the integer min / max issue on four
+// ports instead of two (the float ones).
+#if !defined(TF_KERNELS_OWN_VF)
+#define TF_MEDIAN_NONNEG 1
+typedef int ni_u __attribute__((vector_size(TF_VBYTES), aligned(4), may_alias));
+// Whether the n lane groups at in (stride in_stride) all lie in [+0, +inf] (no -0, no NaN):
+// as ints, their bits in [0, 0x7f800000].
+static inline bool median_keys_nonneg(const float* in, std::ptrdiff_t in_stride, int n) {
+  ni lo = ni{}, hi = ni{};
+  for (int i = 0; i < n; ++i)
+    for (int p = 0; p < kParts; ++p) {
+      const ni v = *reinterpret_cast<const ni_u*>(in + static_cast<std::ptrdiff_t>(i) * in_stride + p * kPartLanes);
+      lo = lo < v ? lo : v;
+      hi = hi > v ? hi : v;
+    }
+  bool ok = true;
+  for (int l = 0; l < kPartLanes; ++l) ok = ok && lo[l] >= 0 && hi[l] <= 0x7f800000;
+  return ok;
+}
+#endif
+#if defined(__AVX2__) && !defined(__AVX512F__) && !defined(TF_KERNELS_OWN_VF)
+#define TF_MEDIAN_INT_KEYS 1
+struct vik {
+  ni p[kParts];
+};
+static inline vik kload(const float* x, vik*) {
+  vik r;
+  TF_LANEWISE(r.p[i_] = *reinterpret_cast<const ni_u*>(x + i_ * kPartLanes));
+  return r;
+}
+static inline void kstore(float* x, const vik& v) {
+  TF_LANEWISE(*reinterpret_cast<ni_u*>(x + i_ * kPartLanes) = v.p[i_]);
+}
+static inline vik vmin(const vik& a, const vik& b) { vik r; TF_LANEWISE(r.p[i_] = a.p[i_] < b.p[i_] ? a.p[i_] : b.p[i_]); return r; }
+static inline vik vmax(const vik& a, const vik& b) { vik r; TF_LANEWISE(r.p[i_] = a.p[i_] > b.p[i_] ? a.p[i_] : b.p[i_]); return r; }
+static inline vik kbelow(vik*) {  // below every key of [+0, +inf]
+  vik r;
+  TF_LANEWISE(r.p[i_] = ni{} - 1);
+  return r;
+}
+static inline vik kabove(vik*) {  // above every key of [+0, +inf]
+  vik r;
+  TF_LANEWISE(r.p[i_] = ni{} + 0x7f800001);
+  return r;
+}
+#endif
+static inline vf kload(const float* x, vf*) { return load(x); }
+#if defined(TF_MEDIAN_NONNEG)
+// *p = v part by part (GCC copies a plain struct assignment through general registers).
+template <class K>
+static inline void kput(K* p, const K& v) {
+  TF_LANEWISE(p->p[i_] = v.p[i_]);
+}
+#endif
+static inline void kstore(float* x, const vf& v) { store(x, v); }
+static inline vf kbelow(vf*) { return splat(-__builtin_inff()); }
+static inline vf kabove(vf*) { return splat(__builtin_inff()); }
+
+template <class K>
+static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
                           std::ptrdiff_t out_stride, float* work) {
   const int h = k / 2, r = h + 1;
   // Window i takes a entries of the suffix X = A[i..k) and r - a of the prefix Y = B[0..i)
@@ -313,8 +375,8 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
   // [max(1, r - i), min(k - i, r)] and the prefix only [max(1, r - k + i), min(i, r)].
   // Both windows of ranks move by at most one per insertion, so an insertion updates only
   // the ranks still needed (new_q = max(old_{q-1}, min(old_q, v))).
-  vf* prefix = reinterpret_cast<vf*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
-  vf* suffixes = prefix + r;                  // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
+  K* prefix = reinterpret_cast<K*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
+  K* suffixes = prefix + r;                  // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
   int lo[kMedianBlockMax], hi[kMedianBlockMax], off[kMedianBlockMax];
   for (int i = k - 1, o = 0; i >= 0; --i) {
     lo[i] = std::max(1, r - i);
@@ -322,23 +384,25 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
     off[i] = o;
     o += hi[i] - lo[i] + 1;
   }
-  const vf inf = splat(__builtin_inff());
-  const vf ninf = -inf;
-  auto at = [&](long i) { return load(in + median_line_index(i, n) * in_stride); };
-  for (int o0 = 0; o0 < n; o0 += k) {
+  const K ninf = kbelow(static_cast<K*>(nullptr));
+  auto at = [&](long i) {
+    const long j = i >= 0 && i < n ? i : median_line_index(i, n);
+    return kload(in + j * in_stride, static_cast<K*>(nullptr));
+  };
+  for (int o0 = o_lo; o0 < o_hi; o0 += k) {
     const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
-    const int count = std::min(k, n - o0);
+    const int count = std::min(k, o_hi - o0);
     // The suffixes of A, backwards: suffix i = suffix i + 1 with A[i] inserted.
     suffixes[off[k - 1]] = at(a0 + k - 1);  // one value: ranks [1, 1]
     for (int i = k - 2; i >= 0; --i) {
-      const vf v = at(a0 + i);
-      const vf* src = suffixes + off[i + 1] - lo[i + 1];  // src[q]: rank q of suffix i + 1
-      vf* dst = suffixes + off[i] - lo[i];
+      const K v = at(a0 + i);
+      const K* src = suffixes + off[i + 1] - lo[i + 1];  // src[q]: rank q of suffix i + 1
+      K* dst = suffixes + off[i] - lo[i];
       const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
-      vf prev = q_lo == 1 ? ninf : src[q_lo - 1];
+      K prev = q_lo == 1 ? ninf : src[q_lo - 1];
       const int q_end = std::min(q_hi, src_hi);
       for (int q = q_lo; q <= q_end; ++q) {
-        const vf cur = src[q];
+        const K cur = src[q];
         dst[q] = vmax(prev, vmin(cur, v));
         prev = cur;
       }
@@ -348,32 +412,125 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
     for (int i = 0; i < count; ++i) {
       const int py_hi = std::min(i, r);  // ranks of the prefix for window i
       if (i > 0) {
-        const vf v = at(a0 + k + i - 1);
+        const K v = at(a0 + k + i - 1);
         const int q_lo = std::max(1, r - k + i), old_hi = std::min(i - 1, r);
-        vf* y = prefix - 1;  // y[q]: rank q
-        vf prev = q_lo == 1 ? ninf : y[q_lo - 1];
+        K* y = prefix - 1;  // y[q]: rank q
+        K prev = q_lo == 1 ? ninf : y[q_lo - 1];
         const int q_end = std::min(py_hi, old_hi);
         for (int q = q_lo; q <= q_end; ++q) {
-          const vf cur = y[q];
+          const K cur = y[q];
           y[q] = vmax(prev, vmin(cur, v));
           prev = cur;
         }
         if (py_hi > old_hi) y[py_hi] = vmax(prev, v);
       }
-      const vf* x = suffixes + off[i] - lo[i];  // x[a]: rank a of the suffix
-      const vf* y = prefix - 1;
+      const K* x = suffixes + off[i] - lo[i];  // x[a]: rank a of the suffix
+      const K* y = prefix - 1;
       const int a_lo = std::max(0, r - py_hi), a_hi = hi[i];
-      vf best = a_lo == 0 ? y[r] : (a_lo == r ? x[r] : vmax(x[a_lo], y[r - a_lo]));
+      K best = a_lo == 0 ? y[r] : (a_lo == r ? x[r] : vmax(x[a_lo], y[r - a_lo]));
       for (int a = a_lo + 1; a <= a_hi; ++a) best = vmin(best, a == r ? x[r] : vmax(x[a], y[r - a]));
-      store(out + static_cast<std::ptrdiff_t>(o0 + i) * out_stride, best);
+      kstore(out + static_cast<std::ptrdiff_t>(o0 + i) * out_stride, best);
     }
   }
 }
 
-static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
-                        std::ptrdiff_t out_stride, float* work) {
+#if defined(TF_MEDIAN_NONNEG)
+// median_blocks for lines whose values all lie in [+0, +inf] (no -0, no NaN: there min and max
+// are a total order's, so their order does not change the bits): the prefix insertion and the
+// selection of window i in one loop over the prefix ranks q (pair a = r - q), which reads each
+// new prefix rank from a register instead of reloading it, one loop per window instead of two.
+template <class K>
+static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
+                                 std::ptrdiff_t out_stride, float* work) {
+  const int h = k / 2, r = h + 1;
+  K* prefix = reinterpret_cast<K*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
+  K* suffixes = prefix + r;                // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
+  int lo[kMedianBlockMax], hi[kMedianBlockMax], off[kMedianBlockMax];
+  for (int i = k - 1, o = 0; i >= 0; --i) {
+    lo[i] = std::max(1, r - i);
+    hi[i] = std::min(k - i, r);
+    off[i] = o;
+    o += hi[i] - lo[i] + 1;
+  }
+  const K ninf = kbelow(static_cast<K*>(nullptr));
+  auto at = [&](long i) {
+    const long j = i >= 0 && i < n ? i : median_line_index(i, n);
+    return kload(in + j * in_stride, static_cast<K*>(nullptr));
+  };
+  for (int o0 = o_lo; o0 < o_hi; o0 += k) {
+    const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
+    const int count = std::min(k, o_hi - o0);
+    // The suffixes of A, backwards (as median_blocks).
+    kput(suffixes + off[k - 1], at(a0 + k - 1));
+    for (int i = k - 2; i >= 0; --i) {
+      const K v = at(a0 + i);
+      const K* src = suffixes + off[i + 1] - lo[i + 1];
+      K* dst = suffixes + off[i] - lo[i];
+      const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
+      K prev = q_lo == 1 ? ninf : src[q_lo - 1];
+      const int q_end = std::min(q_hi, src_hi);
+      for (int q = q_lo; q <= q_end; ++q) {
+        const K cur = src[q];
+        kput(dst + q, vmax(prev, vmin(cur, v)));
+        prev = cur;
+      }
+      if (q_hi > src_hi) kput(dst + q_hi, vmax(prev, v));
+    }
+    // Window 0: the median of A.
+    kstore(out + static_cast<std::ptrdiff_t>(o0) * out_stride, suffixes[off[0] - lo[0] + r]);
+    K* y = prefix - 1;  // y[q]: rank q of the prefix of B
+    for (int i = 1; i < count; ++i) {
+      // Insert B[i - 1]: ranks [q_lo, py_hi] (the list grows while i <= r). Window i's pairs
+      // are q in [max(0, r - k + i), py_hi]: q = 0 is the suffix's rank r alone, q = r the
+      // prefix's rank r alone, else max(x[r - q], y[q]).
+      const K v = at(a0 + k + i - 1);
+      const K* x = suffixes + off[i] - lo[i];  // x[a]: rank a of the suffix
+      const int py_hi = std::min(i, r), old_hi = std::min(i - 1, r);
+      const int q_lo = std::max(1, r - k + i);
+      K best = q_lo == 1 && r - k + i <= 0 ? x[r] : kabove(static_cast<K*>(nullptr));
+      K prev = q_lo == 1 ? ninf : y[q_lo - 1];
+      const int q_end = std::min(py_hi, old_hi);
+      const int q_pair_end = std::min(q_end, r - 1);
+      int q = q_lo;
+      for (; q <= q_pair_end; ++q) {
+        const K cur = y[q];
+        const K nv = vmax(prev, vmin(cur, v));
+        kput(y + q, nv);
+        best = vmin(best, vmax(x[r - q], nv));
+        prev = cur;
+      }
+      if (q <= q_end) {  // q == r (full prefix): rank r alone
+        const K nv = vmax(prev, vmin(y[q], v));
+        kput(y + q, nv);
+        best = vmin(best, nv);
+      } else if (py_hi > old_hi) {  // the list grows: rank py_hi is new
+        const K nv = vmax(prev, v);
+        kput(y + py_hi, nv);
+        best = vmin(best, py_hi == r ? nv : vmax(x[r - py_hi], nv));
+      }
+      kstore(out + static_cast<std::ptrdiff_t>(o0 + i) * out_stride, best);
+    }
+  }
+}
+
+#endif  // TF_MEDIAN_NONNEG
+
+// Outputs [o_lo, o_hi) only (out still indexed from position 0).
+static void median_range_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi,
+                              float* out, std::ptrdiff_t out_stride, float* work) {
+  if (o_lo >= o_hi) return;
   if (k <= kMedianBlockMax) {
-    median_blocks(in, in_stride, n, k, out, out_stride, work);
+#if defined(TF_MEDIAN_NONNEG)
+    if (median_keys_nonneg(in, in_stride, n)) {
+#if defined(TF_MEDIAN_INT_KEYS)
+      median_blocks_nonneg<vik>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
+#else
+      median_blocks_nonneg<vf>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
+#endif
+      return;
+    }
+#endif
+    median_blocks<vf>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
     return;
   }
   vf* w = reinterpret_cast<vf*>(work);  // 64-byte aligned
@@ -403,12 +560,17 @@ static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k,
       wj = wn;
     }
   };
-  store(out, w[h]);
-  for (int i = 1; i < n; ++i) {
+  if (o_lo == 0) store(out, w[h]);
+  for (int i = 1; i < o_hi; ++i) {
     const long first = static_cast<long>(i) - 1 - h;
     slide(at(first), at(first + k));
-    store(out + static_cast<std::ptrdiff_t>(i) * out_stride, w[h]);
+    if (i >= o_lo) store(out + static_cast<std::ptrdiff_t>(i) * out_stride, w[h]);
   }
+}
+
+static void median_impl(const float* in, std::ptrdiff_t in_stride, int n, int k, float* out,
+                        std::ptrdiff_t out_stride, float* work) {
+  median_range_impl(in, in_stride, n, k, 0, n, out, out_stride, work);
 }
 
 // ---------------------------------------------------------------- soft masks (power 2)
@@ -685,4 +847,33 @@ static void from_lanes_impl(const float* lanes, int n, float* rows, std::ptrdiff
   for (; t0 < n; ++t0)
     for (int l = 0; l < kLanes; ++l) rows[l * ld + t0] = lanes[static_cast<std::ptrdiff_t>(t0) * kLanes + l];
 }
+// The framing of the STFT: 16 frames (frame l at rows + l * ld) of 2 * pairs samples, times
+// the window win, split into even / odd samples: zr[j * kLanes + l] = rows[l * ld + 2 j] * win[2 j],
+// zi[j * kLanes + l] = rows[l * ld + 2 j + 1] * win[2 j + 1] (to_lanes, then one multiply per
+// sample: the same bits, without the lane array's round trip through memory).
+static void frames_window_impl(const float* rows, std::ptrdiff_t ld, int pairs, const float* win, float* zr,
+                               float* zi) {
+  const int n = 2 * pairs;
+  int t0 = 0;
+#if defined(TF_HAVE_TRANSPOSE8)
+  for (; t0 + 8 <= n; t0 += 8) {
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows + (half * 8 + i) * ld + t0);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) {
+        const int t = t0 + i;
+        float* dst = (t & 1 ? zi : zr) + static_cast<std::ptrdiff_t>(t >> 1) * kLanes + half * 8;
+        _mm256_storeu_ps(dst, _mm256_mul_ps(r[i], _mm256_set1_ps(win[t])));
+      }
+    }
+  }
+#endif
+  for (; t0 < n; ++t0) {
+    const float w = win[t0];
+    float* dst = (t0 & 1 ? zi : zr) + static_cast<std::ptrdiff_t>(t0 >> 1) * kLanes;
+    for (int l = 0; l < kLanes; ++l) dst[l] = rows[l * ld + t0] * w;
+  }
+}
+
 #undef TF_HAVE_TRANSPOSE8

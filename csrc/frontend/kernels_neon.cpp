@@ -89,7 +89,9 @@ const Kernels& kernels_neon() {
                          &isa_neon::magnitude_impl, &isa_neon::power_masked2_impl,
                          &isa_neon::axpy_impl, &isa_neon::to_lanes_impl,
                          &isa_neon::from_lanes_impl, &isa_neon::rfft_magnitude_impl,
-                         &isa_neon::masked_mel2_impl};
+                         &isa_neon::masked_mel2_impl,
+                         &isa_neon::median_range_impl,
+                         &isa_neon::frames_window_impl};
   return k;
 }
 

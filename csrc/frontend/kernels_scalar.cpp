@@ -18,7 +18,9 @@ const Kernels& kernels_scalar() {
                          &isa_scalar::magnitude_impl, &isa_scalar::power_masked2_impl,
                          &isa_scalar::axpy_impl, &isa_scalar::to_lanes_impl,
                          &isa_scalar::from_lanes_impl, &isa_scalar::rfft_magnitude_impl,
-                         &isa_scalar::masked_mel2_impl};
+                         &isa_scalar::masked_mel2_impl,
+                         &isa_scalar::median_range_impl,
+                         &isa_scalar::frames_window_impl};
   return k;
 }
 

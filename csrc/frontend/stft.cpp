@@ -107,19 +107,8 @@ void stft_frames(const StftSpec& s, const float* padded, StftWork& w, long t0, i
   const int jf_lo = count == kLanes ? std::max(j_lo, (s.win_lo + 1) / 2) : j_hi;
   const int jf_hi = count == kLanes ? std::max(jf_lo, std::min(j_hi, s.win_hi / 2)) : j_hi;
   if (jf_hi > jf_lo) {
-    const int pairs = jf_hi - jf_lo;
-    float* lanes = ensure(w.frames, static_cast<std::size_t>(2 * pairs) * kLanes);
-    kernels().to_lanes(x[0] + 2 * jf_lo, s.hop, 2 * pairs, lanes);
-    for (int j = jf_lo; j < jf_hi; ++j) {
-      const float we = win[2 * j], wo = win[2 * j + 1];
-      const float* src = lanes + static_cast<long>(2 * (j - jf_lo)) * kLanes;
-      float* er = zr + static_cast<long>(j) * kLanes;
-      float* oi = zi + static_cast<long>(j) * kLanes;
-      for (int l = 0; l < kLanes; ++l) {
-        er[l] = src[l] * we;
-        oi[l] = src[kLanes + l] * wo;
-      }
-    }
+    kernels().frames_window(x[0] + 2 * jf_lo, s.hop, jf_hi - jf_lo, win + 2 * jf_lo, zr + static_cast<long>(jf_lo) * kLanes,
+                            zi + static_cast<long>(jf_lo) * kLanes);
   }
   for (int j = j_lo; j < j_hi; ++j) {
     if (j == jf_lo && jf_hi > jf_lo) {  // done above

@@ -43,7 +43,6 @@ long stft_num_frames(long n, const StftSpec& s);
 
 struct StftWork {
   FloatBuffer padded;
-  FloatBuffer frames;  // the window's samples of 16 frames as lane arrays
   FftScratch fft;
 };
 

@@ -215,12 +215,16 @@ void check_fft(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rn
 
 void check_median(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937& rng) {
   const int L = fe::kLanes;
-  for (int n : {1, 2, 3, 7, 31, 100}) {
+  // Values of both signs (the float keys), and in [+0, +inf] only (magnitudes: the kernels'
+  // non-negative path, with int keys on AVX2), with ties, zeros and +inf.
+  for (int n : {1, 2, 3, 7, 31, 100, 513}) {
     for (int kw : {1, 2, 3, 4, 5, 17, 31, 64, 301}) {
-      for (int ties = 0; ties < 2; ++ties) {
+      for (int ties = 0; ties < 4; ++ties) {
         std::vector<float> in(static_cast<size_t>(n) * L);
-        std::uniform_real_distribution<float> u(-5.0f, 5.0f);
-        for (float& v : in) v = ties ? std::floor(u(rng)) : u(rng);
+        const bool nonneg = ties >= 2;
+        std::uniform_real_distribution<float> u(nonneg ? 0.0f : -5.0f, 5.0f);
+        for (float& v : in) v = ties % 2 ? std::floor(u(rng)) : u(rng);
+        if (nonneg && ties == 3 && n > 2) in[static_cast<size_t>(n / 2) * L + 3] = INFINITY;
         fe::FloatBuffer work(fe::median_work_floats(kw));
         std::vector<float> a(in.size()), b(in.size());
         k.median(in.data(), L, n, kw, a.data(), L, work.data());
@@ -234,9 +238,41 @@ void check_median(const fe::Kernels& k, const fe::Kernels& scalar, std::mt19937&
           std::nth_element(win.begin(), win.begin() + kw / 2, win.end());
           ok = same_bits(a[static_cast<size_t>(i) * L], win[kw / 2]);
         }
-        check(ok, k.name, "median n=" + std::to_string(n) + " k=" + std::to_string(kw) + (ties ? " ties" : ""));
+        // median_range: the same bits on [o_lo, o_hi), nothing written elsewhere
+        const int o_lo = n / 4, o_hi = n - n / 5;
+        std::vector<float> c(in.size(), -7.0f);
+        k.median_range(in.data(), L, n, kw, o_lo, o_hi, c.data(), L, work.data());
+        for (size_t i = 0; i < c.size(); ++i) {
+          const int o = static_cast<int>(i / L);
+          ok = ok && (o >= o_lo && o < o_hi ? same_bits(c[i], a[i]) : c[i] == -7.0f);
+        }
+        check(ok, k.name, "median n=" + std::to_string(n) + " k=" + std::to_string(kw) + (ties % 2 ? " ties" : "") +
+                              (nonneg ? " non-negative" : ""));
       }
     }
+  }
+}
+
+// The STFT's framing (Kernels::frames_window) against its definition: to_lanes of the 16
+// frames, then one multiply by the window per sample, split into even / odd: bit-exact.
+void check_frames_window(const fe::Kernels& k, std::mt19937& rng) {
+  const int L = fe::kLanes;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int pairs : {1, 3, 4, 5, 200, 203}) {
+    const long ld = 2 * pairs + 37;
+    std::vector<float> rows(static_cast<size_t>(L) * ld), win(2 * pairs);
+    for (float& v : rows) v = u(rng);
+    for (float& v : win) v = u(rng);
+    std::vector<float> zr(static_cast<size_t>(pairs) * L), zi(zr.size()), lanes(2 * zr.size());
+    k.frames_window(rows.data(), ld, pairs, win.data(), zr.data(), zi.data());
+    k.to_lanes(rows.data(), ld, 2 * pairs, lanes.data());
+    bool ok = true;
+    for (int j = 0; j < pairs; ++j)
+      for (int l = 0; l < L; ++l) {
+        ok = ok && same_bits(zr[j * L + l], lanes[(2 * j) * L + l] * win[2 * j]);
+        ok = ok && same_bits(zi[j * L + l], lanes[(2 * j + 1) * L + l] * win[2 * j + 1]);
+      }
+    check(ok, k.name, "frames_window pairs=" + std::to_string(pairs));
   }
 }
 
@@ -605,6 +641,7 @@ int main(int argc, char** argv) {
       check_fft(k, *scalar_fe, rng);
       check_fft_pruned_fused(k, *scalar_fe, rng);
       check_median(k, *scalar_fe, rng);
+      check_frames_window(k, rng);
       check_masks(k, rng);
       check_masked_mel(k, rng);
       check_scaling(k, rng);
