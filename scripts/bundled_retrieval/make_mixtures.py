@@ -2,7 +2,12 @@
 
 Usage (about 0.25 CPU-seconds per 4-s mixture):
     python scripts/bundled_retrieval/make_mixtures.py OUT_DIR [--mixtures 1000] [--val-mixtures 200] \
-        [--seconds 4] [--seed 0] [--workers 2]
+        [--seconds 4] [--seed 0] [--workers 2] [--sets mix_train] [--start S --prepend BANK]
+
+Item i of a bank is drawn from its own seed ([seed, 0, i]), independently of --mixtures, so a
+larger training bank can reuse a smaller one: ``--sets mix_train --mixtures 3000 --start 1000
+--prepend OLD/mix_train`` renders items 1000..2999 only and writes OLD's 1,000 items followed by
+them (the same bank as rendering 0..2999).
 
 Instruments: exactly the training and validation instruments of make_data.py (same split,
 same seed): the melodic presets of FluidR3_GM.sf2, FluidR3_GS.sf2 and sf_GMbank.sf2 (10 %
@@ -64,6 +69,8 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sets", nargs="+", default=["mix_val", "mix_train"], choices=["mix_val", "mix_train"],
                     help="which banks to render (default: both)")
+    ap.add_argument("--start", type=int, default=0, help="first training item to render (with --prepend)")
+    ap.add_argument("--prepend", default=None, help="an existing training bank holding items 0..START-1")
     args = ap.parse_args(argv)
 
     from multiprocessing import get_context
@@ -81,14 +88,22 @@ def main(argv=None):
         if name not in args.sets:
             continue
         t0 = time.time()
-        bounds = np.linspace(0, n, args.workers + 1).astype(int)
+        start = args.start if name == "mix_train" else 0
+        old = None
+        if start:
+            if args.prepend is None:
+                raise ValueError("--start needs --prepend (the bank of items 0..START-1)")
+            old = MixtureBank.load(args.prepend)
+            if len(old.ids) != start:
+                raise ValueError(f"--prepend holds {len(old.ids)} mixtures, --start is {start}")
+        bounds = np.linspace(start, n, args.workers + 1).astype(int)
         jobs = [(name, insts, n, args.seconds, seed, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         with get_context("spawn").Pool(len(jobs)) as pool:
             parts = pool.map(_shard, jobs)
-        bank = MixtureBank.concatenate(parts)
+        bank = MixtureBank.concatenate(([old] if old is not None else []) + parts)
         bank.save(out / name)
         manifest["sets"][name] = {"mixtures": n, "instruments": len(insts), "seed": seed,
-                                  "seconds": round(time.time() - t0, 1)}
+                                  "seconds": round(time.time() - t0, 1), "rendered_from": start}
         print(name, manifest["sets"][name], flush=True)
         mpath.write_text(json.dumps(manifest, indent=1))
 

@@ -28,7 +28,8 @@ STEPS=${4:-1000}
 MINUTES=${5:-60}
 LOSS=${6:-full}
 INIT=${INIT:-python/timbrefast/assets/retrieval_small}
-OMP_NUM_THREADS=1 nice -n 10 python3 -m timbrefast train retrieval --data "$DATA/train" --val-data "$DATA/val" \
+NICE=${NICE:-10}  # niceness (round 3 ran NICE=0: the machine's priority job, 1 thread)
+OMP_NUM_THREADS=1 nice -n "$NICE" python3 -m timbrefast train retrieval --data "$DATA/train" --val-data "$DATA/val" \
   --mixtures "$MIX/mix_train" --val-mixtures "$MIX/mix_val" --init-from "$INIT" --out "$RUN" \
   --steps "$STEPS" --max-minutes "$MINUTES" --lr 3e-4 --lr-schedule cosine --warmup-steps 50 --min-lr 1e-5 \
   --batch-size 64 --hard-negative-ratio 0.5 --temperature 0.1 --freq-shift 2 --time-mask 20 \
