@@ -102,12 +102,8 @@ struct ClipCtx {
 ClipCtx clip_ctx(const FrontendSpec& s, long frames) {
   const int T = static_cast<int>(frames);
   const int bins = s.stft.n_bins();
-  int f_lo = 0, f_hi = 0;
-  const std::vector<int>& start = s.bank.start;
-  if (static_cast<int>(start.size()) == bins + 1) {
-    for (f_lo = 0; f_lo < bins && start[f_lo] == start[f_lo + 1];) ++f_lo;
-    for (f_hi = bins; f_hi > f_lo && start[f_hi - 1] == start[f_hi];) --f_hi;
-  }
+  const bool fed = s.bank.n_bins == bins;  // the bank's feeding range (built with the bank)
+  const int f_lo = fed ? s.bank.feed_lo : 0, f_hi = fed ? s.bank.feed_hi : 0;
   return ClipCtx{s, (s.stft.plan ? *s.stft.plan : fft_plan(s.stft.n_fft)).tables(), bins, T,
                  round_up(T, kLanes), s.bank.n_mels, s.channels(), nullptr, false, nullptr, nullptr, nullptr,
                  f_lo, f_hi};

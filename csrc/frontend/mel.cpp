@@ -33,34 +33,38 @@ std::vector<float> mel_filters(const MelSpec& s) {
   return w;
 }
 
+namespace {
+
+// The non-zero entries of the dense n_mels x n_bins weights, grouped by the outer index:
+// entry (outer o, inner i) at weights[o * outer_stride + i * inner_stride]; start[o] ..
+// start[o + 1] index `inner` / `value`, inner ascending.
+void compress(const float* weights, int n_outer, int n_inner, std::size_t outer_stride, std::size_t inner_stride,
+              std::vector<int>& start, std::vector<int>& inner, std::vector<float>& value) {
+  start.assign(n_outer + 1, 0);
+  for (int o = 0; o < n_outer; ++o) {
+    start[o] = static_cast<int>(inner.size());
+    for (int i = 0; i < n_inner; ++i) {
+      const float v = weights[o * outer_stride + i * inner_stride];
+      if (v != 0.0f) {
+        inner.push_back(i);
+        value.push_back(v);
+      }
+    }
+  }
+  start[n_outer] = static_cast<int>(inner.size());
+}
+
+}  // namespace
+
 MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins) {
   MelBank b;
   b.n_mels = n_mels;
   b.n_bins = n_bins;
-  b.start.assign(n_bins + 1, 0);
-  for (int f = 0; f < n_bins; ++f) {
-    b.start[f] = static_cast<int>(b.band.size());
-    for (int m = 0; m < n_mels; ++m) {
-      const float v = weights[static_cast<std::size_t>(m) * n_bins + f];
-      if (v != 0.0f) {
-        b.band.push_back(m);
-        b.weight.push_back(v);
-      }
-    }
-  }
-  b.start[n_bins] = static_cast<int>(b.band.size());
-  b.band_start.assign(n_mels + 1, 0);
-  for (int m = 0; m < n_mels; ++m) {
-    b.band_start[m] = static_cast<int>(b.band_bin.size());
-    for (int f = 0; f < n_bins; ++f) {
-      const float v = weights[static_cast<std::size_t>(m) * n_bins + f];
-      if (v != 0.0f) {
-        b.band_bin.push_back(f);
-        b.band_weight.push_back(v);
-      }
-    }
-  }
-  b.band_start[n_mels] = static_cast<int>(b.band_bin.size());
+  const std::size_t row = static_cast<std::size_t>(n_bins);
+  compress(weights, n_bins, n_mels, 1, row, b.start, b.band, b.weight);                  // by bin
+  compress(weights, n_mels, n_bins, row, 1, b.band_start, b.band_bin, b.band_weight);   // by band
+  for (b.feed_lo = 0; b.feed_lo < n_bins && b.start[b.feed_lo] == b.start[b.feed_lo + 1];) ++b.feed_lo;
+  for (b.feed_hi = n_bins; b.feed_hi > b.feed_lo && b.start[b.feed_hi - 1] == b.start[b.feed_hi];) --b.feed_hi;
   return b;
 }
 

@@ -31,6 +31,8 @@ struct MelBank {
   // with weight band_weight[k] for k in [band_start[m], band_start[m+1]).
   std::vector<int> band_start, band_bin;
   std::vector<float> band_weight;
+  // The bins [feed_lo, feed_hi) between the first and the last that feed a band.
+  int feed_lo = 0, feed_hi = 0;
 };
 
 MelBank mel_bank_from_dense(const float* weights, int n_mels, int n_bins);
