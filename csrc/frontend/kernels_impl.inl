@@ -366,6 +366,39 @@ static inline void kstore(float* x, const vf& v) { store(x, v); }
 static inline vf kbelow(vf*) { return splat(-__builtin_inff()); }
 static inline vf kabove(vf*) { return splat(__builtin_inff()); }
 
+// The ranks of the block algorithm's suffixes (see median_blocks): suffix i keeps ranks
+// lo[i]..hi[i], stored at suffixes + off[i].
+static inline void median_block_ranks(int k, int r, int* lo, int* hi, int* off) {
+  for (int i = k - 1, o = 0; i >= 0; --i) {
+    lo[i] = std::max(1, r - i);
+    hi[i] = std::min(k - i, r);
+    off[i] = o;
+    o += hi[i] - lo[i] + 1;
+  }
+}
+
+// The suffixes of block A = [a0, a0 + k), backwards: suffix i = suffix i + 1 with A[i]
+// inserted (at(i): the key of line position i; put(p, v): *p = v, as the caller stores keys).
+template <class K, class At, class Put>
+static inline void median_block_suffixes(const At& at, const Put& put, long a0, int k, const int* lo, const int* hi,
+                                         const int* off, K* suffixes, const K& ninf) {
+  put(suffixes + off[k - 1], at(a0 + k - 1));  // one value: ranks [1, 1]
+  for (int i = k - 2; i >= 0; --i) {
+    const K v = at(a0 + i);
+    const K* src = suffixes + off[i + 1] - lo[i + 1];  // src[q]: rank q of suffix i + 1
+    K* dst = suffixes + off[i] - lo[i];
+    const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
+    K prev = q_lo == 1 ? ninf : src[q_lo - 1];
+    const int q_end = std::min(q_hi, src_hi);
+    for (int q = q_lo; q <= q_end; ++q) {
+      const K cur = src[q];
+      put(dst + q, vmax(prev, vmin(cur, v)));
+      prev = cur;
+    }
+    if (q_hi > src_hi) put(dst + q_hi, vmax(prev, v));  // the list grows: src rank q_hi is +inf
+  }
+}
+
 template <class K>
 static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int k, int o_lo, int o_hi, float* out,
                           std::ptrdiff_t out_stride, float* work) {
@@ -378,12 +411,7 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
   K* prefix = reinterpret_cast<K*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
   K* suffixes = prefix + r;                  // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
   int lo[kMedianBlockMax], hi[kMedianBlockMax], off[kMedianBlockMax];
-  for (int i = k - 1, o = 0; i >= 0; --i) {
-    lo[i] = std::max(1, r - i);
-    hi[i] = std::min(k - i, r);
-    off[i] = o;
-    o += hi[i] - lo[i] + 1;
-  }
+  median_block_ranks(k, r, lo, hi, off);
   const K ninf = kbelow(static_cast<K*>(nullptr));
   auto at = [&](long i) {
     const long j = i >= 0 && i < n ? i : median_line_index(i, n);
@@ -392,22 +420,7 @@ static void median_blocks(const float* in, std::ptrdiff_t in_stride, int n, int 
   for (int o0 = o_lo; o0 < o_hi; o0 += k) {
     const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
     const int count = std::min(k, o_hi - o0);
-    // The suffixes of A, backwards: suffix i = suffix i + 1 with A[i] inserted.
-    suffixes[off[k - 1]] = at(a0 + k - 1);  // one value: ranks [1, 1]
-    for (int i = k - 2; i >= 0; --i) {
-      const K v = at(a0 + i);
-      const K* src = suffixes + off[i + 1] - lo[i + 1];  // src[q]: rank q of suffix i + 1
-      K* dst = suffixes + off[i] - lo[i];
-      const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
-      K prev = q_lo == 1 ? ninf : src[q_lo - 1];
-      const int q_end = std::min(q_hi, src_hi);
-      for (int q = q_lo; q <= q_end; ++q) {
-        const K cur = src[q];
-        dst[q] = vmax(prev, vmin(cur, v));
-        prev = cur;
-      }
-      if (q_hi > src_hi) dst[q_hi] = vmax(prev, v);  // the list grows: src rank q_hi is +inf
-    }
+    median_block_suffixes(at, [](K* p, const K& v) { *p = v; }, a0, k, lo, hi, off, suffixes, ninf);
     // The prefix of B, forwards, in place (ranks below the needed ones are left stale).
     for (int i = 0; i < count; ++i) {
       const int py_hi = std::min(i, r);  // ranks of the prefix for window i
@@ -446,12 +459,7 @@ static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int 
   K* prefix = reinterpret_cast<K*>(work);  // rank q at prefix[q - 1] (64-byte aligned)
   K* suffixes = prefix + r;                // suffix i: ranks lo[i]..hi[i] at suffixes + off[i]
   int lo[kMedianBlockMax], hi[kMedianBlockMax], off[kMedianBlockMax];
-  for (int i = k - 1, o = 0; i >= 0; --i) {
-    lo[i] = std::max(1, r - i);
-    hi[i] = std::min(k - i, r);
-    off[i] = o;
-    o += hi[i] - lo[i] + 1;
-  }
+  median_block_ranks(k, r, lo, hi, off);
   const K ninf = kbelow(static_cast<K*>(nullptr));
   auto at = [&](long i) {
     const long j = i >= 0 && i < n ? i : median_line_index(i, n);
@@ -460,22 +468,7 @@ static void median_blocks_nonneg(const float* in, std::ptrdiff_t in_stride, int 
   for (int o0 = o_lo; o0 < o_hi; o0 += k) {
     const long a0 = static_cast<long>(o0) - h;  // block A = [a0, a0 + k), B = [a0 + k, a0 + 2k)
     const int count = std::min(k, o_hi - o0);
-    // The suffixes of A, backwards (as median_blocks).
-    kput(suffixes + off[k - 1], at(a0 + k - 1));
-    for (int i = k - 2; i >= 0; --i) {
-      const K v = at(a0 + i);
-      const K* src = suffixes + off[i + 1] - lo[i + 1];
-      K* dst = suffixes + off[i] - lo[i];
-      const int q_lo = lo[i], q_hi = hi[i], src_hi = hi[i + 1];
-      K prev = q_lo == 1 ? ninf : src[q_lo - 1];
-      const int q_end = std::min(q_hi, src_hi);
-      for (int q = q_lo; q <= q_end; ++q) {
-        const K cur = src[q];
-        kput(dst + q, vmax(prev, vmin(cur, v)));
-        prev = cur;
-      }
-      if (q_hi > src_hi) kput(dst + q_hi, vmax(prev, v));
-    }
+    median_block_suffixes(at, [](K* p, const K& v) { kput(p, v); }, a0, k, lo, hi, off, suffixes, ninf);
     // Window 0: the median of A.
     kstore(out + static_cast<std::ptrdiff_t>(o0) * out_stride, suffixes[off[0] - lo[0] + r]);
     K* y = prefix - 1;  // y[q]: rank q of the prefix of B
