@@ -14,11 +14,15 @@ rendered at 16 kHz with FluidSynth and the TimGM6mb soundfont), 2 threads:
 Also one 5 s clip per call on 1 and 2 threads, caches warm and after a 32 MiB sweep (the
 single-candidate latency of the scorers, issue #17).
 
-Prints ms per clip, x realtime, peak memory per clip (growth of the resident-set high-water
-mark of a fresh worker process during one full run, after a short warm-up, divided by the
-clips it holds at once: the batch, or one clip for the librosa anchor) and the ratios.
+Every pipeline runs in its own fresh process: a short warm-up, one untimed full run (which
+measures the peak memory), then ``--repeats`` timed runs (default 5), the same number for
+timbrefast and for the anchors. Prints ms per clip (best and median of the timed runs), x
+realtime, peak memory per clip (growth of the resident-set high-water mark during the untimed
+run, divided by the clips it holds at once: the batch, or one clip for the librosa anchor)
+and the ratios, best against best (as ``timeit`` reports: noise only adds time) and median
+against median.
 
-Usage: python benchmarks/frontends.py [--threads 2] [--batch 32] [--anchor-clips 3]
+Usage: python benchmarks/frontends.py [--threads 2] [--batch 32] [--anchor-clips 3] [--repeats 5]
 """
 from __future__ import annotations
 
@@ -89,8 +93,10 @@ def peak_rss_mb() -> float:
     return _status_mb("VmHWM")
 
 
-def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
-    """Time one pipeline in this (fresh) process; report ms/clip and peak memory/clip."""
+def worker(name: str, data: str, threads: int, anchor_clips: int, repeats: int = 5) -> dict:
+    """Time one pipeline in this (fresh) process: ``repeats`` timed runs after one untimed full
+    run (which measures the peak memory); report the best and the median ms/clip and the peak
+    memory/clip. Every pipeline, the librosa anchor included, gets the same number of runs."""
     y = np.load(data)
     if name.startswith("gpu_"):
         return gpu_worker(name[len("gpu_"):], y)
@@ -115,7 +121,6 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
 
         run(y[:1, : SR // 2])  # warm-up (imports, caches)
         clips_in_memory = 1
-        repeats = 1
     elif name.startswith("torch_"):
         import librosa
         import torch
@@ -137,7 +142,6 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
         y = yt
         run(y[:2, : SR // 2])
         clips_in_memory = len(y)
-        repeats = 3
     else:
         import timbrefast
 
@@ -154,22 +158,20 @@ def worker(name: str, data: str, threads: int, anchor_clips: int) -> dict:
 
         run(y[:2, : SR // 2])
         clips_in_memory = len(y)
-        repeats = 3
     import gc
 
     gc.collect()
     base = reset_peak_rss()
-    t0 = time.perf_counter()
-    run(y)  # the first full run also measures the peak memory (workspaces, outputs)
-    best = time.perf_counter() - t0
+    run(y)  # the first full run, untimed, measures the peak memory (workspaces, outputs)
     peak = peak_rss_mb() - base
-    for _ in range(repeats - 1):
+    times = []
+    for _ in range(max(repeats, 1)):
         t0 = time.perf_counter()
         run(y)
-        best = min(best, time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
     n = len(y)
-    return {"ms_per_clip": best / n * 1e3, "peak_mb_per_clip": max(peak, 0.0) / clips_in_memory,
-            "clips": n}
+    return {"ms_per_clip": min(times) / n * 1e3, "median_ms_per_clip": float(np.median(times)) / n * 1e3,
+            "peak_mb_per_clip": max(peak, 0.0) / clips_in_memory, "clips": n, "repeats": len(times)}
 
 
 def single_clip_worker(y: np.ndarray, calls: int = 120) -> dict:
@@ -247,6 +249,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--anchor-clips", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="timed runs of every pipeline, the anchor included, after one untimed run "
+                         "(default 5); the tables show the best and the median")
     ap.add_argument("--baseline", metavar="DIR",
                     help="also time the cocola preset with the timbrefast package found in DIR (e.g. the "
                          "python/ folder of another checkout, built), interleaved with this one, and print "
@@ -256,7 +261,7 @@ def main() -> None:
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.data, args.threads, args.anchor_clips)))
+        print(json.dumps(worker(args.worker, args.data, args.threads, args.anchor_clips, args.repeats)))
         return
 
     print_header(args.threads)
@@ -276,7 +281,7 @@ def main() -> None:
         for name in names:
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", name, "--data", data, "--threads", str(args.threads),
-                 "--anchor-clips", str(args.anchor_clips)],
+                 "--anchor-clips", str(args.anchor_clips), "--repeats", str(args.repeats)],
                 check=True, capture_output=True, text=True, env=env,
             )
             results[name] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -292,22 +297,27 @@ def main() -> None:
                         worker_name = "tf_cocola" if name == "tf_cocola_1" else name
                         out = subprocess.run(
                             [sys.executable, __file__, "--worker", worker_name, "--data", data, "--threads",
-                             str(threads or args.threads), "--anchor-clips", str(args.anchor_clips)],
+                             str(threads or args.threads), "--anchor-clips", str(args.anchor_clips),
+                             "--repeats", str(args.repeats)],
                             check=True, capture_output=True, text=True, env=e)
                         ab[side][name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     single = results.pop("tf_cocola_single")
-    print(f"\n{'pipeline':26s} {'ms/clip':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
+    print(f"\nevery pipeline: best and median of {args.repeats} timed runs after an untimed one, in its own process")
+    print(f"{'pipeline':26s} {'ms/clip':>9s} {'median':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
     for name, r in results.items():
-        print(f"{name:26s} {r['ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} {r['peak_mb_per_clip']:13.2f}"
+        print(f"{name:26s} {r['ms_per_clip']:9.2f} {r['median_ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} "
+              f"{r['peak_mb_per_clip']:13.2f}"
               + ("   (anchor on %d clips, one at a time)" % r["clips"] if name == "librosa_cocola" else ""))
     ratio = lambda a, b: results[b]["ms_per_clip"] / results[a]["ms_per_clip"]  # noqa: E731
-    print("\nratios (throughput, higher is better):")
+    print("\nratios (throughput, higher is better; best against best, the median against the median in brackets):")
+    med = lambda a, b: results[b]["median_ms_per_clip"] / results[a]["median_ms_per_clip"]  # noqa: E731
     print(f"  cocola preset      vs librosa reference pipeline : {ratio('tf_cocola', 'librosa_cocola'):7.1f}x"
-          "  (goal >= 50x, aim 150x)")
+          f"  ({med('tf_cocola', 'librosa_cocola'):.1f}x)  (goal >= 250x, issue #18)")
     print(f"  cocola_mel preset  vs torch.stft+matmul+log      : {ratio('tf_cocola_mel', 'torch_cocola_mel'):7.2f}x"
-          "  (goal >= 2x)")
+          f"  ({med('tf_cocola_mel', 'torch_cocola_mel'):.2f}x)  (goal >= 10x, issue #18)")
     print(f"  melspectrogram     vs torch.stft+matmul (+log)   : "
-          f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  (goal >= 2x)")
+          f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  ({med('tf_melspectrogram', 'torch_melspectrogram'):.2f}x)"
+          "  (goal >= 2x)")
     if "gpu_tf_cocola_mel" in results:
         print(f"  GPU cocola_mel     vs torch.stft+matmul+log (same GPU, {results['gpu_tf_cocola']['device']}): "
               f"{ratio('gpu_tf_cocola_mel', 'gpu_torch_cocola_mel'):7.2f}x  (goal >= 3x)")
