@@ -57,3 +57,25 @@ def test_every_window_matches_librosa(kernel_size):
         # test_frontends.py's criterion: >= 99.9 % of cells within 0.01 dB, none beyond 1 dB
         assert np.mean(d <= 0.01) >= 0.999, f"channel {c}: only {np.mean(d <= 0.01):.5f} within 0.01 dB"
         assert d.max() <= 1.0, f"channel {c}: max deviation {d.max()} dB"
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("n", [1500, 16037])
+def test_frames_at_the_edges_read_the_padding_as_librosa(pad_mode, n):
+    """Every centring pad mode through the fused HPSS frontend (batch and one clip), where
+    the groups of 16 frames at the clip's edges read the padding."""
+    librosa = pytest.importorskip("librosa")
+    y = _signal(n, 5)
+    y[:50] += 0.5  # something at the edges for the padding to show
+    y[-50:] -= 0.4
+    cfg = dataclasses.replace(_config((31, 31)), pad_mode=pad_mode)
+    got = timbrefast.Frontend(cfg)(y)
+    np.testing.assert_array_equal(timbrefast.Frontend(cfg)(np.stack([y, y]), num_threads=2)[1], got)
+    D = librosa.stft(y, n_fft=1024, hop_length=160, win_length=400, center=True, pad_mode=pad_mode)
+    H, P = librosa.decompose.hpss(D, kernel_size=31)
+    for c, Z in enumerate((H, P)):
+        S = librosa.feature.melspectrogram(S=np.abs(Z) ** 2, sr=SR, n_fft=1024, n_mels=64, fmin=60, fmax=7800)
+        ref = librosa.power_to_db(S, ref=np.max)
+        d = np.abs(got[c].astype(np.float64) - ref)
+        assert np.mean(d <= 0.01) >= 0.999, f"channel {c}: only {np.mean(d <= 0.01):.5f} within 0.01 dB"
+        assert d.max() <= 1.0, f"channel {c}: max deviation {d.max()} dB"
