@@ -23,6 +23,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--single", action="store_true", help="also one clip per call")
+    ap.add_argument("--no-batch", action="store_true", help="only one clip per call (with --single)")
     args = ap.parse_args()
     import frontends  # noqa: E402  (benchmarks/frontends.py)
 
@@ -31,7 +32,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "music.npy")
         frontends.render_music(args.batch, data)
-        runs = [("tf_cocola", 2), ("tf_cocola", 1)] + ([("tf_cocola_single", 2)] if args.single else [])
+        runs = [] if args.no_batch else [("tf_cocola", 2), ("tf_cocola", 1)]
+        runs += [("tf_cocola_single", 2)] if args.single else []
         res = {(side, n, t): [] for side in ("this", "base") for n, t in runs}
         for r in range(args.rounds):
             for side in (("this", "base") if r % 2 == 0 else ("base", "this")):
