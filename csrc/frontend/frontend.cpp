@@ -195,7 +195,7 @@ float* strip_rows(const ClipCtx& c, ClipWork& w) {
 // these bins (ld Tp), or null: from c.perc. rows_h / rows_p null: the rows go into the
 // mel bands straight away (mel_accumulate_bin's arithmetic, band by band); else they are
 // kept there (bins x Tp) for stage 3. So the harmonic spectrogram never exists in full (the
-// working set stays mag + perc). Scratch: w.median, w.harm (strip_rows), w.mask_*, w.row_*.
+// working set stays mag + perc, or mag alone: ClipCtx::strip_width). Scratch: w.median, w.harm (strip_rows), w.mask_*, w.row_*.
 void clip_strip(const ClipCtx& c, int f0, int nr_bins, ClipWork& w, float* rows_h, float* rows_p, const float* pm) {
   const FrontendSpec& s = c.s;
   const MelBank& bank = s.bank;
