@@ -48,12 +48,13 @@ struct ClipWork {
   FloatBuffer mag, harm, perc, mel, row_h, row_p, mask_h, mask_p, lanes;
   FloatBuffer rows_h, rows_p;  // a clip's masked power rows (frontend_clip_threads)
   FloatBuffer strip_mag, strip_perc;  // stage 2's rows of one strip of 16 bins
+  FloatBuffer strip_pm;                // stage 2's percussive median of one wide strip (strip_width rows)
 
   // The buffers that grow with the clip (the FFT scratch is bounded by n_fft).
   std::size_t bytes() const {
     std::size_t n = stft.padded.capacity() + median.window.capacity() + median.lanes_in.capacity() +
                     median.lanes_out.capacity();
-    for (const FloatBuffer* b : {&mag, &harm, &perc, &mel, &row_h, &row_p, &mask_h, &mask_p, &lanes, &rows_h, &rows_p, &strip_mag, &strip_perc})
+    for (const FloatBuffer* b : {&mag, &harm, &perc, &mel, &row_h, &row_p, &mask_h, &mask_p, &lanes, &rows_h, &rows_p, &strip_mag, &strip_perc, &strip_pm})
       n += b->capacity();
     return n * sizeof(float);
   }
@@ -86,18 +87,36 @@ struct ClipCtx {
   // the median's own layout), bin f of frame 16 g + l at [g * bins * 16 + f * 16 + l].
   // Stage 1 writes a block in one contiguous sweep where rows take a cache line every
   // 2 KiB: when a model's forward pass has just left the caches cold (one clip per call),
-  // each of those is a miss; stage 2 then copies its strip rows from 1 KiB pieces. Warm
-  // (batches), rows are faster: stage 2 reads them in long runs. Measured on AVX2: one clip
-  // after a 32 MiB sweep 1.1-1.2x faster with blocks, batches 5-10 % slower.
+  // each of those is a miss; stage 2 then copies its strip rows from 1 KiB pieces, and its
+  // percussive median (strip_width) reads the block's bins in one contiguous run. Measured
+  // on AVX2: one clip after a 32 MiB sweep 1.1-1.2x faster with blocks; batches too, since
+  // the percussive median moved to stage 2 (5-8 % at 1 thread; with rows, batches were
+  // 5-10 % faster while stage 1 wrote both spectrograms, as it still does for windows past
+  // the median's block algorithm: there batches keep rows).
   bool blocks;
   float* mag;
   float* perc;
   float* mel;           // C x M x Tp, zeroed
-  // The bins [f_lo, f_hi) that feed a band: stage 1's percussive median is computed there
+  // The bins [f_lo, f_hi) that feed a band: the percussive median is computed there
   // only (cocola: 496 of 513 bins, 16 blocks of the median's 31 instead of 17), stage 2
-  // runs its strips of 16 from f_lo (31 strips instead of 32 from bin 0).
+  // runs its strips from f_lo.
   int f_lo, f_hi;
+  // Bins per stage-2 strip (at most 2 kLanes). Greater than kLanes: the percussive median
+  // is computed in stage 2, strip by strip, from |X| (one block of the median's per group
+  // of 16 frames when it equals win_perc: cocola's 496 bins = 16 strips of 31), into a
+  // strip buffer that stays in L2, and `perc` does not exist: the clip's working set is |X|
+  // alone (1 MiB for cocola, instead of 2 MiB with the percussive spectrogram, whose stores
+  // from stage 1 went to lines 2 KiB apart and missed the caches). kLanes: stage 1 computes
+  // `perc` (windows past the median's block algorithm, whose cost would not be per strip).
+  int strip_width;
 };
+
+// Bins per stage-2 strip (ClipCtx::strip_width).
+int strip_width_for(const FrontendSpec& s) {
+  const int k = s.hpss_spec.win_perc;
+  if (!s.hpss || k > kMedianBlockMax) return kLanes;
+  return k > kLanes && k <= 2 * kLanes ? k : 2 * kLanes;
+}
 
 ClipCtx clip_ctx(const FrontendSpec& s, long frames) {
   const int T = static_cast<int>(frames);
@@ -106,7 +125,7 @@ ClipCtx clip_ctx(const FrontendSpec& s, long frames) {
   const int f_lo = fed ? s.bank.feed_lo : 0, f_hi = fed ? s.bank.feed_hi : 0;
   return ClipCtx{s, (s.stft.plan ? *s.stft.plan : fft_plan(s.stft.n_fft)).tables(), bins, T,
                  round_up(T, kLanes), s.bank.n_mels, s.channels(), nullptr, false, nullptr, nullptr, nullptr,
-                 f_lo, f_hi};
+                 f_lo, f_hi, strip_width_for(s)};
 }
 
 // Stage 1 for the 16 frames from t0: the spectrum; without HPSS straight into the mel
@@ -148,6 +167,7 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
     kern.rfft_magnitude(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(),
                         w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), c.mag + block, nullptr, 0);
     TF_PROF(2);
+    if (!c.perc) return;  // computed by stage 2 (ClipCtx::strip_width)
     kern.median_range(c.mag + block, kLanes, c.bins, s.hpss_spec.win_perc, c.f_lo, c.f_hi, c.perc + block, kLanes,
                       win);
     TF_PROF(3);
@@ -157,6 +177,7 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
   kern.rfft_magnitude(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(),
                       w.stft.fft.si.data(), s.stft.win_lo / 2, stft_nz_hi(s.stft), lanes, c.mag + t0, c.Tp);
   TF_PROF(2);
+  if (!c.perc) return;  // computed by stage 2 (ClipCtx::strip_width)
   kern.median_range(lanes, kLanes, c.bins, s.hpss_spec.win_perc, c.f_lo, c.f_hi, c.perc + t0, c.Tp, win);
   TF_PROF(3);
 }
@@ -169,17 +190,21 @@ float* strip_rows(const ClipCtx& c, ClipWork& w) {
   return harm;
 }
 
-// Stage 2 (HPSS) for the 16 bins from f0: the harmonic median along time, the masks and the
-// masked power rows of the bins that feed a band. rows_h / rows_p null: the rows go into the
+// Stage 2 (HPSS) for the nr <= 16 bins from f0: the harmonic median along time, the masks and
+// the masked power rows of the bins that feed a band. pm: the percussive median's rows of
+// these bins (ld Tp), or null: from c.perc. rows_h / rows_p null: the rows go into the
 // mel bands straight away (mel_accumulate_bin's arithmetic, band by band); else they are
 // kept there (bins x Tp) for stage 3. So the harmonic spectrogram never exists in full (the
-// working set stays mag + perc). Scratch: w.median, w.harm (strip_rows), w.mask_*, w.row_*.
-void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* rows_p) {
+// working set stays mag + perc, or mag alone: ClipCtx::strip_width). Scratch: w.median, w.harm (strip_rows), w.mask_*, w.row_*.
+void clip_strip(const ClipCtx& c, int f0, int nr_bins, ClipWork& w, float* rows_h, float* rows_p, const float* pm) {
   const FrontendSpec& s = c.s;
   const MelBank& bank = s.bank;
   const int T = c.T, Tp = c.Tp;
   const long ld = Tp;
-  const int nr = std::min(kLanes, c.bins - f0);
+  // nl rows of |X| go into the lanes (16 where they exist: the extra lanes' medians are
+  // not used), the first nr are the strip's bins.
+  const int nl = std::min(kLanes, c.bins - f0);
+  const int nr = std::min(nl, nr_bins);
   if (bank.start[f0] == bank.start[f0 + nr]) return;  // these bins feed no band
   TF_PROF_START();
   const Kernels& kern = kernels();
@@ -198,13 +223,13 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
   // them; with blocks, copies from the 1 KiB pieces (prefetched two groups ahead: too short
   // for the hardware prefetcher to follow).
   const float* mag_rows = c.mag + static_cast<long>(f0) * ld;
-  const float* perc_rows = c.perc + static_cast<long>(f0) * ld;
+  const float* perc_rows = pm ? pm : c.perc + static_cast<long>(f0) * ld;
   if (!c.blocks) {
-    if (nr == kLanes) {
+    if (nl == kLanes) {
       kern.to_lanes(mag_rows, ld, T, lin);
     } else {
       zero(lin, static_cast<std::size_t>(T) * kLanes);
-      for (int l = 0; l < nr; ++l)
+      for (int l = 0; l < nl; ++l)
         for (int t = 0; t < T; ++t) lin[static_cast<long>(t) * kLanes + l] = mag_rows[l * ld + t];
     }
   } else {
@@ -214,16 +239,15 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
     const long gstride = static_cast<long>(c.bins) * kLanes;
     auto prefetch = [&](int g) {
       if (g >= G) return;
-      const float* pm = c.mag + g * gstride + static_cast<long>(f0) * kLanes;
+      const float* pmag = c.mag + g * gstride + static_cast<long>(f0) * kLanes;
+      for (int i = 0; i < nl; ++i) __builtin_prefetch(pmag + i * kLanes);
+      if (pm) return;
       const float* pp = c.perc + g * gstride + static_cast<long>(f0) * kLanes;
-      for (int i = 0; i < nr; ++i) {
-        __builtin_prefetch(pm + i * kLanes);
-        __builtin_prefetch(pp + i * kLanes);
-      }
+      for (int i = 0; i < nr; ++i) __builtin_prefetch(pp + i * kLanes);
     };
     prefetch(0);
     prefetch(1);
-    if (nr == kLanes) {
+    if (nl == kLanes) {
       for (int g = 0; g < G; ++g) {
         prefetch(g + 2);
         kern.to_lanes(c.mag + g * gstride + static_cast<long>(f0) * kLanes, kLanes, kLanes, lin + g * kLanes * kLanes);
@@ -231,7 +255,7 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
       kern.from_lanes(lin, Tp, mag, ld);
     } else {
       zero(lin, static_cast<std::size_t>(Tp) * kLanes);
-      for (int l = 0; l < nr; ++l)
+      for (int l = 0; l < nl; ++l)
         for (int g = 0; g < G; ++g) {
           const float* src = c.mag + g * gstride + static_cast<long>(f0 + l) * kLanes;
           for (int i = 0; i < kLanes; ++i) {
@@ -240,12 +264,14 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
           }
         }
     }
-    for (int l = 0; l < nr; ++l)
-      for (int g = 0; g < G; ++g)
-        std::memcpy(perc + l * ld + g * kLanes, c.perc + g * gstride + static_cast<long>(f0 + l) * kLanes,
-                    sizeof(float) * kLanes);
+    if (!pm) {
+      for (int l = 0; l < nr; ++l)
+        for (int g = 0; g < G; ++g)
+          std::memcpy(perc + l * ld + g * kLanes, c.perc + g * gstride + static_cast<long>(f0 + l) * kLanes,
+                      sizeof(float) * kLanes);
+      perc_rows = perc;
+    }
     mag_rows = mag;
-    perc_rows = perc;
   }
   const bool fused = !rows_h && !s.hpss_spec.hard && s.hpss_spec.power == 2.0f && s.power == 2.0f;
   TF_PROF(4);
@@ -300,6 +326,34 @@ void clip_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* row
   }
 }
 
+// Stage 2 for the strip of bins [f0, f0 + strip_width) (clipped to f_hi): with no `perc`, its
+// percussive median first (group by group of 16 frames, from |X|, into w.strip_pm), then
+// clip_strip for each 16 of its bins.
+void clip_wide_strip(const ClipCtx& c, int f0, ClipWork& w, float* rows_h, float* rows_p) {
+  const int nb = std::min(c.strip_width, c.f_hi - f0);
+  if (c.perc) {
+    clip_strip(c, f0, nb, w, rows_h, rows_p, nullptr);
+    return;
+  }
+  const MelBank& bank = c.s.bank;
+  if (bank.start[f0] == bank.start[f0 + nb]) return;  // these bins feed no band
+  TF_PROF_START();
+  const Kernels& kern = kernels();
+  const int k = c.s.hpss_spec.win_perc;
+  const long ld = c.Tp;
+  float* win = ensure(w.median.window, median_work_floats(std::max(k, c.s.hpss_spec.win_harm)));
+  float* pm = ensure(w.strip_pm, static_cast<std::size_t>(c.strip_width) * ld);
+  const long gstride = c.blocks ? static_cast<long>(c.bins) * kLanes : kLanes;
+  const std::ptrdiff_t in_stride = c.blocks ? kLanes : ld;
+  // Output position f of group g at pm[(f - f0) * ld + 16 g] (median_range indexes out from 0).
+  float* out0 = pm - static_cast<long>(f0) * ld;
+  for (int g = 0; g < c.Tp / kLanes; ++g)
+    kern.median_range(c.mag + g * gstride, in_stride, c.bins, k, f0, f0 + nb, out0 + g * kLanes, ld, win);
+  TF_PROF(3);
+  for (int f = f0; f < f0 + nb; f += kLanes)
+    clip_strip(c, f, std::min(kLanes, f0 + nb - f), w, rows_h, rows_p, pm + static_cast<long>(f - f0) * ld);
+}
+
 // Stage 4: the mel rows (stride Tp) -> out (C x M x T), scaled per channel.
 void clip_finish(const ClipCtx& c, float* out) {
   for (int ch = 0; ch < c.C; ++ch) {
@@ -321,7 +375,7 @@ ClipCtx clip_setup(const FrontendSpec& s, const float* y, long n, long frames, C
   zero(c.mel, static_cast<std::size_t>(c.C) * c.M * c.Tp);
   if (s.hpss) {
     c.mag = ensure(w.mag, static_cast<std::size_t>(c.bins) * c.Tp);  // rows or blocks (ClipCtx)
-    c.perc = ensure(w.perc, static_cast<std::size_t>(c.bins) * c.Tp);
+    if (c.strip_width == kLanes) c.perc = ensure(w.perc, static_cast<std::size_t>(c.bins) * c.Tp);
   }
   return c;
 }
@@ -335,7 +389,7 @@ void frontend_clip(const FrontendSpec& s, const float* y, long n, long frames, f
   for (int t0 = 0; t0 < c.T; t0 += kLanes) clip_group(c, t0, w);
   if (s.hpss) {
     strip_rows(c, w);
-    for (int f0 = c.f_lo; f0 < c.f_hi; f0 += kLanes) clip_strip(c, f0, w, nullptr, nullptr);
+    for (int f0 = c.f_lo; f0 < c.f_hi; f0 += c.strip_width) clip_wide_strip(c, f0, w, nullptr, nullptr);
   }
   TF_PROF_RESET();
   clip_finish(c, out);
@@ -383,9 +437,9 @@ void frontend_clip_threads(const FrontendSpec& s, const float* y, long n, long f
   const std::size_t cells = static_cast<std::size_t>(c.bins) * c.Tp;
   float* rows_h = ensure(w.rows_h, cells);
   float* rows_p = ensure(w.rows_p, cells);
-  for_each_task((c.f_hi - c.f_lo + kLanes - 1) / kLanes, threads, [&](long i, ClipWork& tw) {
+  for_each_task((c.f_hi - c.f_lo + c.strip_width - 1) / c.strip_width, threads, [&](long i, ClipWork& tw) {
     strip_rows(c, tw);  // (the padding of a few cells; another clip may have left other T)
-    clip_strip(c, c.f_lo + static_cast<int>(i) * kLanes, tw, rows_h, rows_p);
+    clip_wide_strip(c, c.f_lo + static_cast<int>(i) * c.strip_width, tw, rows_h, rows_p);
   });
   // Stage 3: task = (channel, band); the band's (bin, weight) pairs in bin order (the
   // bank's band-major copy, built once with the bank).
@@ -435,8 +489,9 @@ void frontend_run(const FrontendSpec& s, const float* y, long batch, long n, flo
     for (long b = 0; b < batch; ++b) frontend_clip_threads(s, y + b * n, n, frames, out + b * per, ws.value, threads);
     return;
   }
-  // One clip per call (a candidate scored after a model's pass): the cold-cache layout.
-  const bool blocks = batch == 1;
+  // One clip per call (a candidate scored after a model's pass): the cold-cache layout;
+  // batches too where stage 2 computes the percussive median (ClipCtx::blocks).
+  const bool blocks = batch == 1 || !s.hpss || strip_width_for(s) > kLanes;
   for_each_item(batch, num_threads,
                 [&](long b, ClipWork& w) { frontend_clip(s, y + b * n, n, frames, out + b * per, w, blocks); });
 }

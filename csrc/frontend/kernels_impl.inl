@@ -514,7 +514,9 @@ static void median_range_impl(const float* in, std::ptrdiff_t in_stride, int n, 
   if (o_lo >= o_hi) return;
   if (k <= kMedianBlockMax) {
 #if defined(TF_MEDIAN_NONNEG)
-    if (median_keys_nonneg(in, in_stride, n)) {
+    // Only the positions that the outputs [o_lo, o_hi) read (reflected ones fall inside too).
+    const int c_lo = std::max(0, o_lo - k / 2), c_hi = std::min(n, o_hi + k / 2);
+    if (median_keys_nonneg(in + static_cast<std::ptrdiff_t>(c_lo) * in_stride, in_stride, c_hi - c_lo)) {
 #if defined(TF_MEDIAN_INT_KEYS)
       median_blocks_nonneg<vik>(in, in_stride, n, k, o_lo, o_hi, out, out_stride, work);
 #else
