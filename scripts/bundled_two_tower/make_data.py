@@ -105,7 +105,7 @@ def _job(task):
 def _sources(args, out, opts, dev_programs):
     """--only sources: the GM presets of --source soundfonts as one training bank (seeded by --seed)."""
     from timbrefast.data.instruments import soundfont_instruments
-    from timbrefast.data.soundfont import write_without_shared_samples
+    from timbrefast.data.soundfont import preset_samples, sample_digests, write_without_shared_samples
     from timbrefast.train._two_tower_bank import CaptionBank
 
     if not args.source:
@@ -127,11 +127,17 @@ def _sources(args, out, opts, dev_programs):
             raise SystemExit(f"--source {src}: not a training source ({sorted(ALLOWED_SOURCES)})")
         silent = set()
         path = src
-        if args.exclude_samples_of:
-            ref = Path(args.exclude_samples_of)
+        extra = []
+        if args.exclude_dev_samples and src.name == DEV_SOUNDFONT:
+            dg = sample_digests(src)
+            extra = sorted({dg[k][1] for (b, p), ks in preset_samples(src).items()
+                            if p in dev_programs and (src.name, b) not in NON_GM_BANKS and b != 128 for k in ks})
+        if args.exclude_samples_of or extra:
+            ref = Path(args.exclude_samples_of) if args.exclude_samples_of else None
             (out / "soundfonts").mkdir(exist_ok=True)
-            path = out / "soundfonts" / f"{src.stem}-without-{ref.stem}{src.suffix}"
-            info = write_without_shared_samples(src, ref, path)
+            tag = (f"-without-{ref.stem}" if ref else "") + ("-and-dev" if extra else "")
+            path = out / "soundfonts" / f"{src.stem}{tag}{src.suffix}"
+            info = write_without_shared_samples(src, ref, path, exclude_digests=extra)
             silent = {tuple(p) for p in info["presets_without_sound"]}
             manifest["sources"][src.name] = {"copy": str(path), "silenced_samples": len(info["silenced"]),
                                              "presets_without_sound": len(silent)}
@@ -141,7 +147,7 @@ def _sources(args, out, opts, dev_programs):
                 continue
             if programs is not None and i.preset.program not in programs:
                 continue
-            is_dev = src.name == DEV_SOUNDFONT and i.preset.program in dev_programs
+            is_dev = src.name == DEV_SOUNDFONT and i.preset.program in dev_programs and i.preset.bank != 128
             if args.split == "train" and is_dev or args.split == "dev" and not is_dev:
                 continue
             insts.append(i)
@@ -183,6 +189,9 @@ def main(argv=None):
                     help="with --only sources: render a copy of each source in which every sample byte-identical "
                          "to one of REF's is silenced (timbrefast.data.soundfont.write_without_shared_samples); "
                          "presets left without sound are dropped")
+    ap.add_argument("--exclude-dev-samples", action="store_true",
+                    help="with --only sources --split train: also silence the samples that sf_GMbank's development "
+                         "presets play (other presets of sf_GMbank share some), so the development check stays held out")
     ap.add_argument("--programs", default=None, metavar="LIST",
                     help="with --only sources: only presets at these GM programs (comma-separated, 0-based; "
                          "'tinysol' = the 14 TinySOL programs, 'tinysol+' = those and their GM neighbours +-1)")

@@ -311,12 +311,15 @@ def preset_samples(soundfont: PathLike) -> dict:
     return out
 
 
-def write_without_shared_samples(soundfont: PathLike, reference: PathLike, out: PathLike) -> dict:
+def write_without_shared_samples(soundfont: PathLike, reference: Optional[PathLike], out: PathLike, *,
+                                 exclude_digests: Sequence[str] = ()) -> dict:
     """Write a copy of ``soundfont`` to ``out`` in which every sample whose data is identical
     to a sample of ``reference`` (same :func:`sample_digests` digest) is silenced (its PCM
     zeroed, so the zones that play it are heard as nothing: the same audio as those zones
     removed). Opt-in tool to keep an evaluation soundfont's recordings out of training data
     rendered from another soundfont. SF2 (16-bit ``smpl``, optional ``sm24``) only.
+    ``exclude_digests``: further :func:`sample_digests` digests to silence (``reference``
+    may then be None).
 
     Returns a dict: ``silenced`` (sample names), ``presets_without_sound`` (``(bank,
     program)`` of presets all of whose samples were silenced: leave them out),
@@ -324,11 +327,13 @@ def write_without_shared_samples(soundfont: PathLike, reference: PathLike, out: 
     """
     import shutil
 
-    src, ref, dst = os.fspath(soundfont), os.fspath(reference), os.fspath(out)
+    src, dst = os.fspath(soundfont), os.fspath(out)
     if os.path.abspath(src) == os.path.abspath(dst):
         raise ValueError("out must differ from soundfont (the copy is modified)")
+    if isinstance(exclude_digests, str):
+        raise TypeError("exclude_digests must be a sequence of hex digests, not one string")
     digests = sample_digests(src)
-    ref_digests = {d for _, d in sample_digests(ref)}
+    ref_digests = set(exclude_digests) | ({d for _, d in sample_digests(reference)} if reference is not None else set())
     empty = __import__("hashlib").sha1(b"").hexdigest()
     ch = _read_chunks(src)
     with open(src, "rb") as f:
