@@ -27,6 +27,14 @@ silence), one inside the held note (no attack) and one around the note-off and r
 note). sf_GMbank.sf2's bank 127 (a Roland MT-32 map whose presets are not the GM instruments of
 their program numbers) is left out: GM captions would mislabel its 128 presets.
 
+``--only sources --source SF [--source SF ...]`` renders only the GM presets of those
+training soundfonts as one training bank (``--programs``: a subset of GM programs, ``tinysol`` /
+``tinysol+`` for the 14 TinySOL programs / and their neighbours; ``--split train|dev|both``);
+with ``--exclude-samples-of TimGM6mb.sf2`` each source is rendered from a copy in which every
+sample byte-identical to one of the reference's is silenced (presets left without sound are
+dropped), and ``--exclude-dev-samples`` also silences the samples of sf_GMbank's development
+presets in its other presets (round 8; see README.md here).
+
 Writes OUT_DIR/{train,val}/ (features.npy float16 (clips, 64, 101) + notes.json) and
 OUT_DIR/manifest.json.
 """

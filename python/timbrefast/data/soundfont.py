@@ -265,8 +265,8 @@ def sample_digests(soundfont: PathLike) -> List[Tuple[str, str]]:
 
 
 def _is_sf3(f, ch: dict) -> bool:
-    """SF3 (Ogg-compressed samples): version major 3 in the ``ifil`` chunk, read via ``shdr``'s
-    sample type bit 0x10 when ``ifil`` is not among the chunks read."""
+    """Whether the samples are Ogg-compressed (SF3): some sample header has the
+    compressed-type bit 0x10 set."""
     recs = _records(f, ch["shdr"], _SHDR_RECORD)[:-1]
     return any(struct.unpack("<H", r[44:46])[0] & 0x10 for r in recs)
 
