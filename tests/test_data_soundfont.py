@@ -125,3 +125,114 @@ def test_fluidr3mono_sf3_presets_and_render():
     inst = next(i for i in soundfont_instruments(SF3) if i.preset.program == 40 and i.preset.bank == 0)
     note = render(inst, 67, duration=0.5)
     assert note.dtype == np.float32 and note.ndim == 1 and np.sqrt(np.mean(note ** 2)) > 1e-3
+
+
+# --- sample-level views: sample_digests, preset_samples, write_without_shared_samples ---
+
+def _chunk(cid, data):
+    return cid + struct.pack("<I", len(data)) + data + (b"\0" if len(data) & 1 else b"")
+
+
+def _full_sf2(samples, presets):
+    """A minimal but complete SF2: ``samples`` a list of int16 lists, ``presets`` a list of
+    ``(name, bank, program, [sample indices])`` (one instrument per preset, one zone per sample)."""
+    smpl, shdr, starts = b"", b"", []
+    for k, s in enumerate(samples):
+        start = len(smpl) // 2
+        smpl += struct.pack(f"<{len(s)}h", *s) + b"\0" * 92  # 46 zero words after each sample
+        shdr += struct.pack("<20sIIIIIBbHH", f"s{k}".encode(), start, start + len(s), start, start + len(s),
+                            22050, 60, 0, 0, 1)
+    shdr += struct.pack("<20sIIIIIBbHH", b"EOS", 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    phdr = pbag = pgen = inst = ibag = igen = b""
+    izone = 0
+    for p, (name, bank, program, ids) in enumerate(presets):
+        phdr += struct.pack("<20sHHHIII", name.encode(), program, bank, p, 0, 0, 0)
+        pbag += struct.pack("<HH", p, 0)
+        pgen += struct.pack("<HH", 41, p)
+        inst += struct.pack("<20sH", f"i{p}".encode(), izone)
+        for s in ids:
+            ibag += struct.pack("<HH", izone, 0)
+            igen += struct.pack("<HH", 53, s)
+            izone += 1
+    phdr += struct.pack("<20sHHHIII", b"EOP", 0, 0, len(presets), 0, 0, 0)
+    pbag += struct.pack("<HH", len(presets), 0)
+    pgen += struct.pack("<HH", 0, 0)
+    inst += struct.pack("<20sH", b"EOI", izone)
+    ibag += struct.pack("<HH", izone, 0)
+    igen += struct.pack("<HH", 0, 0)
+    info = b"INFO" + _chunk(b"ifil", struct.pack("<HH", 2, 1))
+    sdta = b"sdta" + _chunk(b"smpl", smpl)
+    pdta = b"pdta" + b"".join(_chunk(c, d) for c, d in [
+        (b"phdr", phdr), (b"pbag", pbag), (b"pmod", b"\0" * 10), (b"pgen", pgen), (b"inst", inst),
+        (b"ibag", ibag), (b"imod", b"\0" * 10), (b"igen", igen), (b"shdr", shdr)])
+    body = b"sfbk" + _chunk(b"LIST", info) + _chunk(b"LIST", sdta) + _chunk(b"LIST", pdta)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_sample_digests_and_preset_samples(tmp_path):
+    from timbrefast.data.soundfont import preset_samples, sample_digests
+
+    a, b, c = [1, 2, 3, 4], [5, -6, 7], [100] * 10
+    path = tmp_path / "a.sf2"
+    path.write_bytes(_full_sf2([a, b, c, a], [("One", 0, 0, [0, 1]), ("Two", 0, 1, [2]), ("Three", 8, 1, [3])]))
+    d = sample_digests(path)
+    assert [n for n, _ in d] == ["s0", "s1", "s2", "s3"]
+    assert d[0][1] == d[3][1] and len({h for _, h in d}) == 3  # identical PCM, identical digest
+    assert preset_samples(path) == {(0, 0): [0, 1], (0, 1): [2], (8, 1): [3]}
+    assert [(p.bank, p.program) for p in list_presets(path)] == [(0, 0), (0, 1), (8, 1)]
+
+
+def test_write_without_shared_samples(tmp_path):
+    import numpy as np
+
+    from timbrefast.data.soundfont import sample_digests, write_without_shared_samples
+
+    a, b, c = [1, 2, 3, 4], [5, -6, 7], [100] * 10
+    src, ref, out = tmp_path / "a.sf2", tmp_path / "ref.sf2", tmp_path / "out.sf2"
+    src.write_bytes(_full_sf2([a, b, c], [("One", 0, 0, [0, 1]), ("Two", 0, 1, [2])]))
+    ref.write_bytes(_full_sf2([[9, 9], b, c], [("R", 0, 0, [0, 1, 2])]))  # shares b and c
+    info = write_without_shared_samples(src, ref, out)
+    assert info["silenced"] == ["s1", "s2"]
+    assert info["presets_without_sound"] == [(0, 1)] and info["presets_kept"] == [(0, 0)]
+    before, after = src.read_bytes(), out.read_bytes()
+    assert len(after) == len(before)
+    changed = np.flatnonzero(np.frombuffer(before, np.uint8) != np.frombuffer(after, np.uint8))
+    i = before.index(struct.pack("<3h", *b))  # only the shared samples' bytes changed, to zeros
+    j = before.index(struct.pack("<10h", *c))
+    assert set(changed.tolist()) <= set(range(i, i + 6)) | set(range(j, j + 20)) and len(changed) > 0
+    assert after[i:i + 6] == b"\0" * 6 and after[j:j + 20] == b"\0" * 20
+    assert after.index(struct.pack("<4h", *a)) == before.index(struct.pack("<4h", *a))
+    ref_digests = {h for _, h in sample_digests(ref)}
+    assert not ref_digests & {h for _, h in sample_digests(out)}
+    assert list_presets(out) == [p.__class__(str(out), p.bank, p.program, p.name) for p in list_presets(src)]
+    with pytest.raises(ValueError, match="out must differ"):
+        write_without_shared_samples(src, ref, src)
+    with pytest.raises(FileNotFoundError):
+        write_without_shared_samples(tmp_path / "none.sf2", ref, out)
+    with pytest.raises(ValueError, match="not a SoundFont"):
+        (tmp_path / "bad.sf2").write_bytes(b"RIFF\0\0\0\0WAVE")
+        write_without_shared_samples(tmp_path / "bad.sf2", ref, out)
+
+
+SF_GMBANK = "/usr/share/sounds/sf2/sf_GMbank.sf2"
+
+
+@needs_timgm
+@pytest.mark.skipif(not os.path.isfile(SF_GMBANK), reason=f"{SF_GMBANK} missing (Debian csound-soundfont)")
+def test_sf_gmbank_without_timgm6mb_samples(tmp_path):
+    """sf_GMbank shares most of TimGM6mb's recordings: the copy keeps none of them, and its
+    presets whose every sample is TimGM6mb's (the GM violin, cello, bassoon, clarinet) are flagged."""
+    from timbrefast.data.soundfont import preset_samples, sample_digests, write_without_shared_samples
+
+    out = tmp_path / "sf_GMbank-without-TimGM6mb.sf2"
+    info = write_without_shared_samples(SF_GMBANK, TIMGM, out)
+    ref = {h for _, h in sample_digests(TIMGM)}
+    kept = sample_digests(out)
+    assert not ref & {h for _, h in kept}
+    assert len(info["silenced"]) > 300
+    for prog in (40, 42, 70, 71):
+        assert (0, prog) in info["presets_without_sound"]
+    assert (0, 56) in info["presets_kept"]  # its trumpet is its own
+    samples = preset_samples(SF_GMBANK)
+    assert set(info["presets_kept"]) | set(info["presets_without_sound"]) == set(samples)
+    assert max(max(s) for s in samples.values() if s) < len(kept)

@@ -27,6 +27,14 @@ silence), one inside the held note (no attack) and one around the note-off and r
 note). sf_GMbank.sf2's bank 127 (a Roland MT-32 map whose presets are not the GM instruments of
 their program numbers) is left out: GM captions would mislabel its 128 presets.
 
+``--only sources --source SF [--source SF ...]`` renders only the GM presets of those
+training soundfonts as one training bank (``--programs``: a subset of GM programs, ``tinysol`` /
+``tinysol+`` for the 14 TinySOL programs / and their neighbours; ``--split train|dev|both``);
+with ``--exclude-samples-of TimGM6mb.sf2`` each source is rendered from a copy in which every
+sample byte-identical to one of the reference's is silenced (presets left without sound are
+dropped), and ``--exclude-dev-samples`` also silences the samples of sf_GMbank's development
+presets in its other presets (round 8; see README.md here).
+
 Writes OUT_DIR/{train,val}/ (features.npy float16 (clips, 64, 101) + notes.json) and
 OUT_DIR/manifest.json.
 """
@@ -49,6 +57,8 @@ EXCLUDED_FAMILIES = {"Sound Effects", "Percussive"}
 VAL_PATCH_SEED = 50_000
 #: Further training sources allowed for the bundled models (--only extra).
 ALLOWED_EXTRA = {"OPL-3_FM_128M.sf2"}
+#: Soundfonts --only sources may render (training sources of DEVELOPERS.md).
+ALLOWED_SOURCES = {"FluidR3_GM.sf2", "FluidR3_GS.sf2", "FluidR3Mono_GM.sf3", "sf_GMbank.sf2"}
 
 
 def _keep(bank, drop):
@@ -100,6 +110,69 @@ def _job(task):
     return bank, time.time() - t0
 
 
+def _sources(args, out, opts, dev_programs):
+    """--only sources: the GM presets of --source soundfonts as one training bank (seeded by --seed)."""
+    from timbrefast.data.instruments import soundfont_instruments
+    from timbrefast.data.soundfont import preset_samples, sample_digests, write_without_shared_samples
+    from timbrefast.train._two_tower_bank import CaptionBank
+
+    if not args.source:
+        raise SystemExit("--only sources needs --source SF (repeatable)")
+    programs = None
+    if args.programs in ("tinysol", "tinysol+"):
+        programs = set(dev_programs)
+        if args.programs == "tinysol+":
+            programs |= {p + d for p in dev_programs for d in (-1, 1) if 0 <= p + d < 128}
+    elif args.programs:
+        programs = {int(v) for v in args.programs.split(",")}
+    manifest = {"only": "sources", "seed": args.seed, "notes": args.notes, "windows": args.windows,
+                "max_duration": args.max_duration, "lead_max": args.lead_max, "programs": args.programs,
+                "split": args.split, "exclude_samples_of": args.exclude_samples_of, "sources": {}}
+    insts = []
+    for src in args.source:
+        src = Path(src)
+        if src.name not in ALLOWED_SOURCES:
+            raise SystemExit(f"--source {src}: not a training source ({sorted(ALLOWED_SOURCES)})")
+        silent = set()
+        path = src
+        extra = []
+        if args.exclude_dev_samples and src.name == DEV_SOUNDFONT:
+            dg = sample_digests(src)
+            extra = sorted({dg[k][1] for (b, p), ks in preset_samples(src).items()
+                            if p in dev_programs and (src.name, b) not in NON_GM_BANKS and b != 128 for k in ks})
+        if args.exclude_samples_of or extra:
+            ref = Path(args.exclude_samples_of) if args.exclude_samples_of else None
+            (out / "soundfonts").mkdir(exist_ok=True)
+            tag = (f"-without-{ref.stem}" if ref else "") + ("-and-dev" if extra else "")
+            path = out / "soundfonts" / f"{src.stem}{tag}{src.suffix}"
+            info = write_without_shared_samples(src, ref, path, exclude_digests=extra)
+            silent = {tuple(p) for p in info["presets_without_sound"]}
+            manifest["sources"][src.name] = {"copy": str(path), "silenced_samples": len(info["silenced"]),
+                                             "presets_without_sound": len(silent)}
+        for i in soundfont_instruments(path):
+            key = (src.name, i.preset.bank)
+            if i.family in EXCLUDED_FAMILIES or key in NON_GM_BANKS or (i.preset.bank, i.preset.program) in silent:
+                continue
+            if programs is not None and i.preset.program not in programs:
+                continue
+            is_dev = src.name == DEV_SOUNDFONT and i.preset.program in dev_programs and i.preset.bank != 128
+            if args.split == "train" and is_dev or args.split == "dev" and not is_dev:
+                continue
+            insts.append(i)
+    manifest["instruments"] = [i.id for i in insts]
+    half = (len(insts) + 1) // 2
+    tasks = [(part, args.notes, args.seed, opts) for part in (insts[:half], insts[half:]) if part]
+    t0 = time.time()
+    with mp.get_context("fork").Pool(max(1, args.jobs)) as pool:
+        results = pool.map(_job, tasks, chunksize=1)
+    bank = CaptionBank.concatenate([b for b, _ in results])
+    bank.save(out / "train")
+    manifest["train_clips"] = len(bank)
+    manifest["seconds"] = round(time.time() - t0, 1)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    print({k: v for k, v in manifest.items() if k != "instruments"}, len(insts), "presets", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
@@ -113,11 +186,26 @@ def main(argv=None):
     ap.add_argument("--no-dev-holdout", action="store_true")
     ap.add_argument("--keep-non-gm", action="store_true", help="keep sf_GMbank's MT-32 bank 127 (the previous recipe)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", choices=["all", "dev", "extra"], default="all",
+    ap.add_argument("--only", choices=["all", "dev", "extra", "sources"], default="all",
                     help="dev: only the development presets (sf_GMbank's 14 TinySOL programs) as a training bank "
                          "(to add them to the training data once the recipe is chosen); extra: only the presets of "
                          "--extra-soundfont, as a training bank")
     ap.add_argument("--extra-soundfont", default=None, help="with --only extra: an allowed soundfont to render")
+    ap.add_argument("--source", action="append", default=[], metavar="SF",
+                    help="with --only sources: a training soundfont to render (one of ALLOWED_SOURCES; repeatable)")
+    ap.add_argument("--exclude-samples-of", default=None, metavar="REF",
+                    help="with --only sources: render a copy of each source in which every sample byte-identical "
+                         "to one of REF's is silenced (timbrefast.data.soundfont.write_without_shared_samples); "
+                         "presets left without sound are dropped")
+    ap.add_argument("--exclude-dev-samples", action="store_true",
+                    help="with --only sources --split train: also silence the samples that sf_GMbank's development "
+                         "presets play (other presets of sf_GMbank share some), so the development check stays held out")
+    ap.add_argument("--programs", default=None, metavar="LIST",
+                    help="with --only sources: only presets at these GM programs (comma-separated, 0-based; "
+                         "'tinysol' = the 14 TinySOL programs, 'tinysol+' = those and their GM neighbours +-1)")
+    ap.add_argument("--split", choices=["train", "dev", "both"], default="train",
+                    help="with --only sources: the non-development presets (train), sf_GMbank's 14 TinySOL "
+                         "presets (dev) or both")
     ap.add_argument("--drop-soundfont", action="append", default=[], metavar="NAME",
                     help="with --concat: leave out the clips of this soundfont (file name, e.g. sf_GMbank.sf2)")
     ap.add_argument("--concat", nargs="+", default=None, metavar="BANK",
@@ -153,6 +241,8 @@ def main(argv=None):
         "val": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if v and not h and not x],
                 patch_instruments(random_patches(args.val_patches, seed=VAL_PATCH_SEED))),
     }
+    if args.only == "sources":
+        return _sources(args, out, opts, dev_programs)
     if args.only == "dev":
         sets = {"train": ([i for i, h in zip(sf, dev) if h], [])}
     elif args.only == "extra":

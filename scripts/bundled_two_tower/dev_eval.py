@@ -1,0 +1,64 @@
+"""14-way zero-shot figures of a two-tower model on a TinySOL-layout folder (the round-8 development check).
+
+Usage: python scripts/bundled_two_tower/dev_eval.py TINYSOL_DIR MODEL [MODEL ...] [--out FILE.json]
+
+Unlike `timbrefast eval two-tower`, whose classes are those present in the data, every clip
+is classified among all 14 TinySOL classes (the development split of make_dev_tinysol.py holds
+only 5 of them, so the CLI would make it a 5-way task). MODEL: a model folder or 'bundled'.
+Prints per model: top-1 / top-5 of four published prompt sets and the per-class top-1 of
+"A {x} track".
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PROMPTS = ["A {x} track", "This is a recording of {x}", "Solo musical instrument sound of {x}",
+           "Sound of {x} musical instrument"]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("root")
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from timbrefast.data.tinysol_synth import tinysol_class
+    from timbrefast.two_tower import TINYSOL_CLASSES
+    from timbrefast.two_tower.bundled import TwoTowerModel
+
+    root = Path(args.root)
+    with open(root / "TinySOL_metadata.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    from timbrefast.data.audio import load_audio  # as the CLI reads them (resampled to 16 kHz)
+
+    sr = 16000
+    audio = [np.asarray(load_audio(root / "TinySOL" / r["Path"], sr=sr)[0], np.float32) for r in rows]
+    labels = np.array([list(TINYSOL_CLASSES).index(tinysol_class(r["Instrument (in full)"])) for r in rows])
+    results = {}
+    for m in args.models:
+        model = TwoTowerModel.from_pretrained(None if m == "bundled" else m)
+        a = np.concatenate([model.embed_audio(audio[s:s + 64], sr=sr) for s in range(0, len(audio), 64)])
+        res = {}
+        for p in PROMPTS:
+            t = model.embed_text([p.format(x=c) for c in TINYSOL_CLASSES])
+            rank = (np.argsort(-(a @ t.T), axis=1) == labels[:, None]).argmax(axis=1)
+            res[p] = {"top1": round(float((rank < 1).mean()), 4), "top5": round(float((rank < 5).mean()), 4)}
+            if p == PROMPTS[0]:
+                res["per_class_top1"] = {TINYSOL_CLASSES[c]: round(float((rank[labels == c] < 1).mean()), 3)
+                                         for c in sorted(set(labels.tolist()))}
+        res["mean_top1_4_prompts"] = round(float(np.mean([res[p]["top1"] for p in PROMPTS])), 4)
+        results[m] = res
+        print(m, json.dumps(res), flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"root": str(root), "clips": len(rows), "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
