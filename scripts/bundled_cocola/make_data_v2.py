@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument("--test-scale", type=float, default=1.0, help="fraction of every test/test_seen group")
     parser.add_argument("--held-out", choices=sorted(HOLD_OUTS), default="sf_GMbank",
                         help="soundfont of the test split (the others train); use another OUT_DIR for each")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="added to every group's seed: more tracks of the same recipe, disjoint from the "
+                             "default ones (use another OUT_DIR; e.g. 1000 for the second half-scale batch)")
     args = parser.parse_args()
     PLAN = plan(args.held_out)
     for split in args.splits.split(","):
@@ -105,6 +108,7 @@ def main() -> None:
         start = 0
         for sfs, ensemble, n, seed, drums, drum_source, patch_prob in PLAN[split]:
             n = max(1, int(round(n * scale)))
+            seed += args.seed_offset
             t = time.time()
             synthesize_stems(f"{args.out}/{split}", soundfont=sfs, tracks=n, seed=seed, ensemble=ensemble,
                              source="mixed", seconds=30.0, sr=16000, drums=drums, drum_source=drum_source,
