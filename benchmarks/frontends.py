@@ -23,6 +23,7 @@ and the ratios, best against best (as ``timeit`` reports: noise only adds time) 
 against median.
 
 Usage: python benchmarks/frontends.py [--threads 2] [--batch 32] [--anchor-clips 3] [--repeats 5]
+       python benchmarks/frontends.py --baseline OTHER/python [--rounds 5] [--ab-only]
 """
 from __future__ import annotations
 
@@ -257,9 +258,14 @@ def main() -> None:
                          "python/ folder of another checkout, built), interleaved with this one, and print "
                          "the same-run ratio; --rounds times each way")
     ap.add_argument("--rounds", type=int, default=3, help="alternations with --baseline (default 3)")
+    ap.add_argument("--ab-only", action="store_true",
+                    help="with --baseline: only the same-run A/B of the cocola preset (no anchors; a developer's "
+                         "quick check of a change)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ab_only and not args.baseline:
+        ap.error("--ab-only needs --baseline")
     if args.worker:
         print(json.dumps(worker(args.worker, args.data, args.threads, args.anchor_clips, args.repeats)))
         return
@@ -274,9 +280,9 @@ def main() -> None:
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS="1",
                    TIMBREFAST_NUM_THREADS=str(args.threads))
         results = {}
-        names = ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
+        names = [] if args.ab_only else ["tf_cocola", "librosa_cocola", "tf_cocola_mel", "tf_melspectrogram", "torch_cocola_mel",
                  "torch_melspectrogram", "tf_cocola_single"]
-        if gpu_usable():
+        if gpu_usable() and not args.ab_only:
             names += ["gpu_tf_cocola", "gpu_tf_cocola_mel", "gpu_torch_cocola_mel"]
         for name in names:
             out = subprocess.run(
@@ -301,28 +307,29 @@ def main() -> None:
                              "--repeats", str(args.repeats)],
                             check=True, capture_output=True, text=True, env=e)
                         ab[side][name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    single = results.pop("tf_cocola_single")
-    print(f"\nevery pipeline: best and median of {args.repeats} timed runs after an untimed one, in its own process")
-    print(f"{'pipeline':26s} {'ms/clip':>9s} {'median':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
-    for name, r in results.items():
-        print(f"{name:26s} {r['ms_per_clip']:9.2f} {r['median_ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} "
-              f"{r['peak_mb_per_clip']:13.2f}"
-              + ("   (anchor on %d clips, one at a time)" % r["clips"] if name == "librosa_cocola" else ""))
-    ratio = lambda a, b: results[b]["ms_per_clip"] / results[a]["ms_per_clip"]  # noqa: E731
-    print("\nratios (throughput, higher is better; best against best, the median against the median in brackets):")
-    med = lambda a, b: results[b]["median_ms_per_clip"] / results[a]["median_ms_per_clip"]  # noqa: E731
-    print(f"  cocola preset      vs librosa reference pipeline : {ratio('tf_cocola', 'librosa_cocola'):7.1f}x"
-          f"  ({med('tf_cocola', 'librosa_cocola'):.1f}x)  (goal >= 250x, issue #18)")
-    print(f"  cocola_mel preset  vs torch.stft+matmul+log      : {ratio('tf_cocola_mel', 'torch_cocola_mel'):7.2f}x"
-          f"  ({med('tf_cocola_mel', 'torch_cocola_mel'):.2f}x)  (goal >= 10x, issue #18)")
-    print(f"  melspectrogram     vs torch.stft+matmul (+log)   : "
-          f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  ({med('tf_melspectrogram', 'torch_melspectrogram'):.2f}x)"
-          "  (goal >= 2x)")
-    if "gpu_tf_cocola_mel" in results:
-        print(f"  GPU cocola_mel     vs torch.stft+matmul+log (same GPU, {results['gpu_tf_cocola']['device']}): "
-              f"{ratio('gpu_tf_cocola_mel', 'gpu_torch_cocola_mel'):7.2f}x  (goal >= 3x)")
-    else:
-        print("  GPU: no CUDA device (or no timbrefast CUDA module) here; GPU figures not measured")
+    if not args.ab_only:
+        single = results.pop("tf_cocola_single")
+        print(f"\nevery pipeline: best and median of {args.repeats} timed runs after an untimed one, in its own process")
+        print(f"{'pipeline':26s} {'ms/clip':>9s} {'median':>9s} {'x realtime':>11s} {'peak MB/clip':>13s}")
+        for name, r in results.items():
+            print(f"{name:26s} {r['ms_per_clip']:9.2f} {r['median_ms_per_clip']:9.2f} {5000.0 / r['ms_per_clip']:11.0f} "
+                  f"{r['peak_mb_per_clip']:13.2f}"
+                  + ("   (anchor on %d clips, one at a time)" % r["clips"] if name == "librosa_cocola" else ""))
+        ratio = lambda a, b: results[b]["ms_per_clip"] / results[a]["ms_per_clip"]  # noqa: E731
+        print("\nratios (throughput, higher is better; best against best, the median against the median in brackets):")
+        med = lambda a, b: results[b]["median_ms_per_clip"] / results[a]["median_ms_per_clip"]  # noqa: E731
+        print(f"  cocola preset      vs librosa reference pipeline : {ratio('tf_cocola', 'librosa_cocola'):7.1f}x"
+              f"  ({med('tf_cocola', 'librosa_cocola'):.1f}x)  (goal >= 250x, issue #18)")
+        print(f"  cocola_mel preset  vs torch.stft+matmul+log      : {ratio('tf_cocola_mel', 'torch_cocola_mel'):7.2f}x"
+              f"  ({med('tf_cocola_mel', 'torch_cocola_mel'):.2f}x)  (goal >= 10x, issue #18)")
+        print(f"  melspectrogram     vs torch.stft+matmul (+log)   : "
+              f"{ratio('tf_melspectrogram', 'torch_melspectrogram'):7.2f}x  ({med('tf_melspectrogram', 'torch_melspectrogram'):.2f}x)"
+              "  (goal >= 2x)")
+        if "gpu_tf_cocola_mel" in results:
+            print(f"  GPU cocola_mel     vs torch.stft+matmul+log (same GPU, {results['gpu_tf_cocola']['device']}): "
+                  f"{ratio('gpu_tf_cocola_mel', 'gpu_torch_cocola_mel'):7.2f}x  (goal >= 3x)")
+        else:
+            print("  GPU: no CUDA device (or no timbrefast CUDA module) here; GPU figures not measured")
     if args.baseline:
         print(f"\nsame run, this tree against --baseline {args.baseline} ({args.rounds} alternations, "
               "best of each side):")
@@ -330,9 +337,12 @@ def main() -> None:
                             ("tf_cocola_1", f"cocola B={args.batch}, 1 thread")):
             a = min(r["ms_per_clip"] for r in ab["this"][name])
             b = min(r["ms_per_clip"] for r in ab["baseline"][name])
-            ref = results["librosa_cocola"]["ms_per_clip"]
-            print(f"  {label:28s}: this {a:6.2f} ms/clip ({ref / a:6.1f}x librosa), baseline {b:6.2f} ms/clip "
-                  f"({ref / b:6.1f}x): {b / a:.2f}x")
+            if "librosa_cocola" in results:
+                ref = results["librosa_cocola"]["ms_per_clip"]
+                print(f"  {label:28s}: this {a:6.2f} ms/clip ({ref / a:6.1f}x librosa), baseline {b:6.2f} ms/clip "
+                      f"({ref / b:6.1f}x): {b / a:.2f}x")
+            else:
+                print(f"  {label:28s}: this {a:6.2f} ms/clip, baseline {b:6.2f} ms/clip: {b / a:.2f}x")
         for t in (1, 2):
             for mode in ("warm", "cold"):
                 a = min(r[f"{t}:{mode}"][0] for r in ab["this"]["tf_cocola_single"])
@@ -341,11 +351,12 @@ def main() -> None:
                 b_best = min(r[f"{t}:{mode}"][1] for r in ab["baseline"]["tf_cocola_single"])
                 print(f"  one clip, {t} thread{'s' if t > 1 else ' '}, {'caches warm' if mode == 'warm' else 'after a sweep'}"
                       f": p50 this {a:5.2f} / baseline {b:5.2f} ms ({b / a:.2f}x); best {a_best:5.2f} / {b_best:5.2f}")
-    print("\none 5 s clip per call, cocola preset (p50 / best, ms; variants interleaved call by call):")
-    for t in (1, 2):
-        w, c = single[f"{t}:warm"], single[f"{t}:cold"]
-        print(f"  {t} thread{'s' if t > 1 else ' '}: caches warm {w[0]:5.2f} / {w[1]:5.2f}   "
-              f"after a 32 MiB sweep {c[0]:5.2f} / {c[1]:5.2f}")
+    if not args.ab_only:
+        print("\none 5 s clip per call, cocola preset (p50 / best, ms; variants interleaved call by call):")
+        for t in (1, 2):
+            w, c = single[f"{t}:warm"], single[f"{t}:cold"]
+            print(f"  {t} thread{'s' if t > 1 else ' '}: caches warm {w[0]:5.2f} / {w[1]:5.2f}   "
+                  f"after a 32 MiB sweep {c[0]:5.2f} / {c[1]:5.2f}")
 
 
 if __name__ == "__main__":
