@@ -7,6 +7,7 @@ SF3 files (Ogg-compressed samples) have the same RIFF structure.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from dataclasses import dataclass
@@ -125,35 +126,10 @@ def list_presets(soundfont: PathLike) -> List[Preset]:
         raise IsADirectoryError(f"expected a soundfont file (.sf2/.sf3), got a directory: {path}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"soundfont not found: {path}")
-    size = os.path.getsize(path)
+    chunk = _read_chunks(path, need=("phdr",))["phdr"]
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
-            raise ValueError(f"{path} is not a SoundFont 2/3 file (no RIFF 'sfbk' header)")
-        phdr: Optional[bytes] = None
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            cid, csize = struct.unpack("<4sI", _read_exact(f, 8, path))
-            if cid == b"LIST":
-                ltype = _read_exact(f, 4, path)
-                if ltype == b"pdta":
-                    sub = pos + 12
-                    end = min(pos + 8 + csize, size)
-                    while sub + 8 <= end:
-                        f.seek(sub)
-                        sid, ssize = struct.unpack("<4sI", _read_exact(f, 8, path))
-                        if sid == b"phdr":
-                            if ssize > size - (sub + 8):  # checked before read() allocates it
-                                raise ValueError(f"soundfont {path}: truncated file (the phdr chunk claims "
-                                                 f"{ssize} bytes, {max(0, size - sub - 8)} remain)")
-                            phdr = _read_exact(f, ssize, path)
-                            break
-                        sub = _next_chunk(f, sub, ssize, end)
-                    break
-            pos = _next_chunk(f, pos, csize, size)
-    if phdr is None:
-        raise ValueError(f"soundfont {path} has no 'pdta/phdr' chunk (no preset headers)")
+        f.seek(chunk[0])
+        phdr = _read_exact(f, chunk[1], path)
     n = len(phdr) // _PHDR_RECORD
     presets = []
     for i in range(n - 1):  # the last record is the terminal "EOP"
@@ -201,8 +177,12 @@ _GEN_INSTRUMENT = 41
 _GEN_SAMPLE_ID = 53
 
 
-def _read_chunks(path: str) -> dict:
-    """``{chunk id: (data offset, size)}`` of the ``sdta`` and ``pdta`` sub-chunks of a soundfont."""
+def _read_chunks(path: str, need: Sequence[str] = ("phdr", "pbag", "pgen", "inst", "ibag", "igen", "shdr")) -> dict:
+    """``{chunk id: (data offset, size)}`` of the ``sdta`` and ``pdta`` sub-chunks of a soundfont.
+
+    Raises ValueError when the file is not a RIFF ``sfbk`` soundfont, when a sub-chunk claims
+    more bytes than the file holds (checked before anything is read), or when a chunk of
+    ``need`` is missing."""
     size = os.path.getsize(path)
     out = {}
     with open(path, "rb") as f:
@@ -221,13 +201,15 @@ def _read_chunks(path: str) -> dict:
                         f.seek(sub)
                         sid, ssize = struct.unpack("<4sI", _read_exact(f, 8, path))
                         if sub + 8 + ssize > size:
-                            raise ValueError(f"soundfont {path}: truncated file (chunk {sid!r} claims {ssize} bytes)")
+                            raise ValueError(f"soundfont {path}: truncated file (the {sid.decode('latin-1')} chunk "
+                                             f"claims {ssize} bytes, {max(0, size - sub - 8)} remain)")
                         out[sid.decode("latin-1")] = (sub + 8, ssize)
                         sub = _next_chunk(f, sub, ssize, end)
             pos = _next_chunk(f, pos, csize, size)
-    for need in ("phdr", "pbag", "pgen", "inst", "ibag", "igen", "shdr"):
-        if need not in out:
-            raise ValueError(f"soundfont {path} has no 'pdta/{need}' chunk")
+    for cid in need:
+        if cid not in out:
+            raise ValueError(f"soundfont {path} has no 'pdta/{cid}' chunk"
+                             + (" (no preset headers)" if cid == "phdr" else ""))
     return out
 
 
@@ -334,7 +316,7 @@ def write_without_shared_samples(soundfont: PathLike, reference: Optional[PathLi
         raise TypeError("exclude_digests must be a sequence of hex digests, not one string")
     digests = sample_digests(src)
     ref_digests = set(exclude_digests) | ({d for _, d in sample_digests(reference)} if reference is not None else set())
-    empty = __import__("hashlib").sha1(b"").hexdigest()
+    empty = hashlib.sha1(b"").hexdigest()
     ch = _read_chunks(src)
     with open(src, "rb") as f:
         if _is_sf3(f, ch):
@@ -346,10 +328,10 @@ def write_without_shared_samples(soundfont: PathLike, reference: Optional[PathLi
     with open(dst, "r+b") as f:
         for k in silence:
             start, end = struct.unpack("<II", recs[k][20:28])
-            if smpl is not None and end > start:
+            if smpl is not None and end > start and 2 * start < smpl[1]:
                 f.seek(smpl[0] + 2 * start)
                 f.write(b"\0" * (2 * (min(end, smpl[1] // 2) - start)))
-            if sm24 is not None and end > start:
+            if sm24 is not None and end > start and start < sm24[1]:
                 f.seek(sm24[0] + start)
                 f.write(b"\0" * (min(end, sm24[1]) - start))
     gone = set(silence)
