@@ -110,11 +110,11 @@ def _job(task):
     return bank, time.time() - t0
 
 
-def _sources(args, out, opts, dev_programs):
-    """--only sources: the GM presets of --source soundfonts as one training bank (seeded by --seed)."""
+def _source_instruments(args, out, dev_programs):
+    """--only sources: the GM presets of the --source soundfonts (rendered from silenced copies
+    with --exclude-samples-of / --exclude-dev-samples) and what the manifest records of them."""
     from timbrefast.data.instruments import soundfont_instruments
     from timbrefast.data.soundfont import preset_samples, sample_digests, write_without_shared_samples
-    from timbrefast.train._two_tower_bank import CaptionBank
 
     if not args.source:
         raise SystemExit("--only sources needs --source SF (repeatable)")
@@ -125,9 +125,8 @@ def _sources(args, out, opts, dev_programs):
             programs |= {p + d for p in dev_programs for d in (-1, 1) if 0 <= p + d < 128}
     elif args.programs:
         programs = {int(v) for v in args.programs.split(",")}
-    manifest = {"only": "sources", "seed": args.seed, "notes": args.notes, "windows": args.windows,
-                "max_duration": args.max_duration, "lead_max": args.lead_max, "programs": args.programs,
-                "split": args.split, "exclude_samples_of": args.exclude_samples_of, "sources": {}}
+    manifest = {"programs": args.programs, "split": args.split, "exclude_samples_of": args.exclude_samples_of,
+                "sources": {}}
     insts = []
     for src in args.source:
         src = Path(src)
@@ -160,17 +159,7 @@ def _sources(args, out, opts, dev_programs):
                 continue
             insts.append(i)
     manifest["instruments"] = [i.id for i in insts]
-    half = (len(insts) + 1) // 2
-    tasks = [(part, args.notes, args.seed, opts) for part in (insts[:half], insts[half:]) if part]
-    t0 = time.time()
-    with mp.get_context("fork").Pool(max(1, args.jobs)) as pool:
-        results = pool.map(_job, tasks, chunksize=1)
-    bank = CaptionBank.concatenate([b for b, _ in results])
-    bank.save(out / "train")
-    manifest["train_clips"] = len(bank)
-    manifest["seconds"] = round(time.time() - t0, 1)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    print({k: v for k, v in manifest.items() if k != "instruments"}, len(insts), "presets", flush=True)
+    return insts, manifest
 
 
 def main(argv=None):
@@ -241,9 +230,11 @@ def main(argv=None):
         "val": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if v and not h and not x],
                 patch_instruments(random_patches(args.val_patches, seed=VAL_PATCH_SEED))),
     }
+    sources = None
     if args.only == "sources":
-        return _sources(args, out, opts, dev_programs)
-    if args.only == "dev":
+        insts, sources = _source_instruments(args, out, dev_programs)
+        sets = {"train": (insts, [])}
+    elif args.only == "dev":
         sets = {"train": ([i for i, h in zip(sf, dev) if h], [])}
     elif args.only == "extra":
         if not args.extra_soundfont or Path(args.extra_soundfont).name not in ALLOWED_EXTRA:
@@ -253,7 +244,7 @@ def main(argv=None):
     manifest = {"only": args.only, "extra_soundfont": args.extra_soundfont, "seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
                 "max_duration": args.max_duration, "lead_max": args.lead_max,
                 "dev_holdout": [i.id for i, h in zip(sf, dev) if h],
-                "non_gm_dropped": int(drop.sum()), "sets": {}}
+                "non_gm_dropped": int(drop.sum()), "sets": {}, **(sources or {})}
     tasks, owners = [], []
     for name, (presets, patches) in sets.items():
         seed = args.seed + (0 if name == "train" else 1)
