@@ -30,6 +30,7 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     from timbrefast.data.tinysol_synth import tinysol_class
+    from timbrefast.metrics import top_k_accuracies, top_k_accuracy
     from timbrefast.two_tower import TINYSOL_CLASSES
     from timbrefast.two_tower.bundled import TwoTowerModel
 
@@ -48,10 +49,11 @@ def main(argv=None):
         res = {}
         for p in PROMPTS:
             t = model.embed_text([p.format(x=c) for c in TINYSOL_CLASSES])
-            rank = (np.argsort(-(a @ t.T), axis=1) == labels[:, None]).argmax(axis=1)
-            res[p] = {"top1": round(float((rank < 1).mean()), 4), "top5": round(float((rank < 5).mean()), 4)}
+            sim = a @ t.T
+            acc = top_k_accuracies(sim, labels, ks=(1, 5))
+            res[p] = {"top1": round(acc[1], 4), "top5": round(acc[5], 4)}
             if p == PROMPTS[0]:
-                res["per_class_top1"] = {TINYSOL_CLASSES[c]: round(float((rank[labels == c] < 1).mean()), 3)
+                res["per_class_top1"] = {TINYSOL_CLASSES[c]: round(top_k_accuracy(sim[labels == c], labels[labels == c]), 3)
                                          for c in sorted(set(labels.tolist()))}
         res["mean_top1_4_prompts"] = round(float(np.mean([res[p]["top1"] for p in PROMPTS])), 4)
         results[m] = res
