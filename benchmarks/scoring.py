@@ -86,7 +86,8 @@ def _load() -> str:
 
 def bench_stream(model_dir, clips, quick: bool) -> None:
     """100 ms pushes to a 'last' stream, the encoder's fast path (A) and the eager encoder (B)
-    fed the same audio, pushes interleaved."""
+    fed the same audio, pushes interleaved (a features-only push, then a scored one); then A
+    alone with every push scored, as a generator's loop calls it."""
     from timbrefast.scorers.coherence import CoherenceScorer
     from timbrefast.scorers.streaming import CoherenceStream
 
@@ -112,6 +113,14 @@ def bench_stream(model_dir, clips, quick: bool) -> None:
             upd.append(t1 - t0)
             full.append(t2 - t1)
         pos += 2 * chunk
+    # a generator's loop: one stream, every push scored, nothing interleaved
+    scorer_a, stream_a = variants["fast encoder"][0], variants["fast encoder"][1]
+    alone = []
+    for i in range(2 * reps):
+        t0 = time.perf_counter()
+        stream_a.push(x[pos: pos + chunk])
+        alone.append(time.perf_counter() - t0)
+        pos += chunk
     import torch
 
     for name, (scorer, stream, upd, full, enc) in variants.items():
@@ -132,6 +141,7 @@ def bench_stream(model_dir, clips, quick: bool) -> None:
     print(f"  {'':>14} | {'features p50 / p95 (best), ms':>30} | {'push with score':>30} | {'encoder alone':>30}")
     for name, (_, _, upd, full, enc) in variants.items():
         print(f"  {name:>14} | {_stats(upd):>30} | {_stats(full):>30} | {_stats(enc):>30}")
+    print(f"  {'fast, alone':>14} | {'':>30} | {_stats(alone):>30} |   (every push scored, one stream)")
     print(f"  full fused frontend of one 5 s window (1 thread) p50 / p95: {1e3 * f50:.2f} / {1e3 * f95:.2f} ms")
 
 
@@ -271,16 +281,19 @@ def _eager(model, fn):
 
 def bench_latency(model_dir, clips, quick: bool) -> None:
     """score_one's latency with the auto policy and with 2 threads, the encoder's fast path
-    against the eager encoder (all four interleaved), quiet and with a busy-loop process."""
+    against the eager encoder, quiet and with a busy-loop process. Each thread policy is
+    timed in its own block (its fast and eager variants interleaved call by call): with the
+    two policies interleaved, the one-thread calls ran right after 2-thread calls whose
+    threads were still runnable, and their p95 under load was 3x what the same calls show on
+    their own (13.6 against 4.2 ms on 2 December 2026), a pattern no caller has."""
     import multiprocessing as mp
-
-    import torch
 
     from timbrefast.scorers.coherence import CoherenceScorer
 
     reps = 40 if quick else 200
-    variants = {}
+    policies = {}
     for threads in (None, 2):
+        variants = {}
         for fast in (True, False):
             scorer = CoherenceScorer.from_pretrained(model_dir, threads=threads)
             scorer.model.fast_inference = fast
@@ -289,10 +302,12 @@ def bench_latency(model_dir, clips, quick: bool) -> None:
                 ctx.score_one(clips[1], sr=SR)
             label = f"{'auto (1 thread)' if threads is None else '2 threads'}, {'fast' if fast else 'eager'}"
             variants[label] = ctx
+        policies[threads] = variants
     cand = clips[1]
-    scores = [ctx.score_one(cand, sr=SR) for ctx in variants.values()]
-    print(f"\nlatency: one 5 s candidate against a cached context (score_one; {reps} calls per variant, "
-          f"interleaved); scores agree to {max(scores) - min(scores):.1e}")
+    scores = [ctx.score_one(cand, sr=SR) for v in policies.values() for ctx in v.values()]
+    print(f"\nlatency: one 5 s candidate against a cached context (score_one; {reps} calls per variant; "
+          f"each thread policy in its own block, fast and eager interleaved); scores agree to "
+          f"{max(scores) - min(scores):.1e}")
     print(f"  {'machine':>14} | {'variant':>24} | p50 / p95 (best), ms")
     for label in ("quiet", "one core busy"):
         proc = None
@@ -300,20 +315,21 @@ def bench_latency(model_dir, clips, quick: bool) -> None:
             proc = mp.get_context("spawn").Process(target=_busy, daemon=True)
             proc.start()
             time.sleep(0.5)
-        times = {k: [] for k in variants}
         try:
             load = _load()
-            for _ in range(reps):
-                for name, ctx in variants.items():
-                    t0 = time.perf_counter()
-                    ctx.score_one(cand, sr=SR)
-                    times[name].append(time.perf_counter() - t0)
+            for variants in policies.values():
+                times = {k: [] for k in variants}
+                for _ in range(reps):
+                    for name, ctx in variants.items():
+                        t0 = time.perf_counter()
+                        ctx.score_one(cand, sr=SR)
+                        times[name].append(time.perf_counter() - t0)
+                for name, t in times.items():
+                    print(f"  {label:>14} | {name:>24} | {_stats(t)}")
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.join()
-        for name, t in times.items():
-            print(f"  {label:>14} | {name:>24} | {_stats(t)}")
         print(f"  {'':>14}   ({load} at the start of the block)")
 
 

@@ -146,3 +146,32 @@ def test_stream_gate(scorer):
     assert v > scorer.score_floor and stream.flag == "ok" and stream.confidence > 0
     noisy = scorer.stream(context, sr=SR, gate=True, window="all")
     assert noisy.push(_noise(1, -20)) == scorer.score_floor and noisy.flag == "noise"
+
+
+@pytest.mark.parametrize("window", ["last", "all"])
+def test_stream_verdict_is_computed_when_read(scorer, window, monkeypatch):
+    """Without the gate a stream's flag and confidence wait until they are read (a loop that
+    reads only scores does not pay for them), and then judge the audio of the last score, as
+    assess does for the same clip."""
+    from timbrefast.scorers import streaming
+
+    calls = []
+    stats = streaming.feature_stats
+    monkeypatch.setattr(streaming, "feature_stats", lambda *a, **k: calls.append(1) or stats(*a, **k))
+    context = scorer.context(_music(5, seed=1), sr=SR)
+    stream = scorer.stream(context, sr=SR, window=window)
+    assert stream.flag is None and stream.confidence is None
+    noise = _noise(0, -20)
+    stream.push(noise)
+    # "all" keeps the statistics of each finished 5 s window (one call when it closes)
+    finished = 1 if window == "all" else 0
+    assert len(calls) == finished
+    stream.push(_music(5, seed=2)[:SR], score=False)  # features only: the verdict stays the scored one's
+    assert stream.flag == "noise" and not 0 < stream.confidence
+    assert len(calls) == (finished if window == "all" else 1)
+    ref = context.assess(noise[None], sr=SR)
+    assert stream.flag == ref.flags[0] and stream.level_db == pytest.approx(ref.level_db[0], abs=1e-3)
+    stream.confidence
+    assert len(calls) == (finished if window == "all" else 1)  # computed once
+    stream.reset()
+    assert stream.flag is None

@@ -218,7 +218,7 @@ class CoherenceStream:
         Samples pushed so far, at the stream's rate ``sr``.
     level_db, flag, confidence
         The gate's judgement (:mod:`timbrefast.scorers.gate`) of the scored audio, as of
-        the last score.
+        the last score (``flag`` and ``confidence`` are computed when first read).
     """
 
     def __init__(self, context: Any, *, sr: int, hop: int = 160, window: str = "last", gate: bool = False,
@@ -285,8 +285,38 @@ class CoherenceStream:
         self._emb_cache: Dict[int, tuple] = {}  # window index -> (version, embedding)
         self._score: Any = None
         self.level_db: Optional[float] = None
-        self.flag: Optional[str] = None
-        self.confidence: Optional[float] = None
+        self._verdict: Optional[tuple] = None  # (flag, confidence) of the last score
+        self._verdict_of: Optional[tuple] = None  # what it is computed from, when first asked for
+
+    @property
+    def flag(self) -> Optional[str]:
+        """The gate's flag of the last scored audio (``"ok"``, ``"quiet"``, ``"silent"``,
+        ``"noise"``), None before the first score; computed when first read (or by
+        ``gate=True``), so a loop that reads only scores does not pay for it."""
+        return self._judged()[0]
+
+    @property
+    def confidence(self) -> Optional[float]:
+        """The gate's confidence in ``[0, 1]`` of the last scored audio (see :attr:`flag`)."""
+        return self._judged()[1]
+
+    def _judged(self) -> tuple:
+        if self._verdict is None and self._verdict_of is not None:
+            parts, level_db, context_db = self._verdict_of
+            fls, vas, ws = [], [], []
+            for p in parts:
+                if len(p) == 3:
+                    f1, v1, w = p
+                else:
+                    fl, va = feature_stats(p[0][None], [p[1]])
+                    f1, v1, w = float(fl[0]), float(va[0]), p[1]
+                fls.append(f1)
+                vas.append(v1)
+                ws.append(w)
+            flat = float(np.average(fls, weights=ws))
+            var = float(np.average(vas, weights=ws))
+            self._verdict = judge(level_db, flat, var, context_db, self.gate_config)
+        return self._verdict if self._verdict is not None else (None, None)
 
     def __repr__(self) -> str:
         return (f"CoherenceStream(sr={self.sr}, window={self.mode!r}, hop={self.hop}, gate={self.gate}, "
@@ -412,37 +442,31 @@ class CoherenceStream:
             embs = [self._embed(0, wf)]
             x = self._audio.get(wf.start, min(n, wf.start + W), wf.start, n).astype(np.float64)
             ms = float(np.dot(x, x)) / max(1, x.shape[0])
-            fl, va = feature_stats(wf.db[None], [valid_frames_of(n - wf.start, self.hop_length, self.frames)])
-            flat, var = float(fl[0]), float(va[0])
+            # (flatness, variation, frames) of each window, or (dB features, valid frames) for
+            # the gate's statistics to compute when they are needed (gate=True, flag, confidence)
+            parts: List[tuple] = [(wf.db, valid_frames_of(n - wf.start, self.hop_length, self.frames))]
         else:
             count = window_count(n, W)
-            embs, ss, fls, vas, ws = [], 0.0, [], [], []
+            embs, ss, parts = [], 0.0, []
             for k in range(count):
                 if k < len(self._final):
                     e, s2, f1, v1 = self._final[k]
                     embs.append(e)
                     ss += s2
-                    fls.append(f1)
-                    vas.append(v1)
-                    ws.append(self.frames)
+                    parts.append((f1, v1, self.frames))
                 else:
                     wf = self._active[k]
                     embs.append(self._embed(k, wf))
                     x = self._audio.get(k * W, min(n, (k + 1) * W), k * W, n).astype(np.float64)
                     ss += float(np.dot(x, x))
-                    vf = valid_frames_of(n - k * W, self.hop_length, self.frames)
-                    fl, va = feature_stats(wf.db[None], [vf])
-                    fls.append(float(fl[0]))
-                    vas.append(float(va[0]))
-                    ws.append(vf)
+                    parts.append((wf.db, valid_frames_of(n - k * W, self.hop_length, self.frames)))
             ms = ss / max(1, min(n, count * W))
-            flat = float(np.average(fls, weights=ws))
-            var = float(np.average(vas, weights=ws))
         emb = embs[0] if len(embs) == 1 else torch.stack(embs).mean(dim=0)
         value = float(self._similarity(emb))
         self.level_db = level_from_mean_square(ms)
-        self.flag, self.confidence = judge(self.level_db, flat, var, getattr(self.context, "level_db", None),
-                                           self.gate_config)
+        # the dB arrays are replaced, never changed in place, by later pushes: the verdict can wait
+        self._verdict = None
+        self._verdict_of = (parts, self.level_db, getattr(self.context, "level_db", None))
         if self.gate and self.flag != "ok":
             value = score_floor(self.scorer)
         if self._like is not None:
