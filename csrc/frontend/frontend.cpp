@@ -143,9 +143,17 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
     stft_frames(s.stft, c.padded, w.stft, t0, cnt);
     kernels().rfft(c.tables, w.stft.fft.zr.data(), w.stft.fft.zi.data(), w.stft.fft.sr.data(), w.stft.fft.si.data(),
                    s.stft.win_lo / 2, stft_nz_hi(s.stft), w.stft.fft.xr.data(), w.stft.fft.xi.data());
-    float row[kLanes];
     const float* xr = w.stft.fft.xr.data();
     const float* xi = w.stft.fft.xi.data();
+    if (s.power == 2.0f) {
+      // one kernel per group: the power and the weighted sums in 16-lane vectors (the mel rows
+      // are Tp = T rounded up to 16 long, so the 16 columns from t0 exist)
+      const MelBank& bank = s.bank;
+      kernels().power_mel(xr, xi, 0, c.bins, bank.start.data(), bank.band.data(), bank.weight.data(), c.mel + t0,
+                          c.Tp);
+      return;
+    }
+    float row[kLanes];
     for (int f = 0; f < c.bins; ++f) {
       const float* a = xr + static_cast<long>(f) * kLanes;
       const float* b = xi + static_cast<long>(f) * kLanes;

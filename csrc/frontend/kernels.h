@@ -82,6 +82,12 @@ struct Kernels {
   // window win and split into the FFT's packed input: zr[j * kLanes + l] = frame_l[2 j] * win[2 j],
   // zi[j * kLanes + l] = frame_l[2 j + 1] * win[2 j + 1], j < pairs.
   void (*frames_window)(const float* rows, std::ptrdiff_t ld, int pairs, const float* win, float* zr, float* zi);
+  // The fused frontend without HPSS, one group of 16 frames: per bin f in [f_lo, f_hi) the
+  // power re^2 + im^2 of the FFT's lane arrays xr / xi, added with the bin's mel weights
+  // (start[f] .. start[f + 1]: band[j], weight[j]) into out[band * ld_out + l], l < 16 (the
+  // same bits as that scalar loop, mel_accumulate_bin's arithmetic).
+  void (*power_mel)(const float* xr, const float* xi, int f_lo, int f_hi, const int* start, const int* band,
+                    const float* weight, float* out, std::ptrdiff_t ld_out);
 };
 
 // Whether the FFT's first pass leaves out its zero inputs: the non-zero pairs [nz_lo, nz_hi)

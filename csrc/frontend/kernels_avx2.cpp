@@ -22,7 +22,8 @@ const Kernels& kernels_avx2() {
                          &isa_avx2::from_lanes_impl, &isa_avx2::rfft_magnitude_impl,
                          &isa_avx2::masked_mel2_impl,
                          &isa_avx2::median_range_impl,
-                         &isa_avx2::frames_window_impl};
+                         &isa_avx2::frames_window_impl,
+                         &isa_avx2::power_mel_impl};
   return k;
 }
 

@@ -22,7 +22,8 @@ const Kernels& kernels_avx512() {
                          &isa_avx512::from_lanes_impl, &isa_avx512::rfft_magnitude_impl,
                          &isa_avx512::masked_mel2_impl,
                          &isa_avx512::median_range_impl,
-                         &isa_avx512::frames_window_impl};
+                         &isa_avx512::frames_window_impl,
+                         &isa_avx512::power_mel_impl};
   return k;
 }
 

@@ -782,6 +782,24 @@ static TF_NO_FMA void masked_mel2_impl(const float* harm, const float* perc, con
   }
 }
 
+// The fused frontend without HPSS, for one group of 16 frames: per bin f in [f_lo, f_hi) the
+// power |X|^2 = re * re + im * im of the FFT's lane arrays, and per band the bin feeds
+// (start[f] .. start[f + 1]: band[j], weight[j]) out[band * ld_out + l] += weight * power[l];
+// the scalar loop's operations in its order (no fused multiply-add), so the same bits.
+static TF_NO_FMA void power_mel_impl(const float* xr, const float* xi, int f_lo, int f_hi, const int* start,
+                                     const int* band, const float* weight, float* out, std::ptrdiff_t ld_out) {
+  for (int f = f_lo; f < f_hi; ++f) {
+    const int j0 = start[f], j1 = start[f + 1];
+    if (j0 == j1) continue;
+    const vf a = load(xr + static_cast<std::ptrdiff_t>(f) * kLanes), b = load(xi + static_cast<std::ptrdiff_t>(f) * kLanes);
+    const vf pw = a * a + b * b;
+    for (int j = j0; j < j1; ++j) {
+      float* dst = out + static_cast<std::ptrdiff_t>(band[j]) * ld_out;
+      store(dst, load(dst) + splat(weight[j]) * pw);
+    }
+  }
+}
+
 static TF_NO_FMA void axpy_impl(float a, const float* __restrict x, int n, float* __restrict y) {
   for (int t = 0; t < n; ++t) y[t] += a * x[t];
 }

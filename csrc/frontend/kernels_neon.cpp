@@ -91,7 +91,8 @@ const Kernels& kernels_neon() {
                          &isa_neon::from_lanes_impl, &isa_neon::rfft_magnitude_impl,
                          &isa_neon::masked_mel2_impl,
                          &isa_neon::median_range_impl,
-                         &isa_neon::frames_window_impl};
+                         &isa_neon::frames_window_impl,
+                         &isa_neon::power_mel_impl};
   return k;
 }
 

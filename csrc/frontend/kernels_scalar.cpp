@@ -20,7 +20,8 @@ const Kernels& kernels_scalar() {
                          &isa_scalar::from_lanes_impl, &isa_scalar::rfft_magnitude_impl,
                          &isa_scalar::masked_mel2_impl,
                          &isa_scalar::median_range_impl,
-                         &isa_scalar::frames_window_impl};
+                         &isa_scalar::frames_window_impl,
+                         &isa_scalar::power_mel_impl};
   return k;
 }
 
