@@ -114,7 +114,7 @@ def bench_stream(model_dir, clips, quick: bool) -> None:
             full.append(t2 - t1)
         pos += 2 * chunk
     # a generator's loop: one stream, every push scored, nothing interleaved
-    scorer_a, stream_a = variants["fast encoder"][0], variants["fast encoder"][1]
+    stream_a = variants["fast encoder"][1]
     alone = []
     for i in range(2 * reps):
         t0 = time.perf_counter()

@@ -153,15 +153,11 @@ void clip_group(const ClipCtx& c, int t0, ClipWork& w) {
                           c.Tp);
       return;
     }
-    float row[kLanes];
+    float row[kLanes];  // other powers: |X|^power per bin, then the bin's mel weights
     for (int f = 0; f < c.bins; ++f) {
       const float* a = xr + static_cast<long>(f) * kLanes;
       const float* b = xi + static_cast<long>(f) * kLanes;
-      if (s.power == 2.0f) {
-        for (int l = 0; l < kLanes; ++l) row[l] = a[l] * a[l] + b[l] * b[l];
-      } else {
-        for (int l = 0; l < kLanes; ++l) row[l] = spectrum_value(std::sqrt(a[l] * a[l] + b[l] * b[l]), s.power);
-      }
+      for (int l = 0; l < kLanes; ++l) row[l] = spectrum_value(std::sqrt(a[l] * a[l] + b[l] * b[l]), s.power);
       mel_accumulate_bin(s.bank, f, row, kLanes, c.mel + t0, c.Tp);
     }
     return;
