@@ -1,7 +1,8 @@
-"""Virtual instruments: every soundfont preset and every synthesizer patch, behind one type.
+"""Virtual instruments: every soundfont preset, synthesizer patch and modeled instrument, behind one type.
 
 An :class:`Instrument` has a stable ``id`` (``"<soundfont file>:<bank>:<program>:<name>"``
-for presets, ``"patch:<name>"`` for patches), a General MIDI ``family`` and the paper's
+for presets, ``"patch:<name>"`` for patches, ``"modeled:<name>"`` for the modeled orchestral
+instruments of :mod:`timbrefast.data.modeled`), a General MIDI ``family`` and the paper's
 merged family (:data:`PAPER_FAMILIES`), and renders notes at any rate:
 ``render(instrument, notes, sr=16000)``. Any number of soundfonts can be combined; their
 drum presets are left out (a percussion kit is not one instrument).
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._validate import check_int, check_positive
 from .families import FAMILY_PITCH_RANGES
 from .retrieval import _Renderers, _fit
+from .modeled import ModeledInstrument, render_note as render_modeled_note
 from .patches import CATEGORY_FAMILIES, Patch, render_note as render_patch_note
 from .soundfont import Preset, list_presets
 
@@ -30,6 +32,7 @@ __all__ = [
     "paper_family",
     "soundfont_instruments",
     "patch_instruments",
+    "modeled_instruments",
     "render",
     "render_note_bank",
     "NoteBank",
@@ -69,25 +72,39 @@ def paper_family(gm_family: str, program: Optional[int] = None) -> str:
 
 @dataclass(frozen=True)
 class Instrument:
-    """A virtual instrument: a soundfont ``preset`` or a synthesizer ``patch`` (exactly one)."""
+    """A virtual instrument: a soundfont ``preset``, a synthesizer ``patch`` or a ``model``
+    (a :class:`~timbrefast.data.modeled.ModeledInstrument`), exactly one of them."""
 
     id: str
     family: str
     preset: Optional[Preset] = None
     patch: Optional[Patch] = None
+    model: Optional[ModeledInstrument] = None
 
     def __post_init__(self) -> None:
-        if (self.preset is None) == (self.patch is None):
-            raise ValueError("an Instrument is exactly one of a preset and a patch")
+        if sum(x is not None for x in (self.preset, self.patch, self.model)) != 1:
+            raise ValueError("an Instrument is exactly one of a preset, a patch and a modeled instrument")
 
     @property
     def source(self) -> str:
-        """``"soundfont"`` or ``"patch"``."""
-        return "soundfont" if self.preset is not None else "patch"
+        """``"soundfont"``, ``"patch"`` or ``"modeled"``."""
+        return "soundfont" if self.preset is not None else "patch" if self.patch is not None else "modeled"
+
+    @property
+    def program(self) -> Optional[int]:
+        """The General MIDI program (0-based) of a preset or modeled instrument; None for a patch."""
+        if self.preset is not None:
+            return int(self.preset.program)
+        return None if self.model is None else self.model.program
+
+    @property
+    def name(self) -> str:
+        """The preset's, patch's or modeled instrument's name."""
+        return (self.preset or self.patch or self.model).name
 
     @property
     def paper_family(self) -> str:
-        return paper_family(self.family, self.preset.program if self.preset is not None else None)
+        return paper_family(self.family, self.program)
 
 
 def soundfont_instruments(soundfonts: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]) -> List[Instrument]:
@@ -113,19 +130,29 @@ def soundfont_instruments(soundfonts: Union[str, "os.PathLike[str]", Sequence[Un
     return out
 
 
-def patch_instruments(patches: Iterable[Patch]) -> List[Instrument]:
-    """Synthesizer patches as instruments (``id = "patch:<name>"``; names must be unique)."""
+def _wrap(items: Iterable[Any], kind: type, prefix: str, what: str, family, field: str) -> List[Instrument]:
+    """``items`` of type ``kind`` as instruments ``"<prefix>:<name>"`` (names unique)."""
     out = []
     seen = set()
-    for p in patches:
-        if not isinstance(p, Patch):
-            raise TypeError(f"expected Patch objects, got {type(p).__name__}")
-        iid = f"patch:{p.name}"
+    for x in items:
+        if not isinstance(x, kind):
+            raise TypeError(f"expected {kind.__name__} objects, got {type(x).__name__}")
+        iid = f"{prefix}:{x.name}"
         if iid in seen:
-            raise ValueError(f"two patches are named {p.name!r}")
+            raise ValueError(f"two {what} are named {x.name!r}")
         seen.add(iid)
-        out.append(Instrument(iid, CATEGORY_FAMILIES[p.category], patch=p))
+        out.append(Instrument(iid, family(x), **{field: x}))
     return out
+
+
+def patch_instruments(patches: Iterable[Patch]) -> List[Instrument]:
+    """Synthesizer patches as instruments (``id = "patch:<name>"``; names must be unique)."""
+    return _wrap(patches, Patch, "patch", "patches", lambda p: CATEGORY_FAMILIES[p.category], "patch")
+
+
+def modeled_instruments(models: Iterable[ModeledInstrument]) -> List[Instrument]:
+    """Modeled orchestral instruments as instruments (``id = "modeled:<name>"``; names unique)."""
+    return _wrap(models, ModeledInstrument, "modeled", "modeled instruments", lambda m: m.family, "model")
 
 
 _SYNTHS: Dict[int, _Renderers] = {}  # one FluidSynth engine per soundfont, rate and process
@@ -135,6 +162,8 @@ def render(instrument: Instrument, pitch: int, *, velocity: int = 100, duration:
     """One note of ``instrument`` (float32 ``(n,)``, with its release tail)."""
     if instrument.patch is not None:
         return render_patch_note(instrument.patch, pitch, velocity=velocity, duration=duration, sr=sr)
+    if instrument.model is not None:
+        return render_modeled_note(instrument.model, pitch, velocity=velocity, duration=duration, sr=sr)
     synths = _SYNTHS.setdefault(int(sr), _Renderers(int(sr)))
     synth = synths.get(instrument.preset.soundfont)
     return synth.render_note(int(pitch), velocity=int(velocity), duration=float(duration), preset=instrument.preset)

@@ -150,6 +150,11 @@ def _render_note(inst: Instrument, synth: Any, pitch: int, velocity: int, durati
         if keep is not None:
             tail = min(tail, max(0.0, keep - duration))
         return render_patch_note(inst.patch, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
+    if inst.model is not None:
+        tail = min(inst.model.release * 1.5, 3.0)
+        if keep is not None:
+            tail = min(tail, max(0.0, keep - duration))
+        return render_modeled_note(inst.model, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
     if keep is None:
         return synth.render_note(int(pitch), velocity=int(velocity), duration=float(duration), preset=inst.preset)
     old = synth.max_tail
@@ -206,7 +211,7 @@ def as_instruments(instruments: Iterable[Any]) -> List[Instrument]:
 
 
 def _name(inst: Instrument) -> str:
-    return inst.preset.name if inst.preset is not None else inst.patch.name
+    return inst.name
 
 
 def _apply_exclude(insts: List[Instrument], exclude: Any) -> List[Instrument]:

@@ -428,6 +428,12 @@ def _biquad(kind: str, f0: np.ndarray, q: float, sr: int) -> Tuple[np.ndarray, n
     return b / a[:, :1], a / a[:, :1]
 
 
+def _note_args(pitch: Any, velocity: Any, duration: Any, sr: Any) -> Tuple[float, int, float, int]:
+    """A note's MIDI pitch (0-127), velocity (1-127), duration (s, > 0) and rate, checked."""
+    return (_num(pitch, "pitch", 0.0, 127.0), check_int(velocity, "velocity", minimum=1, maximum=127),
+            check_positive(duration, "duration"), check_int(sr, "sr", minimum=4000, maximum=192000))
+
+
 def render_note(
     patch: Patch,
     pitch: float,
@@ -445,10 +451,7 @@ def render_note(
     """
     if not isinstance(patch, Patch):
         raise TypeError(f"patch must be a Patch, got {type(patch).__name__}")
-    pitch = _num(pitch, "pitch", 0.0, 127.0)
-    velocity = check_int(velocity, "velocity", minimum=1, maximum=127)
-    duration = check_positive(duration, "duration")
-    sr = check_int(sr, "sr", minimum=4000, maximum=192000)
+    pitch, velocity, duration, sr = _note_args(pitch, velocity, duration, sr)
     tail = min(patch.amp_env.release * 1.2, 3.0) if tail is None else check_positive(tail, "tail", allow_zero=True)
     if duration + tail > _MAX_SECONDS:
         raise ValueError(f"a note is at most {_MAX_SECONDS} s long (duration + tail), got {duration + tail}")

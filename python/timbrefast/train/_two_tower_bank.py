@@ -71,6 +71,9 @@ def describe_instrument(inst: Any) -> Dict[str, Any]:
     if inst.preset is not None:
         return {"instrument": inst.id, "source": "soundfont", "program": int(inst.preset.program),
                 "category": None, "preset_name": inst.preset.name, "family": inst.family}
+    if inst.model is not None:
+        return {"instrument": inst.id, "source": "modeled", "program": int(inst.model.program),
+                "category": None, "preset_name": inst.model.name, "family": inst.family}
     return {"instrument": inst.id, "source": "patch", "program": None, "category": inst.patch.category,
             "preset_name": inst.patch.name, "family": inst.family}
 

@@ -53,7 +53,8 @@ __all__ = [
 class NoteDescription:
     """What is known of one rendered note.
 
-    ``source`` is ``"soundfont"`` (``program`` the 0-based GM program) or ``"patch"``
+    ``source`` is ``"soundfont"`` or ``"modeled"`` (a modeled orchestral instrument of
+    :mod:`timbrefast.data.modeled`; ``program`` the 0-based GM program) or ``"patch"``
     (``category`` a synthesizer category of :mod:`timbrefast.data.patches`); ``family``
     the GM family; ``pitch`` (MIDI) within ``[pitch_low, pitch_high]``, the range the
     instrument's notes are drawn from; ``velocity`` 1-127; ``duration`` in seconds;
@@ -76,9 +77,9 @@ class NoteDescription:
     offset: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.source not in ("soundfont", "patch"):
-            raise ValueError(f"source must be 'soundfont' or 'patch', got {self.source!r}")
-        if self.source == "soundfont":
+        if self.source not in ("soundfont", "patch", "modeled"):
+            raise ValueError(f"source must be 'soundfont', 'patch' or 'modeled', got {self.source!r}")
+        if self.source in ("soundfont", "modeled"):
             if self.program is None:
                 raise ValueError("a soundfont note needs its GM program")
             check_int(self.program, "program", minimum=0, maximum=127)
