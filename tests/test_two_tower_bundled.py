@@ -231,6 +231,39 @@ def test_recipe_batches_loss_and_a_short_fit(tmp_path):
 
 
 @needs_text
+def test_recipe_finetunes_the_audio_encoder_at_its_rate(tmp_path):
+    from timbrefast.train import Trainer, TrainerConfig
+    from timbrefast.train.two_tower import TwoTowerRecipe, TwoTowerRecipeConfig
+
+    bank = _bank()
+    cfg = TwoTowerRecipeConfig(batch_size=4, captions_per_clip=3, augment_views=1, finetune_audio=0.1, seed=1)
+    r = TwoTowerRecipe(bank, bank, model_config=SMALL, config=cfg, init_audio=False,
+                       text_cache=tmp_path / "cache.npz")
+    assert r._audio is None  # nothing precomputed: the encoder runs on each batch
+    b = r.batch(2, 0, 1)
+    assert b["features"].shape == (4, 1, 64, 101) and b["noise"].shape == (4, SMALL.audio_input_dim)
+    assert torch.equal(r.batch(2, 0, 1)["features"], b["features"])  # pure in the step
+    assert all(p.requires_grad for p in r.model.audio_encoder.parameters())
+    groups = r.parameter_groups(r.model)
+    assert [g["lr_scale"] for g in groups] == [1.0, 0.1]
+    n_enc = sum(1 for _ in r.model.audio_encoder.parameters())
+    assert len(groups[1]["params"]) == n_enc and len(groups[0]["params"]) == sum(1 for _ in r.model.parameters()) - n_enc
+    bn = {k: v.clone() for k, v in r.model.audio_encoder.state_dict().items() if "running" in k}
+    before = {k: v.clone() for k, v in r.model.audio_encoder.state_dict().items() if "running" not in k}
+    trainer = Trainer(r, TrainerConfig(out_dir=str(tmp_path / "run"), steps=6, lr=1e-3, val_every=6, ckpt_every=0,
+                                       log_every=0, progress=False, device="cpu"))
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [1e-3, 1e-3]  # before the schedule sets them
+    trainer.fit()
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == pytest.approx([1e-3, 1e-4])
+    after = r.model.audio_encoder.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the encoder learned
+    assert all(torch.equal(bn[k], after[k]) for k in bn)  # its batch-norm statistics did not move
+    assert set(r.validate(r.model)) == {"zs_top1", "zs_top5"}
+    with pytest.raises(ValueError, match="finetune_audio"):
+        TwoTowerRecipeConfig(finetune_audio=-1.0)
+
+
+@needs_text
 def test_cli_train_two_tower(tmp_path, capsys):
     from timbrefast.cli import main
 

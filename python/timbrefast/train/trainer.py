@@ -384,7 +384,10 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.model: nn.Module = recipe.model.to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        # A recipe may give parameter groups, each with an "lr_scale" (a multiple of the schedule's rate).
+        groups = getattr(recipe, "parameter_groups", None)
+        self.optimizer = torch.optim.Adam(groups(self.model) if callable(groups) else self.model.parameters(),
+                                          lr=config.lr)
         self.scaler: Optional[Any] = None
         if config.amp and config.amp_dtype == "float16":
             self.scaler = torch.amp.GradScaler("cuda")
@@ -722,7 +725,7 @@ class Trainer:
             while self.step < cfg.steps:
                 lr = cfg.learning_rate(self.step)
                 for group in self.optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
                 batch = next(batches)
                 with self._autocast():
                     loss, metrics = self.recipe.loss(train_model, batch, self.step)

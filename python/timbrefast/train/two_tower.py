@@ -1,10 +1,11 @@
 """Two-tower (audio-text) recipe for :class:`~timbrefast.train.Trainer`: the bundled model's heads.
 
 Trains the projection heads (and the logit scale) of a
-:class:`~timbrefast.two_tower.bundled.TwoTowerModel` on a
+:class:`~timbrefast.two_tower.bundled.TwoTowerModel` (with ``finetune_audio`` > 0 the audio
+encoder too, at a fraction of the learning rate) on a
 :class:`~timbrefast.train._two_tower_bank.CaptionBank` (rendered single notes with their
 descriptions). Both towers are frozen: the audio encoder (initialised from a retrieval
-model, by default the bundled one) and all-MiniLM-L6-v2. So the recipe computes once,
+model, by default the bundled one; unless ``finetune_audio``) and all-MiniLM-L6-v2. So the recipe computes once,
 before step 0, each clip's audio-head input and the sentence embedding of each of its
 ``captions_per_clip`` generated captions (:func:`~timbrefast.two_tower.captions.note_captions`,
 seeded per clip; a ``text_cache`` file keeps the sentence embeddings between runs), and
@@ -62,6 +63,11 @@ class TwoTowerRecipeConfig:
         Largest mel-band shift of an augmented view.
     tilt_db : float
         Largest spectral tilt (dB from the lowest to the highest band) of an augmented view.
+    finetune_audio : float
+        0 (default): the audio encoder stays frozen and its outputs are computed once. A
+        positive value trains it too, at this multiple of the learning rate (e.g. 0.1): each
+        step then runs the encoder on the batch's features (augmented views drawn on the fly,
+        its batch-norm statistics kept as they are), about 0.25 s a step on one core.
     seed : int
         Seed of the captions and the batch draws.
     """
@@ -73,6 +79,7 @@ class TwoTowerRecipeConfig:
     augment_views: int = 0
     freq_shift: int = 2
     tilt_db: float = 12.0
+    finetune_audio: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,6 +93,8 @@ class TwoTowerRecipeConfig:
         check_int(self.freq_shift, "freq_shift", minimum=0, maximum=16)
         if not 0.0 <= float(self.tilt_db) <= 60.0:
             raise ValueError(f"tilt_db must be in [0, 60], got {self.tilt_db}")
+        if not (np.isfinite(float(self.finetune_audio)) and 0.0 <= float(self.finetune_audio) <= 10.0):
+            raise ValueError(f"finetune_audio must be in [0, 10], got {self.finetune_audio}")
         check_int(self.seed, "seed", minimum=0)
 
 
@@ -220,14 +229,18 @@ class TwoTowerRecipe:
         self.model = TwoTowerModel(model_config)
         if encoder is not None:
             self.model.audio_encoder.load_state_dict(encoder.state_dict())
+        self.finetune = float(config.finetune_audio) > 0
         for p in self.model.audio_encoder.parameters():
-            p.requires_grad_(False)
+            p.requires_grad_(self.finetune)
         self.model.audio_encoder.eval()
-        # frozen towers: computed once
-        aug = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
-        self._audio = np.stack([audio_head_inputs(self.model, train.features)]
-                               + [audio_head_inputs(self.model, train.features, augment=aug, seed=[config.seed, v])
-                                  for v in range(1, config.augment_views + 1)])  # (views, n, dim)
+        self._aug = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
+        if self.finetune:  # the encoder runs on every batch's features
+            self._audio = None
+        else:  # frozen towers: computed once
+            self._audio = np.stack([audio_head_inputs(self.model, train.features)]
+                                   + [audio_head_inputs(self.model, train.features, augment=self._aug,
+                                                        seed=[config.seed, v])
+                                      for v in range(1, config.augment_views + 1)])  # (views, n, dim)
         caps = [note_captions(n, config.captions_per_clip, seed=[config.seed, i], family_only=config.family_only)
                 for i, n in enumerate(train.notes)]
         uniq = list(dict.fromkeys(c for cs in caps for c in cs))
@@ -244,7 +257,7 @@ class TwoTowerRecipe:
             by_kind.setdefault(k, []).append(i)
         self._by_kind = [np.array(by_kind[k], np.int64) for k in self._kinds]
         if val is not None and len(val):
-            self._val_audio = audio_head_inputs(self.model, val.features)
+            self._val_audio = None if self.finetune else audio_head_inputs(self.model, val.features)
             vk = [instrument_kind(n) for n in val.notes]
             self._val_kinds = sorted(set(vk))
             self._val_labels = np.array([self._val_kinds.index(k) for k in vk], np.int64)
@@ -259,16 +272,43 @@ class TwoTowerRecipe:
         rows = np.array([self._by_kind[k][rng.integers(len(self._by_kind[k]))] for k in kinds], np.int64)
         cols = rng.integers(self._caption_ids.shape[1], size=len(rows))
         ids = self._caption_ids[rows, cols]
-        views = rng.integers(self._audio.shape[0], size=len(rows))
+        views = rng.integers(1 + cfg.augment_views, size=len(rows))
+        out = {"text": torch.from_numpy(self._text[ids]), "text_id": torch.from_numpy(ids)}
+        if self.finetune:
+            feats = np.array(self.train.features[rows], np.float32)
+            aug = views > 0
+            if aug.any():
+                feats[aug] = augment_features(feats[aug], rng, **self._aug)
+            out["features"] = torch.from_numpy(np.ascontiguousarray(feats)).unsqueeze(1)
+            dim = self.model.config.audio_input_dim
+            out["noise"] = torch.from_numpy(rng.normal(0.0, cfg.input_noise, size=(len(rows), dim)).astype(np.float32)
+                                            if cfg.input_noise else np.zeros((len(rows), dim), np.float32))
+            return out
         audio = self._audio[views, rows]
         if cfg.input_noise:
             audio = audio + rng.normal(0.0, cfg.input_noise, size=audio.shape).astype(np.float32)
-        return {"audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32)),
-                "text": torch.from_numpy(self._text[ids]), "text_id": torch.from_numpy(ids)}
+        out["audio"] = torch.from_numpy(np.ascontiguousarray(audio, np.float32))
+        return out
+
+    def parameter_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+        """The optimiser's parameter groups: the heads and logit scale at the learning rate,
+        the audio encoder (when ``finetune_audio`` > 0) at ``finetune_audio`` times it."""
+        core = model.module if hasattr(model, "module") else model
+        enc = {id(p) for p in core.audio_encoder.parameters()}
+        rest = [p for p in core.parameters() if id(p) not in enc and p.requires_grad]
+        groups = [{"params": rest, "lr_scale": 1.0}]
+        if self.finetune:
+            groups.append({"params": list(core.audio_encoder.parameters()),
+                           "lr_scale": float(self.config.finetune_audio)})
+        return groups
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
         core = model.module if hasattr(model, "module") else model
-        a = core.project_audio(batch["audio"])
+        if "features" in batch:
+            core.audio_encoder.eval()  # batch-norm statistics stay the pretrained ones
+            a = core.project_audio(core.audio_inputs(batch["features"]) + batch["noise"])
+        else:
+            a = core.project_audio(batch["audio"])
         t = core.project_text(batch["text"])
         loss = multi_positive_info_nce(a, t, batch["text_id"], core.logit_scale)
         with torch.no_grad():
@@ -286,7 +326,8 @@ class TwoTowerRecipe:
             return {}
         core = model.module if hasattr(model, "module") else model
         dev = core.device
-        a = core.project_audio(torch.from_numpy(self._val_audio).to(dev))
+        val_audio = self._val_audio if self._val_audio is not None else audio_head_inputs(core, self.val.features)
+        a = core.project_audio(torch.from_numpy(val_audio).to(dev))
         t = core.project_text(torch.from_numpy(self._val_text).to(dev))
         order = torch.argsort(a @ t.T, dim=1, descending=True).cpu().numpy()
         rank = (order == self._val_labels[:, None]).argmax(axis=1)
@@ -296,7 +337,8 @@ class TwoTowerRecipe:
         cfg = self.config
         digest = hashlib.sha256(json.dumps(self.train.instruments).encode()).hexdigest()[:16]
         return {"batch_size": cfg.batch_size, "seed": cfg.seed, "captions_per_clip": cfg.captions_per_clip,
-                "family_only": cfg.family_only, "augment_views": cfg.augment_views, "clips": len(self.train), "ids": digest}
+                "family_only": cfg.family_only, "augment_views": cfg.augment_views, "clips": len(self.train), "ids": digest,
+                **({"finetune_audio": cfg.finetune_audio} if cfg.finetune_audio else {})}
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         from ..checkpoints import save_model
