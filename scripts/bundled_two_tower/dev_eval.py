@@ -5,8 +5,8 @@ Usage: python scripts/bundled_two_tower/dev_eval.py TINYSOL_DIR MODEL [MODEL ...
 Unlike `timbrefast eval two-tower`, whose classes are those present in the data, every clip
 is classified among all 14 TinySOL classes (the development split of make_dev_tinysol.py holds
 only 5 of them, so the CLI would make it a 5-way task). MODEL: a model folder or 'bundled'.
-Prints per model: top-1 / top-5 of four published prompt sets and the per-class top-1 of
-"A {x} track".
+Prints per model: top-1 / top-5 of four published prompt sets, the per-class top-1 of
+"A {x} track" and each class's three most frequent predictions under it.
 """
 import argparse
 import csv
@@ -55,6 +55,12 @@ def main(argv=None):
             if p == PROMPTS[0]:
                 res["per_class_top1"] = {TINYSOL_CLASSES[c]: round(top_k_accuracy(sim[labels == c], labels[labels == c]), 3)
                                          for c in sorted(set(labels.tolist()))}
+                pred = sim.argmax(1)
+                res["predicted_as"] = {}  # per class: its three most frequent predictions and their shares
+                for c in sorted(set(labels.tolist())):
+                    cnt = np.bincount(pred[labels == c], minlength=len(TINYSOL_CLASSES))
+                    res["predicted_as"][TINYSOL_CLASSES[c]] = {TINYSOL_CLASSES[j]: round(cnt[j] / cnt.sum(), 3)
+                                                               for j in np.argsort(-cnt)[:3] if cnt[j]}
         res["mean_top1_4_prompts"] = round(float(np.mean([res[p]["top1"] for p in PROMPTS])), 4)
         results[m] = res
         print(m, json.dumps(res), flush=True)

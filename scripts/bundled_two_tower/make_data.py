@@ -6,8 +6,8 @@ Usage (about 10 minutes with 2 jobs on 2 shared cores):
         [--lead-max 0.3] [--jobs 2] [--seed 0]
 
 Training sources only (licences in the model card): FluidR3_GM.sf2 and FluidR3_GS.sf2
-(MIT), sf_GMbank.sf2 (Debian csound-soundfont, LGPL-2.1+) and timbrefast's own
-synthesizer patches. Families "Sound Effects" and "Percussive" are left out. The
+(MIT), sf_GMbank.sf2 (Debian csound-soundfont, LGPL-2.1+), timbrefast's own
+synthesizer patches and its modeled orchestral instruments. Families "Sound Effects" and "Percussive" are left out. The
 validation split is the one of scripts/bundled_retrieval/make_data.py (10% of the
 soundfont instruments, seed 0, and patches from seed 50000), so the bundled audio
 encoder never trained on it either.
@@ -34,6 +34,12 @@ with ``--exclude-samples-of TimGM6mb.sf2`` each source is rendered from a copy i
 sample byte-identical to one of the reference's is silenced (presets left without sound are
 dropped), and ``--exclude-dev-samples`` also silences the samples of sf_GMbank's development
 presets in its other presets (round 8; see README.md here).
+
+``--only modeled --modeled N [--modeled-kinds violin,viola,...]`` renders N modeled
+instruments of each kind (``timbrefast.data.modeled``: generated material, no recording;
+instrument seeds from ``--modeled-seed``) as one training bank; ``--skip-soundfont NAME`` leaves
+a soundfont's presets unrendered after the validation split is drawn (round 10 renders the
+round-7 bank G this way, without sf_GMbank, instead of rendering it and dropping it).
 
 Writes OUT_DIR/{train,val}/ (features.npy float16 (clips, 64, 101) + notes.json) and
 OUT_DIR/manifest.json.
@@ -175,11 +181,22 @@ def main(argv=None):
     ap.add_argument("--no-dev-holdout", action="store_true")
     ap.add_argument("--keep-non-gm", action="store_true", help="keep sf_GMbank's MT-32 bank 127 (the previous recipe)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", choices=["all", "dev", "extra", "sources"], default="all",
+    ap.add_argument("--only", choices=["all", "dev", "extra", "sources", "modeled"], default="all",
                     help="dev: only the development presets (sf_GMbank's 14 TinySOL programs) as a training bank "
                          "(to add them to the training data once the recipe is chosen); extra: only the presets of "
-                         "--extra-soundfont, as a training bank")
+                         "--extra-soundfont, as a training bank; modeled: only --modeled instruments of each "
+                         "modeled kind (generated material), as a training bank")
     ap.add_argument("--extra-soundfont", default=None, help="with --only extra: an allowed soundfont to render")
+    ap.add_argument("--modeled", type=int, default=40, metavar="N",
+                    help="with --only modeled: N modeled instruments of each of the 14 kinds "
+                         "(timbrefast.data.modeled, seeds --modeled-seed ..)")
+    ap.add_argument("--modeled-seed", type=int, default=0)
+    ap.add_argument("--modeled-kinds", default=None, metavar="LIST",
+                    help="with --only modeled: only these kinds (comma-separated names of "
+                         "timbrefast.data.modeled.MODELED_KINDS; default all 14)")
+    ap.add_argument("--skip-soundfont", action="append", default=[], metavar="NAME",
+                    help="(--only all) draw the validation split over every source as usual, then leave this "
+                         "soundfont's presets unrendered (e.g. sf_GMbank.sf2 for the round-7 bank G)")
     ap.add_argument("--source", action="append", default=[], metavar="SF",
                     help="with --only sources: a training soundfont to render (one of ALLOWED_SOURCES; repeatable)")
     ap.add_argument("--exclude-samples-of", default=None, metavar="REF",
@@ -230,8 +247,18 @@ def main(argv=None):
         "val": ([i for i, v, h, x in zip(sf, val_mask, dev, drop) if v and not h and not x],
                 patch_instruments(random_patches(args.val_patches, seed=VAL_PATCH_SEED))),
     }
+    if args.skip_soundfont:
+        skip = set(args.skip_soundfont)
+        sets = {k: ([i for i in pr if i.id.split(":")[0] not in skip], pa) for k, (pr, pa) in sets.items()}
     sources = None
-    if args.only == "sources":
+    if args.only == "modeled":
+        from timbrefast.data.instruments import modeled_instruments
+        from timbrefast.data.modeled import random_modeled_instruments
+
+        kinds = None if not args.modeled_kinds else [k.strip() for k in args.modeled_kinds.split(",")]
+        sets = {"train": (modeled_instruments(random_modeled_instruments(args.modeled, seed=args.modeled_seed,
+                                                                         kinds=kinds)), [])}
+    elif args.only == "sources":
         insts, sources = _source_instruments(args, out, dev_programs)
         sets = {"train": (insts, [])}
     elif args.only == "dev":
@@ -241,7 +268,9 @@ def main(argv=None):
             ap.error(f"--only extra needs --extra-soundfont, one of {sorted(ALLOWED_EXTRA)}")
         sets = {"train": ([i for i in soundfont_instruments(args.extra_soundfont)
                            if i.family not in EXCLUDED_FAMILIES], [])}
-    manifest = {"only": args.only, "extra_soundfont": args.extra_soundfont, "seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
+    manifest = {"only": args.only, "extra_soundfont": args.extra_soundfont,
+                "modeled": args.modeled if args.only == "modeled" else None,
+                "modeled_kinds": args.modeled_kinds if args.only == "modeled" else None, "skip_soundfont": args.skip_soundfont, "seed": args.seed, "notes": args.notes, "patch_notes": args.patch_notes, "windows": args.windows,
                 "max_duration": args.max_duration, "lead_max": args.lead_max,
                 "dev_holdout": [i.id for i, h in zip(sf, dev) if h],
                 "non_gm_dropped": int(drop.sum()), "sets": {}, **(sources or {})}
