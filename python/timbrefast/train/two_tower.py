@@ -294,13 +294,11 @@ class TwoTowerRecipe:
         """The optimiser's parameter groups: the heads and logit scale at the learning rate,
         the audio encoder (when ``finetune_audio`` > 0) at ``finetune_audio`` times it."""
         core = model.module if hasattr(model, "module") else model
+        if not self.finetune:  # one group of every parameter, as before there were groups (resumable runs)
+            return [{"params": list(core.parameters()), "lr_scale": 1.0}]
         enc = {id(p) for p in core.audio_encoder.parameters()}
-        rest = [p for p in core.parameters() if id(p) not in enc and p.requires_grad]
-        groups = [{"params": rest, "lr_scale": 1.0}]
-        if self.finetune:
-            groups.append({"params": list(core.audio_encoder.parameters()),
-                           "lr_scale": float(self.config.finetune_audio)})
-        return groups
+        return [{"params": [p for p in core.parameters() if id(p) not in enc], "lr_scale": 1.0},
+                {"params": list(core.audio_encoder.parameters()), "lr_scale": float(self.config.finetune_audio)}]
 
     def loss(self, model: nn.Module, batch: Dict[str, torch.Tensor], step: int) -> Tuple[torch.Tensor, Dict[str, float]]:
         core = model.module if hasattr(model, "module") else model
