@@ -319,3 +319,39 @@ def test_bundled_model_beats_chance_on_a_tiny_synthetic_tinysol(tmp_path):
     labels = [list(TINYSOL_CLASSES).index(data["classes"][k]) for k in data["labels"]]
     row = metrics.zero_shot_metrics(s, labels)
     assert row["top5"] > 0.5 and row["roc_auc"] > 0.65  # chance: 5/14 = 0.36 and 0.5
+
+
+def test_text_cache_survives_corruption_and_concurrent_writers(tmp_path, monkeypatch):
+    import threading
+
+    import timbrefast.two_tower.text_minilm as tm
+    from timbrefast.train.two_tower import embed_captions
+
+    def fake(texts, batch_size=256, warn=False):  # deterministic stand-in for the text tower
+        return np.stack([np.full(384, len(t), np.float32) for t in texts])
+
+    monkeypatch.setattr(tm, "encode_texts", fake)
+    cache = tmp_path / "cache.npz"
+    cache.write_bytes(b"PK\x03\x04 not a zip at all")
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        out = embed_captions(["a violin", "a tuba note"], cache=cache)
+    np.testing.assert_array_equal(out[:, 0], [8, 11])
+    assert embed_captions(["a violin"], cache=cache)[0, 0] == 8  # rewritten, readable
+    errors = []
+
+    def run(k):
+        try:
+            for j in range(5):
+                embed_captions([f"caption {k} {j}", "a violin"], cache=cache)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with np.load(cache, allow_pickle=False) as z:  # whole and readable after concurrent writes
+        assert "a violin" in z["texts"].tolist()
+    assert not list(tmp_path.glob("*.tmp.npz"))

@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -126,15 +130,21 @@ def multi_positive_info_nce(audio: torch.Tensor, text: torch.Tensor, text_ids: t
 def embed_captions(texts: Sequence[str], *, cache: Optional[Any] = None, batch_size: int = 256,
                    progress: bool = False) -> np.ndarray:
     """``(n, 384)`` all-MiniLM-L6-v2 sentence embeddings of ``texts``; with ``cache`` (a
-    ``.npz`` path) the embeddings of texts already in it are reused and new ones added."""
+    ``.npz`` path) the embeddings of texts already in it are reused and new ones added (an
+    unreadable cache is warned about and rewritten; concurrent runs may share one)."""
     from ..two_tower.text_minilm import encode_texts
 
     texts = list(texts)
     known: Dict[str, np.ndarray] = {}
     path = Path(cache) if cache is not None else None
     if path is not None and path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            known = dict(zip(z["texts"].tolist(), z["embeddings"]))
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                known = dict(zip(z["texts"].tolist(), z["embeddings"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"text cache {path} is unreadable ({type(exc).__name__}: {exc}); "
+                          "embedding without it and writing it anew", RuntimeWarning, stacklevel=2)
+            known = {}
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing:
         parts = []
@@ -145,7 +155,8 @@ def embed_captions(texts: Sequence[str], *, cache: Optional[Any] = None, batch_s
         known.update(zip(missing, np.concatenate(parts)))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp.npz")
+            # One temporary file per writer: runs sharing a cache never write into each other's.
+            tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
             keys = list(known)
             np.savez(tmp, texts=np.array(keys), embeddings=np.stack([known[k] for k in keys]).astype(np.float32))
             tmp.replace(path)
