@@ -173,3 +173,11 @@ def test_bad_input():
 def test_any_note_is_finite_and_bounded(kind, seed, pitch, velocity, duration):
     y = render_note(random_modeled(seed, kind), pitch, velocity=velocity, duration=duration, sr=SR)
     assert np.isfinite(y).all() and np.abs(y).max() <= 0.9 * (velocity / 127) ** 1.5 + 1e-6
+
+
+def test_modeled_instruments_play_parts():
+    from timbrefast.data.mixtures import render_part
+
+    inst = modeled_instruments(random_modeled_instruments(1, kinds=["cello"]))[0]
+    y = render_part(inst, [(48, 90, 0.0, 0.5), (50, 90, 0.5, 1.0)], SR, SR)
+    assert y.shape == (SR,) and np.isfinite(y).all() and np.abs(y).max() > 0.05

@@ -158,12 +158,14 @@ def modeled_instruments(models: Iterable[ModeledInstrument]) -> List[Instrument]
 _SYNTHS: Dict[int, _Renderers] = {}  # one FluidSynth engine per soundfont, rate and process
 
 
-def render(instrument: Instrument, pitch: int, *, velocity: int = 100, duration: float = 1.0, sr: int = 16000) -> np.ndarray:
-    """One note of ``instrument`` (float32 ``(n,)``, with its release tail)."""
+def render(instrument: Instrument, pitch: int, *, velocity: int = 100, duration: float = 1.0, sr: int = 16000,
+           tail: Optional[float] = None) -> np.ndarray:
+    """One note of ``instrument`` (float32 ``(n,)``, with its release tail; ``tail``: seconds
+    after the note-off for a patch or modeled instrument, default theirs)."""
     if instrument.patch is not None:
-        return render_patch_note(instrument.patch, pitch, velocity=velocity, duration=duration, sr=sr)
+        return render_patch_note(instrument.patch, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
     if instrument.model is not None:
-        return render_modeled_note(instrument.model, pitch, velocity=velocity, duration=duration, sr=sr)
+        return render_modeled_note(instrument.model, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
     synths = _SYNTHS.setdefault(int(sr), _Renderers(int(sr)))
     synth = synths.get(instrument.preset.soundfont)
     return synth.render_note(int(pitch), velocity=int(velocity), duration=float(duration), preset=instrument.preset)

@@ -38,8 +38,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive
 from .families import FAMILY_PITCH_RANGES, GM_FAMILIES
-from .instruments import Instrument
-from .patches import render_note as render_patch_note
+from .instruments import Instrument, render
 from .retrieval import _Renderers, _fit, reference_pitch
 from .samplers import item_index
 from .scores import SCALES, NOTE_LENGTHS
@@ -145,16 +144,11 @@ def _render_note(inst: Instrument, synth: Any, pitch: int, velocity: int, durati
                  keep: Optional[float] = None) -> np.ndarray:
     """One note; ``keep``: only the first ``keep`` seconds are used (a patch then skips the
     rest of its release: its samples are causal, so the kept part is unchanged)."""
-    if inst.patch is not None:
-        tail = min(inst.patch.amp_env.release * 1.2, 3.0)
+    if inst.preset is None:  # a patch or a modeled instrument: causal, so a shorter tail is the same start
+        tail = (inst.patch or inst.model).default_tail
         if keep is not None:
             tail = min(tail, max(0.0, keep - duration))
-        return render_patch_note(inst.patch, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
-    if inst.model is not None:
-        tail = min(inst.model.release * 1.5, 3.0)
-        if keep is not None:
-            tail = min(tail, max(0.0, keep - duration))
-        return render_modeled_note(inst.model, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
+        return render(inst, pitch, velocity=velocity, duration=duration, sr=sr, tail=tail)
     if keep is None:
         return synth.render_note(int(pitch), velocity=int(velocity), duration=float(duration), preset=inst.preset)
     old = synth.max_tail
@@ -210,10 +204,6 @@ def as_instruments(instruments: Iterable[Any]) -> List[Instrument]:
     return out
 
 
-def _name(inst: Instrument) -> str:
-    return inst.name
-
-
 def _apply_exclude(insts: List[Instrument], exclude: Any) -> List[Instrument]:
     if exclude is None:
         return insts
@@ -223,7 +213,7 @@ def _apply_exclude(insts: List[Instrument], exclude: Any) -> List[Instrument]:
     for e in exclude:
         if not isinstance(e, str):
             raise TypeError(f"exclude entries must be str (instrument ids or names), got {type(e).__name__}")
-        hits = [i.id for i in insts if i.id == e or _name(i) == e]
+        hits = [i.id for i in insts if i.id == e or i.name == e]
         if not hits:
             raise ValueError(f"exclude entry {e!r} matches no instrument id or name (a typo, or two "
                              "entries joined by a missing comma?)")

@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._validate import check_int, check_positive
+from .families import family_of_program
 from .patches import _note_args, _num
 
 __all__ = [
@@ -52,7 +53,6 @@ class _Prior:
     """Ranges (lo, hi) of one kind's parameters; resonances as (Hz, bandwidth Hz, gain dB) ranges."""
 
     program: int
-    family: str
     tilt: Tuple[float, float]            # source slope at mf, dB per octave of harmonic number
     velocity_tilt: Tuple[float, float]   # extra dB/octave from pp (0) to ff (1)
     even_db: Tuple[float, float]
@@ -76,10 +76,15 @@ class _Prior:
     reeds: Tuple[int, int] = (1, 1)
     reed_detune: Tuple[float, float] = (0.0, 0.0)
 
+    @property
+    def family(self) -> str:
+        """The General MIDI family of the program."""
+        return family_of_program(self.program)
+
 
 def _bowed(program: int, a0: float, wood: float, hill: float, cutoff: float) -> _Prior:
     return _Prior(
-        program=program, family="Strings", tilt=(-7.0, -4.5), velocity_tilt=(1.0, 3.0),
+        program=program, tilt=(-7.0, -4.5), velocity_tilt=(1.0, 3.0),
         even_db=(-2.0, 1.0), even_break=(0, 0), fundamental_db=(-4.0, 3.0),
         resonances=(((a0 * 0.9, a0 * 1.1), (a0 * 0.08, a0 * 0.2), (3.0, 9.0)),
                     ((wood * 0.8, wood * 1.25), (wood * 0.1, wood * 0.3), (3.0, 10.0)),
@@ -95,7 +100,7 @@ def _bowed(program: int, a0: float, wood: float, hill: float, cutoff: float) -> 
 
 def _brass(program: int, formant: float, cutoff: float, lag: Tuple[float, float]) -> _Prior:
     return _Prior(
-        program=program, family="Brass", tilt=(-12.0, -7.0), velocity_tilt=(5.0, 10.0),
+        program=program, tilt=(-12.0, -7.0), velocity_tilt=(5.0, 10.0),
         even_db=(-1.0, 1.0), even_break=(0, 0), fundamental_db=(-3.0, 2.0),
         resonances=(((formant * 0.8, formant * 1.25), (formant * 0.4, formant * 0.9), (4.0, 12.0)),
                     ((formant * 2.2, formant * 3.2), (formant * 0.5, formant * 1.2), (-2.0, 6.0))),
@@ -106,10 +111,10 @@ def _brass(program: int, formant: float, cutoff: float, lag: Tuple[float, float]
         noise_hz=(formant, formant * 3.0), chiff_db=(-40.0, -26.0))
 
 
-def _reed(program: int, family: str, formants, tilt, even_db, even_break, fundamental_db, cutoff,
+def _reed(program: int, formants, tilt, even_db, even_break, fundamental_db, cutoff,
           vibrato_cents, noise_db) -> _Prior:
     return _Prior(
-        program=program, family=family, tilt=tilt, velocity_tilt=(2.0, 5.0),
+        program=program, tilt=tilt, velocity_tilt=(2.0, 5.0),
         even_db=even_db, even_break=even_break, fundamental_db=fundamental_db,
         resonances=formants, cutoff=cutoff, cutoff_slope=(-24.0, -10.0),
         attack=(0.015, 0.06), harmonic_lag=(0.0, 0.01), release=(0.05, 0.2), bend_cents=(-10.0, 5.0),
@@ -128,24 +133,24 @@ MODELED_KINDS: Dict[str, _Prior] = {
     "trombone": _brass(57, 550.0, 2200.0, (0.008, 0.025)),
     "tuba": _brass(58, 260.0, 1000.0, (0.01, 0.03)),
     "french horn": _brass(60, 400.0, 1400.0, (0.01, 0.035)),
-    "alto saxophone": _reed(65, "Reed", (((500.0, 800.0), (200.0, 500.0), (4.0, 10.0)),
+    "alto saxophone": _reed(65, (((500.0, 800.0), (200.0, 500.0), (4.0, 10.0)),
                                          ((1400.0, 2400.0), (400.0, 900.0), (2.0, 8.0))),
                             (-7.0, -4.0), (-1.0, 1.0), (0, 0), (-2.0, 2.0), (3500.0, 6000.0),
                             (5.0, 25.0), (-36.0, -24.0)),
-    "oboe": _reed(68, "Reed", (((950.0, 1500.0), (200.0, 450.0), (8.0, 15.0)),
+    "oboe": _reed(68, (((950.0, 1500.0), (200.0, 450.0), (8.0, 15.0)),
                                ((2600.0, 3400.0), (300.0, 700.0), (2.0, 8.0))),
                   (-5.0, -2.5), (-1.0, 1.0), (0, 0), (-14.0, -5.0), (4000.0, 6500.0),
                   (4.0, 18.0), (-40.0, -28.0)),
-    "bassoon": _reed(70, "Reed", (((420.0, 520.0), (100.0, 250.0), (8.0, 15.0)),
+    "bassoon": _reed(70, (((420.0, 520.0), (100.0, 250.0), (8.0, 15.0)),
                                   ((1050.0, 1300.0), (200.0, 400.0), (3.0, 9.0))),
                      (-7.0, -4.0), (-1.0, 1.0), (0, 0), (-12.0, -4.0), (2500.0, 4000.0),
                      (0.0, 12.0), (-40.0, -28.0)),
-    "clarinet": _reed(71, "Reed", (((1400.0, 1900.0), (500.0, 1200.0), (0.0, 6.0)),
+    "clarinet": _reed(71, (((1400.0, 1900.0), (500.0, 1200.0), (0.0, 6.0)),
                                    ((2800.0, 3600.0), (600.0, 1400.0), (0.0, 5.0))),
                       (-4.0, -1.5), (-30.0, -15.0), (68, 76), (-4.0, 0.0), (1500.0, 2300.0),
                       (0.0, 4.0), (-46.0, -34.0)),
     "flute": _Prior(
-        program=73, family="Pipe", tilt=(-20.0, -12.0), velocity_tilt=(3.0, 7.0),
+        program=73, tilt=(-20.0, -12.0), velocity_tilt=(3.0, 7.0),
         even_db=(-3.0, 2.0), even_break=(0, 0), fundamental_db=(0.0, 6.0),
         resonances=(((700.0, 1000.0), (300.0, 600.0), (0.0, 4.0)),),
         cutoff=(2500.0, 4500.0), cutoff_slope=(-24.0, -12.0),
@@ -154,7 +159,7 @@ MODELED_KINDS: Dict[str, _Prior] = {
         jitter_cents=(2.0, 6.0), shimmer_db=(0.4, 1.5), noise_db=(-28.0, -14.0),
         noise_hz=(1500.0, 6000.0), chiff_db=(-26.0, -12.0)),
     "accordion": _Prior(
-        program=21, family="Organ", tilt=(-5.0, -2.5), velocity_tilt=(1.0, 3.0),
+        program=21, tilt=(-5.0, -2.5), velocity_tilt=(1.0, 3.0),
         even_db=(-3.0, 1.0), even_break=(0, 0), fundamental_db=(-3.0, 3.0),
         resonances=(((800.0, 1600.0), (400.0, 900.0), (2.0, 8.0)),
                     ((2500.0, 3500.0), (500.0, 1200.0), (0.0, 6.0))),
@@ -247,6 +252,11 @@ class ModeledInstrument:
     def family(self) -> str:
         """The kind's General MIDI family."""
         return MODELED_KINDS[self.kind].family
+
+    @property
+    def default_tail(self) -> float:
+        """Seconds rendered after the note-off by default: 1.5 times the release, at most 3 s."""
+        return min(self.release * 1.5, 3.0)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -349,7 +359,7 @@ def render_note(inst: ModeledInstrument, pitch: float, *, velocity: int = 100, d
     if not isinstance(inst, ModeledInstrument):
         raise TypeError(f"inst must be a ModeledInstrument, got {type(inst).__name__}")
     pitch, velocity, duration, sr = _note_args(pitch, velocity, duration, sr)
-    tail = min(inst.release * 1.5, 3.0) if tail is None else check_positive(tail, "tail", allow_zero=True)
+    tail = inst.default_tail if tail is None else check_positive(tail, "tail", allow_zero=True)
     if duration + tail > _MAX_SECONDS:
         raise ValueError(f"a note is at most {_MAX_SECONDS} s long (duration + tail), got {duration + tail}")
     n_on = max(int(round(duration * sr)), 1)
@@ -378,27 +388,28 @@ def render_note(inst: ModeledInstrument, pitch: float, *, velocity: int = 100, d
     max_f = 0.45 * sr
     reeds = [0.0] if inst.reeds == 1 else list(np.linspace(-inst.reed_detune / 2, inst.reed_detune / 2,
                                                            inst.reeds))
+    k_max = int(min(_MAX_HARMONICS, max_f / (f0 * 2 ** (max(inst.vibrato_cents, 0) / 1200.0) * 1.02)))
+    if k_max < 1:
+        raise ValueError(f"pitch {pitch} is above the Nyquist frequency at sr={sr}")
+    k = np.arange(1, k_max + 1, dtype=np.float64)[:, None]        # (K, 1)
+    octave = np.log2(k)
+    onset = 1.0 - np.exp(-tc[None, :] / ((inst.attack + inst.harmonic_lag * octave) / 3.0))  # (K, n_ctrl)
+    fade = 1.0 if inst.even_break == 0 else float(np.clip(1.0 - (pitch - inst.even_break) / 12.0, 0, 1))
+    w = np.arange(_HOP) / _HOP
     y = np.zeros(n)
     for r_cents in reeds:
         f_inst = f0 * 2.0 ** ((cents + r_cents) / 1200.0)   # (n,)
         z = np.exp(1j * (2 * np.pi * np.cumsum(f_inst) / sr))
-        k_max = int(min(_MAX_HARMONICS, max_f / (f0 * 2 ** (max(inst.vibrato_cents, 0) / 1200.0) * 1.02)))
-        if k_max < 1:
-            raise ValueError(f"pitch {pitch} is above the Nyquist frequency at sr={sr}")
-        k = np.arange(1, k_max + 1, dtype=np.float64)[:, None]        # (K, 1)
-        octave = np.log2(k)
-        gain_db = tilt * octave + _response_db(inst, k * f_inst[ctrl][None, :])   # (K, n_ctrl)
+        fk = k * f_inst[ctrl][None, :]                                 # (K, n_ctrl) harmonic frequencies
+        gain_db = tilt * octave + _response_db(inst, fk)
         gain_db[0] += inst.fundamental_db
         if inst.even_db:
-            fade = 1.0 if inst.even_break == 0 else float(np.clip(1.0 - (pitch - inst.even_break) / 12.0, 0, 1))
             # Below the cut-off only (a cylindrical bore's odd-harmonic pattern ends at its
             # tone-hole lattice cut-off), fading out over the octave above it.
-            above = np.clip(np.log2(np.maximum(k[1::2] * f_inst[ctrl][None, :], 1.0) / inst.cutoff), 0.0, 1.0)
+            above = np.clip(np.log2(np.maximum(fk[1::2], 1.0) / inst.cutoff), 0.0, 1.0)
             gain_db[1::2] += inst.even_db * fade * (1.0 - above)
-        lag = inst.attack + inst.harmonic_lag * octave
-        amp = 10.0 ** (gain_db / 20.0) * (1.0 - np.exp(-tc[None, :] / (lag / 3.0)))
+        amp = 10.0 ** (gain_db / 20.0) * onset
         amp = np.concatenate([amp, amp[:, -1:]], axis=1)             # (K, n_ctrl + 1)
-        w = np.arange(_HOP) / _HOP
         phases = np.exp(1j * rng_phase.uniform(0, 2 * np.pi, k_max))
         zk = np.ones(n, complex)
         for j in range(k_max):

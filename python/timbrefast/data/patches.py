@@ -201,6 +201,11 @@ class Patch:
         """The General MIDI family of the patch's category."""
         return CATEGORY_FAMILIES[self.category]
 
+    @property
+    def default_tail(self) -> float:
+        """Seconds rendered after the note-off by default: the release with a margin, at most 3 s."""
+        return min(self.amp_env.release * 1.2, 3.0)
+
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -452,7 +457,7 @@ def render_note(
     if not isinstance(patch, Patch):
         raise TypeError(f"patch must be a Patch, got {type(patch).__name__}")
     pitch, velocity, duration, sr = _note_args(pitch, velocity, duration, sr)
-    tail = min(patch.amp_env.release * 1.2, 3.0) if tail is None else check_positive(tail, "tail", allow_zero=True)
+    tail = patch.default_tail if tail is None else check_positive(tail, "tail", allow_zero=True)
     if duration + tail > _MAX_SECONDS:
         raise ValueError(f"a note is at most {_MAX_SECONDS} s long (duration + tail), got {duration + tail}")
     n_on = max(int(round(duration * sr)), 1)

@@ -68,14 +68,9 @@ def pitch_range(program: Any, family: str) -> Tuple[int, int]:
 
 def describe_instrument(inst: Any) -> Dict[str, Any]:
     """The instrument-level fields of a :class:`NoteDescription` of ``inst`` (an Instrument)."""
-    if inst.preset is not None:
-        return {"instrument": inst.id, "source": "soundfont", "program": int(inst.preset.program),
-                "category": None, "preset_name": inst.preset.name, "family": inst.family}
-    if inst.model is not None:
-        return {"instrument": inst.id, "source": "modeled", "program": int(inst.model.program),
-                "category": None, "preset_name": inst.model.name, "family": inst.family}
-    return {"instrument": inst.id, "source": "patch", "program": None, "category": inst.patch.category,
-            "preset_name": inst.patch.name, "family": inst.family}
+    return {"instrument": inst.id, "source": inst.source, "program": inst.program,
+            "category": inst.patch.category if inst.patch is not None else None,
+            "preset_name": inst.name, "family": inst.family}
 
 
 @dataclass

@@ -291,9 +291,9 @@ class TwoTowerRecipe:
             if aug.any():
                 feats[aug] = augment_features(feats[aug], rng, **self._aug)
             out["features"] = torch.from_numpy(np.ascontiguousarray(feats)).unsqueeze(1)
-            dim = self.model.config.audio_input_dim
-            out["noise"] = torch.from_numpy(rng.normal(0.0, cfg.input_noise, size=(len(rows), dim)).astype(np.float32)
-                                            if cfg.input_noise else np.zeros((len(rows), dim), np.float32))
+            if cfg.input_noise:  # added to the head inputs in loss()
+                dim = self.model.config.audio_input_dim
+                out["noise"] = torch.from_numpy(rng.normal(0.0, cfg.input_noise, size=(len(rows), dim)).astype(np.float32))
             return out
         audio = self._audio[views, rows]
         if cfg.input_noise:
@@ -315,7 +315,8 @@ class TwoTowerRecipe:
         core = model.module if hasattr(model, "module") else model
         if "features" in batch:
             core.audio_encoder.eval()  # batch-norm statistics stay the pretrained ones
-            a = core.project_audio(core.audio_inputs(batch["features"]) + batch["noise"])
+            h = core.audio_inputs(batch["features"])
+            a = core.project_audio(h + batch["noise"] if "noise" in batch else h)
         else:
             a = core.project_audio(batch["audio"])
         t = core.project_text(batch["text"])

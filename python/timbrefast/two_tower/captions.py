@@ -81,7 +81,7 @@ class NoteDescription:
             raise ValueError(f"source must be 'soundfont', 'patch' or 'modeled', got {self.source!r}")
         if self.source in ("soundfont", "modeled"):
             if self.program is None:
-                raise ValueError("a soundfont note needs its GM program")
+                raise ValueError(f"a {self.source} note needs its GM program")
             check_int(self.program, "program", minimum=0, maximum=127)
         elif self.category not in CATEGORY_NAMES:
             raise ValueError(f"category must be one of {sorted(CATEGORY_NAMES)}, got {self.category!r}")
