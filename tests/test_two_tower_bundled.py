@@ -121,6 +121,73 @@ def test_augmented_features_and_embedding_only_head():
         TwoTowerConfig(log_mel_summary=1)
 
 
+def test_random_equaliser_augmentation():
+    from timbrefast.train.two_tower import TwoTowerRecipeConfig, augment_features, random_eq_curves
+
+    curves = random_eq_curves(200, 64, np.random.default_rng(0), eq_db=12.0, eq_bands=3)
+    assert curves.shape == (200, 64) and curves.dtype == np.float32
+    assert np.abs(curves).max() <= 3 * 12.0 + 1e-4 and np.abs(curves).max() > 6.0
+    # smooth: neighbouring bands differ by far less than the peak gain (widths >= 2 bands)
+    assert np.abs(np.diff(curves, axis=1)).max() < 12.0
+    # no two clips share an equaliser, and the bumps lie all over the bands
+    assert np.unique(curves.round(3), axis=0).shape[0] == 200
+    assert (np.abs(curves) > 3.0).mean(axis=0).min() > 0.05
+    x = np.full((2, 64, 10), -40.0, np.float32)
+    x[:, :, 5] = -10.0
+    rng = np.random.default_rng(3)
+    y = augment_features(x, rng, freq_shift=0, tilt_db=0.0, eq_db=12.0, eq_bands=2)
+    want = x + random_eq_curves(2, 64, np.random.default_rng(3), eq_db=12.0, eq_bands=2)[:, :, None]
+    want = np.maximum(want - want.max(axis=(1, 2), keepdims=True), -80.0)
+    np.testing.assert_allclose(y, want, atol=1e-5)
+    # eq_db=0: exactly the draws (and output) of shift and tilt alone
+    a = augment_features(x, np.random.default_rng(4), freq_shift=2, tilt_db=12.0)
+    b = augment_features(x, np.random.default_rng(4), freq_shift=2, tilt_db=12.0, eq_db=0.0, eq_bands=5)
+    assert np.array_equal(a, b)
+    for bad in (dict(eq_db=-1.0), dict(eq_db=float("nan")), dict(eq_db=50.0), dict(eq_bands=0)):
+        with pytest.raises(ValueError, match="eq_"):
+            TwoTowerRecipeConfig(**bad)
+
+
+def test_encoder_stage_statistics_widen_the_audio_head(tmp_path):
+    from timbrefast.checkpoints import load_model, save_model
+
+    torch.manual_seed(0)
+    cfg = TwoTowerConfig(embedding_dim=16, hidden_dim=32, encoder_stage_statistics=True)
+    widths = cfg.encoder_widths
+    assert cfg.stage_statistics_dim == 2 * sum(widths)
+    assert cfg.audio_input_dim == cfg.encoder_embedding_dim + cfg.n_mels + cfg.envelope_segments + 2 * sum(widths)
+    m = TwoTowerModel(cfg).eval()
+    feats = torch.from_numpy(np.clip(np.random.default_rng(0).normal(-40, 15, (3, 1, 64, 101)), -80, 0).astype(np.float32))
+    x = m.audio_inputs(feats)
+    assert x.shape == (3, cfg.audio_input_dim)
+    # the embedding columns are the encoder's own output, the last columns the stage statistics
+    torch.testing.assert_close(x[:, :cfg.encoder_embedding_dim], m.audio_encoder(feats))
+    plain = TwoTowerModel(TwoTowerConfig(embedding_dim=16, hidden_dim=32)).eval()
+    plain.audio_encoder.load_state_dict(m.audio_encoder.state_dict())
+    torch.testing.assert_close(x[:, :plain.config.audio_input_dim], plain.audio_inputs(feats))
+    stats = x[:, plain.config.audio_input_dim:]
+    h = (feats + 40.0) / 40.0
+    for k, stage in enumerate(m.audio_encoder.encoder.stages):  # stage by stage: means, deviations
+        h = stage(h)
+        off = 2 * sum(widths[:k])
+        torch.testing.assert_close(stats[:, off:off + widths[k]], h.mean(dim=(2, 3)))
+        torch.testing.assert_close(stats[:, off + widths[k]:off + 2 * widths[k]], h.flatten(2).std(dim=2, unbiased=False))
+    assert m.embed_audio(_audio(2), sr=16000).shape == (2, 16)
+    # without the log-mel summary: embedding, then statistics
+    slim = TwoTowerModel(TwoTowerConfig(embedding_dim=16, hidden_dim=32, log_mel_summary=False,
+                                        encoder_stage_statistics=True)).eval()
+    slim.audio_encoder.load_state_dict(m.audio_encoder.state_dict())
+    torch.testing.assert_close(slim.audio_inputs(feats), torch.cat([x[:, :cfg.encoder_embedding_dim], stats], dim=1))
+    # saved and loaded with its config; older configs (no such key) load as before
+    save_model(m, tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.config.encoder_stage_statistics is True
+    torch.testing.assert_close(back.eval().audio_inputs(feats), x)
+    assert TwoTowerModel.from_pretrained().config.encoder_stage_statistics is False
+    with pytest.raises(ValueError, match="encoder_stage_statistics"):
+        TwoTowerConfig(encoder_stage_statistics="yes")
+
+
 def test_missing_text_package_names_the_extra(small, monkeypatch):
     import sys
 
@@ -228,6 +295,23 @@ def test_recipe_batches_loss_and_a_short_fit(tmp_path):
     assert set(metrics) == {"zs_top1", "zs_top5"} and metrics["zs_top5"] >= metrics["zs_top1"]
     # 6 well-separated kinds and their names: 30 steps learn better than chance (1/6)
     assert metrics["zs_top1"] > 1 / 6
+
+
+@needs_text
+def test_recipe_equalises_its_augmented_views(tmp_path):
+    from timbrefast.train.two_tower import TwoTowerRecipe, TwoTowerRecipeConfig, audio_head_inputs
+
+    bank = _bank()
+    plain, eq = (TwoTowerRecipe(bank, None, model_config=SMALL, init_audio=False, text_cache=tmp_path / "c.npz",
+                                config=TwoTowerRecipeConfig(batch_size=4, augment_views=1, seed=1, eq_db=e))
+                 for e in (0.0, 12.0))
+    assert plain._aug == {"freq_shift": 2, "tilt_db": 12.0}  # the keys of earlier runs when it is off
+    assert eq._aug == {"freq_shift": 2, "tilt_db": 12.0, "eq_db": 12.0, "eq_bands": 3}
+    np.testing.assert_array_equal(eq._audio[0], plain._audio[0])  # same seed: same encoder, same clips
+    np.testing.assert_array_equal(eq._audio[1], audio_head_inputs(eq.model, bank.features, augment=eq._aug,
+                                                                  seed=[1, 1]))
+    assert not np.allclose(eq._audio[1], plain._audio[1])  # the equaliser changes the augmented view
+    assert eq.fingerprint()["eq_db"] == 12.0 and "eq_db" not in plain.fingerprint()
 
 
 @needs_text

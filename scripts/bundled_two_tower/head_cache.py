@@ -12,7 +12,7 @@ Usage:
     python scripts/bundled_two_tower/head_cache.py CACHE_DIR train -- --data BANK/train ...
     # fill the cache ahead, e.g. in two processes: views 0 and 1 here, 2 and the val bank there
     python scripts/bundled_two_tower/head_cache.py CACHE_DIR fill BANK/train --views 0,1 [--augment-views 2 \
-        --freq-shift 2 --tilt-db 12 --seed 0]
+        --freq-shift 2 --tilt-db 12 [--eq-db 12 --eq-bands 3] --seed 0]
 """
 import argparse
 import hashlib
@@ -26,6 +26,8 @@ def _key(model, features, augment, seed):
     h = hashlib.sha1()
     f = np.ascontiguousarray(features)
     h.update(str((f.shape, f.dtype.str, sorted((augment or {}).items()), np.asarray(seed).tolist())).encode())
+    if getattr(model.config, "encoder_stage_statistics", False):  # other columns (earlier keys unchanged)
+        h.update(b"encoder_stage_statistics")
     for s in range(0, f.shape[0], 4096):
         h.update(f[s:s + 4096].tobytes())
     enc = model.audio_encoder.state_dict()
@@ -73,6 +75,8 @@ def main(argv=None):
     ap.add_argument("--augment-views", type=int, default=2)
     ap.add_argument("--freq-shift", type=int, default=2)
     ap.add_argument("--tilt-db", type=float, default=12.0)
+    ap.add_argument("--eq-db", type=float, default=0.0)
+    ap.add_argument("--eq-bands", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     rest = []
     if "--" in argv:
@@ -97,6 +101,8 @@ def main(argv=None):
     model.audio_encoder.load_state_dict(enc.state_dict())
     bank = CaptionBank.load(args.bank)
     aug = {"freq_shift": args.freq_shift, "tilt_db": args.tilt_db}
+    if args.eq_db:  # as the recipe: the equaliser's keys only when it is on
+        aug.update(eq_db=args.eq_db, eq_bands=args.eq_bands)
     for v in (int(s) for s in args.views.split(",")):
         fn(model, bank.features) if v == 0 else fn(model, bank.features, augment=aug, seed=[args.seed, v])
         print("filled view", v, flush=True)

@@ -99,3 +99,13 @@ class RetrievalModel(nn.Module):
         return nn.functional.normalize(self.encoder(features), dim=1)
 
     embed = forward
+
+    def embed_with_stage_statistics(self, features: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(unit embeddings (batch, embedding_dim), stage statistics (batch, 2 * sum(widths)))``
+        (:meth:`SmallEncoder.forward_with_stage_statistics`)."""
+        if features.dim() == 3:
+            features = features.unsqueeze(1)
+        if features.dim() != 4 or features.shape[1] != 1:
+            raise ValueError(f"features must be (batch, 1, n_mels, frames), got {tuple(features.shape)}")
+        emb, stats = self.encoder.forward_with_stage_statistics(features)
+        return nn.functional.normalize(emb, dim=1), stats

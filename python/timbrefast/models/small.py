@@ -153,6 +153,24 @@ class SmallEncoder(nn.Module):
         if self.stem is not None:
             h = self.stem(h)
         h = self.stages(h)  # (B, C, F', T')
+        return self._project(h)
+
+    def forward_with_stage_statistics(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(embedding, statistics)``: :meth:`forward`'s output and, of every stage's
+        output, each channel's mean and standard deviation over frequency and time,
+        ``(batch, 2 * sum(widths))`` (stage by stage: means, then deviations) -- the
+        earlier layers' view, before the projection was trained for its task."""
+        h = (x + self.input_shift) * self.input_scale
+        if self.stem is not None:
+            h = self.stem(h)
+        stats = []
+        for stage in self.stages:
+            h = stage(h)
+            flat = h.flatten(2)
+            stats += [flat.mean(dim=2), flat.std(dim=2, unbiased=False)]
+        return self._project(h), torch.cat(stats, dim=1)
+
+    def _project(self, h: torch.Tensor) -> torch.Tensor:
         # a coarse time profile keeps *when* things happen (rhythmic alignment), a
         # coarse frequency profile keeps *where* (register, harmony)
         over_time = nn.functional.adaptive_avg_pool1d(h.mean(dim=2), self.time_steps)

@@ -42,7 +42,8 @@ from ..two_tower.captions import CATEGORY_NAMES, GM_PROGRAM_NAMES, NoteDescripti
 from ._two_tower_bank import CaptionBank, build_caption_bank
 
 __all__ = ["TwoTowerRecipeConfig", "TwoTowerRecipe", "CaptionBank", "build_caption_bank", "multi_positive_info_nce",
-           "embed_captions", "instrument_kind", "augment_features", "audio_head_inputs"]
+           "embed_captions", "instrument_kind", "augment_features", "random_eq_curves",
+           "audio_head_inputs"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ class TwoTowerRecipeConfig:
         Largest mel-band shift of an augmented view.
     tilt_db : float
         Largest spectral tilt (dB from the lowest to the highest band) of an augmented view.
+    eq_db : float
+        Largest gain (dB, either sign) of each band of a random equaliser applied to an
+        augmented view: ``eq_bands`` Gaussian bumps across the mel bands, at uniform centres,
+        with widths (standard deviations) of 2-8 bands; 0 (default): none. It stands for
+        another body, bore or microphone than the bank's few recordings of an instrument.
+    eq_bands : int
+        Bumps of that equaliser.
     finetune_audio : float
         0 (default): the audio encoder stays frozen and its outputs are computed once. A
         positive value trains it too, at this multiple of the learning rate (e.g. 0.1): each
@@ -83,6 +91,8 @@ class TwoTowerRecipeConfig:
     augment_views: int = 0
     freq_shift: int = 2
     tilt_db: float = 12.0
+    eq_db: float = 0.0
+    eq_bands: int = 3
     finetune_audio: float = 0.0
     seed: int = 0
 
@@ -97,6 +107,9 @@ class TwoTowerRecipeConfig:
         check_int(self.freq_shift, "freq_shift", minimum=0, maximum=16)
         if not 0.0 <= float(self.tilt_db) <= 60.0:
             raise ValueError(f"tilt_db must be in [0, 60], got {self.tilt_db}")
+        if not (np.isfinite(float(self.eq_db)) and 0.0 <= float(self.eq_db) <= 40.0):
+            raise ValueError(f"eq_db must be in [0, 40], got {self.eq_db}")
+        check_int(self.eq_bands, "eq_bands", minimum=1, maximum=16)
         if not (np.isfinite(float(self.finetune_audio)) and 0.0 <= float(self.finetune_audio) <= 10.0):
             raise ValueError(f"finetune_audio must be in [0, 10], got {self.finetune_audio}")
         check_int(self.seed, "seed", minimum=0)
@@ -163,10 +176,13 @@ def embed_captions(texts: Sequence[str], *, cache: Optional[Any] = None, batch_s
     return np.stack([known[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 384), np.float32)
 
 
-def augment_features(x: np.ndarray, rng: np.random.Generator, *, freq_shift: int, tilt_db: float) -> np.ndarray:
-    """dB features ``(n, n_mels, frames)`` shifted by up to ``freq_shift`` mel bands and
-    tilted by up to ``tilt_db`` dB across the bands (each clip its own draw), then
-    re-referenced to their maximum (0 dB) and floored at -80 dB, as the frontend's are."""
+def augment_features(x: np.ndarray, rng: np.random.Generator, *, freq_shift: int, tilt_db: float,
+                     eq_db: float = 0.0, eq_bands: int = 3) -> np.ndarray:
+    """dB features ``(n, n_mels, frames)`` shifted by up to ``freq_shift`` mel bands,
+    tilted by up to ``tilt_db`` dB across the bands and (``eq_db`` > 0) passed through a
+    random equaliser of ``eq_bands`` Gaussian bumps of up to ``eq_db`` dB each (each clip
+    its own draws), then re-referenced to their maximum (0 dB) and floored at -80 dB, as
+    the frontend's are. With ``eq_db`` 0 the draws are those of shift and tilt alone."""
     x = np.array(x, dtype=np.float32, copy=True)
     n, mels = x.shape[0], x.shape[1]
     if freq_shift:
@@ -176,8 +192,22 @@ def augment_features(x: np.ndarray, rng: np.random.Generator, *, freq_shift: int
     if tilt_db:
         ramp = np.linspace(-0.5, 0.5, mels, dtype=np.float32)[None, :, None]
         x = x + rng.uniform(-tilt_db, tilt_db, size=(n, 1, 1)).astype(np.float32) * ramp
+    if eq_db:
+        x = x + random_eq_curves(n, mels, rng, eq_db=eq_db, eq_bands=eq_bands)[:, :, None]
     x -= x.max(axis=(1, 2), keepdims=True)
     return np.maximum(x, -80.0)
+
+
+def random_eq_curves(n: int, n_bands: int, rng: np.random.Generator, *, eq_db: float,
+                     eq_bands: int = 3) -> np.ndarray:
+    """``(n, n_bands)`` float32 gains in dB of ``n`` random equalisers: each the sum of
+    ``eq_bands`` Gaussian bumps over the band index, centres uniform in ``[0, n_bands)``,
+    standard deviations uniform in 2-8 bands, peak gains uniform in ``[-eq_db, eq_db]``."""
+    centres = rng.uniform(0.0, n_bands, size=(n, eq_bands, 1))
+    widths = rng.uniform(2.0, 8.0, size=(n, eq_bands, 1))
+    gains = rng.uniform(-eq_db, eq_db, size=(n, eq_bands, 1))
+    k = np.arange(n_bands, dtype=np.float64)[None, None, :]
+    return (gains * np.exp(-0.5 * ((k - centres) / widths) ** 2)).sum(axis=1).astype(np.float32)
 
 
 @torch.no_grad()
@@ -244,7 +274,9 @@ class TwoTowerRecipe:
         for p in self.model.audio_encoder.parameters():
             p.requires_grad_(self.finetune)
         self.model.audio_encoder.eval()
-        self._aug = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
+        self._aug: Dict[str, Any] = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
+        if config.eq_db:  # (left out when off: the augmentation keys of earlier runs stay as they were)
+            self._aug.update(eq_db=config.eq_db, eq_bands=config.eq_bands)
         if self.finetune:  # the encoder runs on every batch's features
             self._audio = None
         else:  # frozen towers: computed once
@@ -348,7 +380,8 @@ class TwoTowerRecipe:
         digest = hashlib.sha256(json.dumps(self.train.instruments).encode()).hexdigest()[:16]
         return {"batch_size": cfg.batch_size, "seed": cfg.seed, "captions_per_clip": cfg.captions_per_clip,
                 "family_only": cfg.family_only, "augment_views": cfg.augment_views, "clips": len(self.train), "ids": digest,
-                **({"finetune_audio": cfg.finetune_audio} if cfg.finetune_audio else {})}
+                **({"finetune_audio": cfg.finetune_audio} if cfg.finetune_audio else {}),
+                **({"eq_db": cfg.eq_db, "eq_bands": cfg.eq_bands} if cfg.eq_db else {})}
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         from ..checkpoints import save_model

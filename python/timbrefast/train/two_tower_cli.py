@@ -52,6 +52,9 @@ def register_recipe(recipes: Any) -> None:
     data.add_argument("--log-mel-summary", action=argparse.BooleanOptionalAction, default=True,
                       help="feed the audio head the mean log-mel spectrum and loudness envelope beside the "
                            "encoder embedding (default: on)")
+    data.add_argument("--encoder-stage-statistics", action=argparse.BooleanOptionalAction, default=False,
+                      help="also feed the audio head each encoder stage's channel means and deviations "
+                           "(the earlier layers' view; default: off)")
     add_config_arguments(p, TrainerConfig, title="trainer", flags={"out_dir": ["--out", "--out-dir"]})
     add_config_arguments(p, TwoTowerRecipeConfig, title="two-tower recipe", skip={"seed"})
     add_run_arguments(p)
@@ -92,7 +95,8 @@ def run_two_tower(args: argparse.Namespace) -> int:
         encoder = load_model(args.init_audio or BUNDLED_RETRIEVER)
         model_config = TwoTowerConfig.from_encoder(encoder.config, embedding_dim=args.embedding_dim,
                                                    hidden_dim=args.hidden_dim,
-                                                   log_mel_summary=bool(args.log_mel_summary))
+                                                   log_mel_summary=bool(args.log_mel_summary),
+                                                   encoder_stage_statistics=bool(args.encoder_stage_statistics))
     except (TypeError, ValueError, AttributeError) as exc:
         raise _usage(f"--init-audio / --embedding-dim / --hidden-dim: {exc}") from None
     try:

@@ -61,7 +61,9 @@ class TwoTowerConfig(ModelConfig):
     ``encoder_*``, ``frontend``, ``sample_rate`` and ``clip_samples`` describe the audio
     encoder (a :class:`~timbrefast.models.retrieval.RetrievalConfig`); ``envelope_segments``
     the loudness-envelope summary (``log_mel_summary=False``: the head sees only the
-    encoder embedding); ``hidden_dim`` / ``embedding_dim`` the heads;
+    encoder embedding); ``encoder_stage_statistics`` adds each encoder stage's channel
+    means and deviations (:meth:`SmallEncoder.forward_with_stage_statistics`) to the
+    head's input; ``hidden_dim`` / ``embedding_dim`` the heads;
     ``logit_scale_init`` the initial inverse temperature of the contrastive loss.
     """
 
@@ -84,6 +86,7 @@ class TwoTowerConfig(ModelConfig):
     sample_rate: int = int_field(16000, minimum=1, maximum=384000)
     clip_samples: int = int_field(32000, minimum=1, maximum=1 << 24)
     log_mel_summary: bool = choice_field(True, (True, False))
+    encoder_stage_statistics: bool = choice_field(False, (True, False))
 
     def check(self) -> None:
         super().check()
@@ -109,11 +112,16 @@ class TwoTowerConfig(ModelConfig):
         return int(self.encoder_config().frontend_config().n_mels)
 
     @property
+    def stage_statistics_dim(self) -> int:
+        """Width of the encoder's stage statistics in the head's input (0 without them)."""
+        return 2 * sum(self.encoder_widths) if self.encoder_stage_statistics else 0
+
+    @property
     def audio_input_dim(self) -> int:
-        """Width of the audio head's input: encoder embedding + mean spectrum + envelope."""
-        if not self.log_mel_summary:
-            return self.encoder_embedding_dim
-        return self.encoder_embedding_dim + self.n_mels + self.envelope_segments
+        """Width of the audio head's input: encoder embedding + mean spectrum + envelope
+        (+ stage statistics)."""
+        summary = self.n_mels + self.envelope_segments if self.log_mel_summary else 0
+        return self.encoder_embedding_dim + summary + self.stage_statistics_dim
 
 
 def _head(cin: int, hidden: int, out: int, dropout: float) -> nn.Sequential:
@@ -204,18 +212,26 @@ class TwoTowerModel(nn.Module):
 
     def audio_inputs(self, features: torch.Tensor) -> torch.Tensor:
         """The audio head's input ``(batch, audio_input_dim)`` of dB features
-        ``(batch, 1, n_mels, frames)``: encoder embedding, mean spectrum, envelope (each ~[0, 1])."""
+        ``(batch, 1, n_mels, frames)``: encoder embedding, mean spectrum, envelope (each ~[0, 1]),
+        then (``encoder_stage_statistics``) the encoder stages' channel statistics."""
         if features.dim() == 3:
             features = features.unsqueeze(1)
         if features.dim() != 4 or features.shape[1] != 1 or features.shape[2] != self.config.n_mels:
             raise ValueError(f"features must be (batch, 1, {self.config.n_mels}, frames), got {tuple(features.shape)}")
-        emb = self.audio_encoder(features)
-        if not self.config.log_mel_summary:
-            return emb
-        x = ((features[:, 0] + 80.0) / 80.0).clamp(0.0, 1.0)  # (B, mels, frames)
-        spectrum = x.mean(dim=2)
-        envelope = nn.functional.adaptive_avg_pool1d(x.amax(dim=1, keepdim=True), self.config.envelope_segments)[:, 0]
-        return torch.cat([emb, spectrum, envelope], dim=1)
+        if self.config.encoder_stage_statistics:
+            emb, stats = self.audio_encoder.embed_with_stage_statistics(features)
+        else:
+            emb, stats = self.audio_encoder(features), None
+        parts = [emb]
+        if self.config.log_mel_summary:
+            x = ((features[:, 0] + 80.0) / 80.0).clamp(0.0, 1.0)  # (B, mels, frames)
+            spectrum = x.mean(dim=2)
+            envelope = nn.functional.adaptive_avg_pool1d(x.amax(dim=1, keepdim=True),
+                                                         self.config.envelope_segments)[:, 0]
+            parts += [spectrum, envelope]
+        if stats is not None:
+            parts.append(stats)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def project_audio(self, inputs: torch.Tensor) -> torch.Tensor:
         """Unit embeddings of audio head inputs (:meth:`audio_inputs`)."""
