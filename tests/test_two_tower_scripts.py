@@ -1,4 +1,4 @@
-"""The bundled two-tower model's scripts: the frozen-tower output cache (head_cache.py)."""
+"""The bundled two-tower model's scripts: the frozen-tower output cache (head_cache.py), bank concatenation (make_data.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -54,3 +54,33 @@ def test_head_cache_returns_the_recipes_own_arrays(tmp_path, monkeypatch):
     with torch.no_grad():
         next(slim.audio_encoder.parameters()).add_(1.0)
     np.testing.assert_array_equal(cached(slim, feats), original(slim, feats))
+
+
+@pytest.mark.skipif(not (SCRIPTS / "make_data.py").is_file(), reason="scripts/ not in this checkout")
+def test_make_data_concatenates_and_drops_soundfonts_and_sampled_programs(tmp_path):
+    import json
+
+    from timbrefast.train._two_tower_bank import CaptionBank
+    from timbrefast.two_tower.captions import NoteDescription
+
+    make_data = _load("make_data")
+
+    def note(inst, source, program):
+        return NoteDescription(inst, source, program, None, "x", "Strings", pitch=60, pitch_low=40,
+                               pitch_high=90, velocity=80, duration=1.0)
+
+    notes = [note("FluidR3_GM.sf2:0:40:Violin", "soundfont", 40), note("FluidR3_GM.sf2:0:0:Piano", "soundfont", 0),
+             note("sf_GMbank.sf2:0:0:Piano", "soundfont", 0), note("modeled:violin:3", "modeled", 40)]
+    feats = np.arange(4, dtype=np.float16)[:, None, None] * np.ones((4, 64, 5), np.float16)
+    for name, idx in (("a", [0, 1, 2]), ("b", [3])):
+        for split in ("train", "val"):
+            CaptionBank(feats[idx], [notes[i] for i in idx]).save(tmp_path / name / split)
+    make_data.main([str(tmp_path / "out"), "--concat", str(tmp_path / "a"), str(tmp_path / "b"),
+                    "--drop-soundfont", "sf_GMbank.sf2", "--drop-sampled-programs", "40"])
+    out = CaptionBank.load(tmp_path / "out" / "train")
+    # the sampled violin and sf_GMbank's piano gone; the modeled violin (another source) stays
+    assert [n.instrument for n in out.notes] == ["FluidR3_GM.sf2:0:0:Piano", "modeled:violin:3"]
+    np.testing.assert_array_equal(np.asarray(out.features)[:, 0, 0], [1, 3])
+    assert [n.instrument for n in CaptionBank.load(tmp_path / "out" / "val").notes] == ["FluidR3_GM.sf2:0:0:Piano"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["dropped_sampled_programs"] == [40] and manifest["train_clips"] == 2

@@ -67,24 +67,27 @@ ALLOWED_EXTRA = {"OPL-3_FM_128M.sf2"}
 ALLOWED_SOURCES = {"FluidR3_GM.sf2", "FluidR3_GS.sf2", "FluidR3Mono_GM.sf3", "sf_GMbank.sf2"}
 
 
-def _keep(bank, drop):
+def _keep(bank, drop, drop_programs=()):
     from timbrefast.train._two_tower_bank import CaptionBank
 
-    if not drop:
+    if not drop and not drop_programs:
         return bank
-    keep = np.array([n.instrument.split(":")[0] not in drop for n in bank.notes])
+    keep = np.array([n.instrument.split(":")[0] not in drop
+                     and not (n.source == "soundfont" and n.program in drop_programs) for n in bank.notes])
     return CaptionBank(np.asarray(bank.features)[keep], [n for n, k in zip(bank.notes, keep) if k])
 
 
-def _concat(out, banks, drop=()):
+def _concat(out, banks, drop=(), drop_programs=()):
     from timbrefast.train._two_tower_bank import CaptionBank
 
-    drop = set(drop)
-    train = CaptionBank.concatenate([_keep(CaptionBank.load(b / "train", mmap=True), drop) for b in banks])
+    drop, drop_programs = set(drop), set(drop_programs)
+    train = CaptionBank.concatenate([_keep(CaptionBank.load(b / "train", mmap=True), drop, drop_programs)
+                                     for b in banks])
     train.save(out / "train")
-    val = _keep(CaptionBank.load(banks[0] / "val"), drop)
+    val = _keep(CaptionBank.load(banks[0] / "val"), drop, drop_programs)
     val.save(out / "val")
     manifest = {"concat": [str(b) for b in banks], "dropped_soundfonts": sorted(drop),
+                "dropped_sampled_programs": sorted(drop_programs),
                 "train_clips": len(train), "val_clips": len(val)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print(manifest, flush=True)
@@ -214,6 +217,9 @@ def main(argv=None):
                          "presets (dev) or both")
     ap.add_argument("--drop-soundfont", action="append", default=[], metavar="NAME",
                     help="with --concat: leave out the clips of this soundfont (file name, e.g. sf_GMbank.sf2)")
+    ap.add_argument("--drop-sampled-programs", default="", metavar="LIST",
+                    help="with --concat: leave out the soundfont clips at these GM programs (comma-separated, "
+                         "0-based; modeled instruments and patches stay), e.g. a leave-one-source-out check")
     ap.add_argument("--concat", nargs="+", default=None, metavar="BANK",
                     help="instead of rendering: write OUT/train as these training banks one after the other, "
                          "OUT/val as the first one's validation bank")
@@ -228,7 +234,8 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.concat:
-        return _concat(out, [Path(b) for b in args.concat], drop=args.drop_soundfont)
+        programs = [int(p) for p in args.drop_sampled_programs.split(",") if p.strip()]
+        return _concat(out, [Path(b) for b in args.concat], drop=args.drop_soundfont, drop_programs=programs)
     sf = [i for i in soundfont_instruments(TRAIN_SOUNDFONTS) if i.family not in EXCLUDED_FAMILIES]
     rng = np.random.default_rng(0)  # the split of scripts/bundled_retrieval/make_data.py
     val_mask = np.zeros(len(sf), bool)
