@@ -26,7 +26,7 @@ def _key(model, features, augment, seed):
     h = hashlib.sha1()
     f = np.ascontiguousarray(features)
     h.update(str((f.shape, f.dtype.str, sorted((augment or {}).items()), np.asarray(seed).tolist())).encode())
-    if getattr(model.config, "encoder_stage_statistics", False):  # other columns (earlier keys unchanged)
+    if model.config.encoder_stage_statistics:  # other columns (earlier keys unchanged)
         h.update(b"encoder_stage_statistics")
     for s in range(0, f.shape[0], 4096):
         h.update(f[s:s + 4096].tobytes())
@@ -94,15 +94,15 @@ def main(argv=None):
     from timbrefast.checkpoints import load_model
     from timbrefast.scorers.retrieval import BUNDLED_RETRIEVER
     from timbrefast.train._two_tower_bank import CaptionBank
+    from timbrefast.train.two_tower import TwoTowerRecipeConfig
     from timbrefast.two_tower.bundled import TwoTowerConfig, TwoTowerModel
 
     enc = load_model(BUNDLED_RETRIEVER)
     model = TwoTowerModel(TwoTowerConfig.from_encoder(enc.config))
     model.audio_encoder.load_state_dict(enc.state_dict())
     bank = CaptionBank.load(args.bank)
-    aug = {"freq_shift": args.freq_shift, "tilt_db": args.tilt_db}
-    if args.eq_db:  # as the recipe: the equaliser's keys only when it is on
-        aug.update(eq_db=args.eq_db, eq_bands=args.eq_bands)
+    aug = TwoTowerRecipeConfig(freq_shift=args.freq_shift, tilt_db=args.tilt_db, eq_db=args.eq_db,
+                               eq_bands=args.eq_bands).augmentation()  # the recipe's own keys
     for v in (int(s) for s in args.views.split(",")):
         fn(model, bank.features) if v == 0 else fn(model, bank.features, augment=aug, seed=[args.seed, v])
         print("filled view", v, flush=True)

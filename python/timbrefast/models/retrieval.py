@@ -65,6 +65,15 @@ class RetrievalConfig(ModelConfig):
         return FrontendConfig.preset(self.frontend)
 
 
+def _checked(features: torch.Tensor) -> torch.Tensor:
+    """``features`` as ``(batch, 1, n_mels, frames)`` (a missing channel axis added)."""
+    if features.dim() == 3:
+        features = features.unsqueeze(1)
+    if features.dim() != 4 or features.shape[1] != 1:
+        raise ValueError(f"features must be (batch, 1, n_mels, frames), got {tuple(features.shape)}")
+    return features
+
+
 @register_model("retrieval", config_class=RetrievalConfig)
 class RetrievalModel(nn.Module):
     """Features ``(batch, 1, n_mels, frames)`` dB -> unit embeddings ``(batch, embedding_dim)``.
@@ -92,20 +101,12 @@ class RetrievalModel(nn.Module):
         )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        if features.dim() == 3:
-            features = features.unsqueeze(1)
-        if features.dim() != 4 or features.shape[1] != 1:
-            raise ValueError(f"features must be (batch, 1, n_mels, frames), got {tuple(features.shape)}")
-        return nn.functional.normalize(self.encoder(features), dim=1)
+        return nn.functional.normalize(self.encoder(_checked(features)), dim=1)
 
     embed = forward
 
     def embed_with_stage_statistics(self, features: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(unit embeddings (batch, embedding_dim), stage statistics (batch, 2 * sum(widths)))``
         (:meth:`SmallEncoder.forward_with_stage_statistics`)."""
-        if features.dim() == 3:
-            features = features.unsqueeze(1)
-        if features.dim() != 4 or features.shape[1] != 1:
-            raise ValueError(f"features must be (batch, 1, n_mels, frames), got {tuple(features.shape)}")
-        emb, stats = self.encoder.forward_with_stage_statistics(features)
+        emb, stats = self.encoder.forward_with_stage_statistics(_checked(features))
         return nn.functional.normalize(emb, dim=1), stats

@@ -149,10 +149,7 @@ class SmallEncoder(nn.Module):
         self.layer_norm = nn.LayerNorm(self.embedding_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = (x + self.input_shift) * self.input_scale
-        if self.stem is not None:
-            h = self.stem(h)
-        h = self.stages(h)  # (B, C, F', T')
+        h = self.stages(self._stem(x))  # (B, C, F', T')
         return self._project(h)
 
     def forward_with_stage_statistics(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -160,15 +157,17 @@ class SmallEncoder(nn.Module):
         output, each channel's mean and standard deviation over frequency and time,
         ``(batch, 2 * sum(widths))`` (stage by stage: means, then deviations) -- the
         earlier layers' view, before the projection was trained for its task."""
-        h = (x + self.input_shift) * self.input_scale
-        if self.stem is not None:
-            h = self.stem(h)
+        h = self._stem(x)
         stats = []
         for stage in self.stages:
             h = stage(h)
             flat = h.flatten(2)
             stats += [flat.mean(dim=2), flat.std(dim=2, unbiased=False)]
         return self._project(h), torch.cat(stats, dim=1)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        h = (x + self.input_shift) * self.input_scale
+        return h if self.stem is None else self.stem(h)
 
     def _project(self, h: torch.Tensor) -> torch.Tensor:
         # a coarse time profile keeps *when* things happen (rhythmic alignment), a

@@ -114,6 +114,14 @@ class TwoTowerRecipeConfig:
             raise ValueError(f"finetune_audio must be in [0, 10], got {self.finetune_audio}")
         check_int(self.seed, "seed", minimum=0)
 
+    def augmentation(self) -> Dict[str, Any]:
+        """Keyword arguments of :func:`augment_features` for an augmented view (the
+        equaliser's only when it is on, so that earlier runs' keys stay as they were)."""
+        aug: Dict[str, Any] = {"freq_shift": self.freq_shift, "tilt_db": self.tilt_db}
+        if self.eq_db:
+            aug.update(eq_db=self.eq_db, eq_bands=self.eq_bands)
+        return aug
+
 
 def instrument_kind(note: NoteDescription) -> str:
     """``"program:<n>"`` for soundfont notes, ``"patch:<category>"`` for synthesizer patches."""
@@ -274,9 +282,7 @@ class TwoTowerRecipe:
         for p in self.model.audio_encoder.parameters():
             p.requires_grad_(self.finetune)
         self.model.audio_encoder.eval()
-        self._aug: Dict[str, Any] = {"freq_shift": config.freq_shift, "tilt_db": config.tilt_db}
-        if config.eq_db:  # (left out when off: the augmentation keys of earlier runs stay as they were)
-            self._aug.update(eq_db=config.eq_db, eq_bands=config.eq_bands)
+        self._aug = config.augmentation()
         if self.finetune:  # the encoder runs on every batch's features
             self._audio = None
         else:  # frozen towers: computed once
@@ -381,7 +387,7 @@ class TwoTowerRecipe:
         return {"batch_size": cfg.batch_size, "seed": cfg.seed, "captions_per_clip": cfg.captions_per_clip,
                 "family_only": cfg.family_only, "augment_views": cfg.augment_views, "clips": len(self.train), "ids": digest,
                 **({"finetune_audio": cfg.finetune_audio} if cfg.finetune_audio else {}),
-                **({"eq_db": cfg.eq_db, "eq_bands": cfg.eq_bands} if cfg.eq_db else {})}
+                **{k: v for k, v in self._aug.items() if k.startswith("eq_")}}
 
     def save_model(self, model: nn.Module, path: Path) -> Path:
         from ..checkpoints import save_model
