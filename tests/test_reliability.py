@@ -339,6 +339,42 @@ sys.exit(1 if bad else 0)
     assert res.returncode == 0, describe(res)
 
 
+def test_release_memory_is_safe_while_new_threads_build_their_workspaces():
+    # Every new thread builds its own workspace on its first core call; release_memory()
+    # must never see one half-built (it was once registered by the base constructor, before
+    # the derived part existed: "pure virtual method called" under the sanitizer job).
+    res = run_script(
+        MEMORY_HELPERS
+        + """
+import threading
+timbrefast.set_num_threads(1)
+y = np.random.default_rng(1).standard_normal((1, 8000)).astype(np.float32)
+ref = fe(y)
+bad = []
+stop = threading.Event()
+def worker():
+    if not np.array_equal(fe(y), ref):
+        bad.append(1)
+def releaser():
+    while not stop.is_set():
+        release_memory()
+r = threading.Thread(target=releaser)
+r.start()
+for _ in range(150):
+    ts = [threading.Thread(target=worker) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+stop.set()
+r.join()
+sys.exit(1 if bad else 0)
+""",
+        timeout=300,
+    )
+    assert res.returncode == 0, describe(res)
+
+
 def test_release_memory_signature():
     from timbrefast import release_memory
 

@@ -29,9 +29,12 @@ void trim_heap() {
 
 }  // namespace
 
-Workspace::Workspace() {
+Workspace::Workspace() = default;
+
+void Workspace::enroll() {
   Registry& r = registry();
   std::lock_guard<std::mutex> lk(*r.mu);
+  if (registered_) return;
   r.list.push_back(this);
   registered_ = true;
 }

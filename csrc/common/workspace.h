@@ -13,8 +13,11 @@ namespace tf {
 
 std::size_t release_memory();
 
-// Use WorkspaceOf<T> below; a direct subclass must call unregister() first thing in its
-// destructor (release_memory() may otherwise reach a half-destroyed object).
+// Use WorkspaceOf<T> below. A direct subclass must call enroll() last thing in its
+// constructor and unregister() first thing in its destructor: release_memory() calls the
+// virtual bytes()/release() of every registered workspace from any thread, so a workspace
+// is registered only while it is whole (registering in this base constructor would let
+// another thread call a pure virtual of a half-built object).
 class Workspace {
  public:
   Workspace();
@@ -41,7 +44,8 @@ class Workspace {
   };
 
  protected:
-  void unregister();
+  void enroll();      // add to the registry (the object is fully constructed)
+  void unregister();  // remove from it (before any member is destroyed)
 
  private:
   friend std::size_t release_memory();
@@ -55,7 +59,7 @@ class Workspace {
 template <class T>
 class WorkspaceOf final : public Workspace {
  public:
-  WorkspaceOf() = default;
+  WorkspaceOf() { enroll(); }                // after `value` is constructed
   ~WorkspaceOf() override { unregister(); }  // before `value` is destroyed
   std::size_t bytes() const override { return value.bytes(); }
   void release() override { value.release(); }
